@@ -1,0 +1,55 @@
+# Two commands matter (see README): `make report` and `make test`.
+# Both create .venv with the system python3 and install the package first; both are idempotent.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= data/sample/visits.csv
+OUT    ?= reports
+PYTEST_WORKERS ?= 2
+
+.PHONY: help setup report test test-fast lab notebooks sample bench clean
+
+help:
+	@echo "make report     run the full analysis on $(DATA) and write $(OUT)/report.html"
+	@echo "make test       unit tests, doctests, calibration simulations and strict nbval"
+	@echo "make test-fast  the same without slow simulations and notebooks"
+	@echo "make lab        JupyterLab on the notebooks"
+	@echo "make notebooks  re-execute notebooks/ and commit-ready outputs (after code changes)"
+	@echo "make sample     regenerate data/sample/visits.csv (byte-identical)"
+	@echo "make bench      performance benchmarks (benchmarks/run.py)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/outcomes report $(DATA) --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q \
+		--nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
+		tests src/outcomes notebooks
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m "not slow" tests src/outcomes
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+notebooks: $(STAMP)
+	$(BIN)/python -m outcomes.notebooks_build
+
+sample: $(STAMP)
+	$(BIN)/python -c "from outcomes.synth import write_sample; write_sample('data/sample/visits.csv')"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(OUT) build *.egg-info src/*.egg-info

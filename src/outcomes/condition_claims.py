@@ -1,0 +1,159 @@
+"""Every claim per condition, in one tidy table, adjusted across conditions.
+
+The clinic names the conditions it treats; this module re-runs every claim (the
+primary claims of :mod:`outcomes.claims` and the other claims of
+:mod:`outcomes.other_claims`) on each condition's episodes.  The descriptive
+per-condition forest plot of the primary estimate lives in :mod:`outcomes.subgroups`.
+
+Examples
+--------
+>>> BY_CONDITION_COLUMNS[:4]
+('condition', 'label', 'n_episodes', 'claim')
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .claims import claim_measures
+from .contract import CONDITIONS
+from .episodes import summarize_episodes
+from .errors import OutcomesError
+from .other_claims import evaluate_other_claims, not_testable, result_frame, settings
+from .plan import Plan
+from .stats import benjamini_hochberg, holm, km_at
+from .strength import strength_measures
+from .suppress import small_mark, suppress_estimates
+
+__all__ = ["claims_by_condition", "BY_CONDITION_COLUMNS"]
+#: Columns of :func:`claims_by_condition`.
+BY_CONDITION_COLUMNS: tuple[str, ...] = (
+    "condition", "label", "n_episodes", "claim", "id", "measure", "analysis", "verdict", "reason", "estimate",
+    "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_adjusted", "p_value_not", "p_not_adjusted",
+    "adjust", "n", "n_shown", "suppressed",
+)
+
+
+def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Kaplan-Meier P(improved by k) of every claim measure and strength measure of one condition.
+
+    The primary analysis of :func:`outcomes.claims.evaluate_claims` (same episodes, same
+    estimator, raw one-sided p-value), without its sensitivity analyses.
+    """
+    codes = claim_measures(visits, plan)
+    strength = strength_measures(visits, plan) if settings("strength", plan.other_claims)["enabled"] else []
+    summary = summarize_episodes(visits, plan.registry, measures=codes + strength)
+    rows = []
+    for code in codes + strength:  # a few measures, not data rows
+        part = summary[summary["measure"] == code]
+        inc = part[part["status"] == "included"]
+        if inc.empty:
+            continue
+        km = km_at(inc["time"].to_numpy(), inc["event"].to_numpy(), plan.k, conf_level=plan.conf_level,
+                   p0=plan.p0).iloc[0]
+        claim = "strength" if code in strength else "improved_by_visit"
+        cid = f"{'strength_' if code in strength else ''}improved_by_visit_{plan.k}:{code}"
+        rows.append(dict(claim=claim, id=cid, measure=code, analysis="kaplan_meier", primary=True,
+                         estimate=km["estimate"], ci_low=km["ci_low"], ci_high=km["ci_high"],
+                         conf_level=km["conf_level"], threshold=plan.p0, p_value=km["p_value"],
+                         p_value_not=1.0 - km["p_value"], n=int(km["n"]), n_excluded=len(part) - len(inc),
+                         method=km["method"]))
+    return result_frame(rows)
+
+
+def _condition_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    parts = []
+    runs = ((_km_rows, "improved_by_visit"),
+            (partial(evaluate_other_claims, claims=("twitch", "soreness", "combined", "early")), "other"))
+    for run, name in runs:  # two runners per condition
+        try:
+            out = run(visits, plan)
+        except OutcomesError as exc:
+            out = not_testable(name, "*", f"not testable: {exc.problems[0].message}")
+        parts.append(out[out["primary"]])
+    return pd.concat(parts, ignore_index=True)
+
+
+def claims_by_condition(visits: Any, plan: Plan) -> pd.DataFrame:
+    """Every claim (primary claims and the other claims) per condition, adjusted across conditions.
+
+    For each condition code in the data, on that condition's episodes alone: the
+    primary analysis (Kaplan-Meier P(improved by k) vs ``p0``, as
+    :func:`outcomes.claims.evaluate_claims`, without its sensitivity analyses) of the
+    primary measure, the ROM measures that condition records and the strength measures;
+    and the twitch, soreness, combined-therapy and early claims
+    (:func:`outcomes.other_claims.evaluate_other_claims`).  Rows not testable there
+    (e.g. strength in neck pain) are dropped.
+
+    Multiplicity: each claim ``id`` is one family across conditions; its one-sided
+    p-values (``p_value``: H0 "claim false"; ``p_value_not``: H0 "claim true") are
+    adjusted by Benjamini-Hochberg by default (plan ``other_claims.conditions.adjust``;
+    ``holm`` for family-wise control).  BH because the per-condition table is
+    exploratory and has many cells (a dozen conditions per claim): it controls the
+    expected share of false "supported"/"not supported" verdicts among those shown
+    without the power loss of family-wise control.  ROM p-values are not also
+    Holm-adjusted within a condition here (raw Kaplan-Meier p-values enter).  The
+    verdict uses the adjusted p-values; intervals are the plan's unadjusted
+    ``1 - 2 alpha`` intervals.
+
+    Small cells: a row whose ``n`` (episodes behind the estimate) is below
+    ``plan.min_cell_size`` is suppressed (:func:`outcomes.suppress.suppress_estimates`):
+    estimate, interval, p-values and verdict blanked, ``n`` missing and ``n_shown``
+    ``"<11"``; suppressed rows are left out of the adjustment family.  A condition with
+    fewer episodes than that is not analysed at all (one suppressed row).
+
+    Returns
+    -------
+    DataFrame
+        :data:`BY_CONDITION_COLUMNS`, conditions in code order.
+
+    Examples
+    --------
+    >>> from outcomes.analysis import analyse
+    >>> a = analyse()
+    >>> t = claims_by_condition(a.visits, a.plan.with_(n_boot=200))
+    >>> t.loc[t["condition"] == "medial_epicondylalgia", ["n_shown", "suppressed"]].iloc[0].tolist()
+    ['<11', True]
+    >>> set(t["adjust"]) == {"bh"}
+    True
+    """
+    frame = getattr(visits, "visits", visits)
+    adjust = settings("conditions", plan.other_claims)["adjust"]
+    adjust_fn = holm if adjust == "holm" else benjamini_hochberg
+    cond = frame["condition"].astype("str")
+    n_eps = frame.groupby(cond, sort=True)["episode_id"].nunique()
+    parts = []
+    for code, n in n_eps.items():  # a dozen conditions, not data rows
+        if n < plan.min_cell_size:
+            rows = result_frame([dict(claim="all", id="*", analysis="none", primary=True, n=int(n),
+                                      reason=f"suppressed: fewer than {plan.min_cell_size} episodes")])
+        else:
+            rows = _condition_rows(frame[cond == code], plan)
+            rows = rows[rows["verdict"].ne("not_testable").to_numpy()]
+        parts.append(rows.assign(condition=code, n_episodes=int(n)))
+    table = pd.concat(parts, ignore_index=True)
+    small = table["n"].fillna(0).to_numpy() < plan.min_cell_size
+    table["p_adjusted"] = np.nan
+    table["p_not_adjusted"] = np.nan
+    for _, idx in table[~small].groupby("id", sort=False).groups.items():  # one family per claim id
+        table.loc[idx, "p_adjusted"] = adjust_fn(table.loc[idx, "p_value"].to_numpy())
+        table.loc[idx, "p_not_adjusted"] = adjust_fn(table.loc[idx, "p_value_not"].to_numpy())
+    sup, nsup = table["p_adjusted"].to_numpy(), table["p_not_adjusted"].to_numpy()
+    verdict = np.where(sup < plan.alpha, "supported", np.where(nsup < plan.alpha, "not_supported", "inconclusive"))
+    table["verdict"] = pd.array(np.where(np.isnan(sup), None, verdict), dtype="str")
+    table["adjust"] = adjust
+    n = table["n"].fillna(0).astype("int64").to_numpy()
+    table["n"] = n
+    table = suppress_estimates(table, min_cell=plan.min_cell_size,
+                               cols=["estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "p_value_not",
+                                     "p_not_adjusted", "verdict"])
+    shown = np.where((n >= 1) & (n < plan.min_cell_size), small_mark(plan.min_cell_size), n.astype(str))
+    table["n_shown"] = pd.array(shown, dtype="str")
+    table["reason"] = table["reason"].mask(table["suppressed"] & table["reason"].isna(),
+                                           f"suppressed: fewer than {plan.min_cell_size} episodes")
+    table["label"] = table["condition"].map(CONDITIONS).fillna(table["condition"])
+    return table[list(BY_CONDITION_COLUMNS)].reset_index(drop=True)

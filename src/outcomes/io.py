@@ -1,0 +1,386 @@
+"""Read visit records from a CSV file, a Parquet file or a DataFrame, without judging them.
+
+:func:`read_records` turns the bytes of a file into a :class:`RawTable`: every
+cell exactly as written (CSV: all strings; Parquet: its native types), the row
+number of each record in the file, and the file's SHA-256.  Content rules are
+:mod:`outcomes.validate`'s job; this module only refuses what cannot be read
+as a table, each refusal an :class:`~outcomes.errors.OutcomesError` naming a
+rule:
+
+``file_exists``, ``not_a_directory``, ``file_readable``, ``file_not_empty``,
+``excel_file``, ``parquet_readable``, ``binary_file``, ``encoding_utf8``,
+``line_too_long``, ``delimiter_comma``, ``csv_parsable``, ``unique_columns``.
+
+Format is detected from the content (Parquet files start with ``PAR1``), not
+from the extension.  CSV must be UTF-8 (a byte-order mark is tolerated) and
+comma-separated.  Row numbers: the CSV header is row 1 and the first data row
+is row 2 (a record counts as one row even if a quoted cell holds a line break).
+Parquet files and DataFrames have no header line; their rows are numbered the
+same way (position + 2) so that messages read alike.
+
+Tidying, recorded in :attr:`RawTable.notes` (never silent): fully blank rows
+(e.g. Excel's trailing empty rows) are dropped as ``blank_row``; columns with
+no name and no content are dropped as ``blank_column``.  A *wide* table (no
+``measure``/``value`` columns, one column per registered measure code) is
+melted to the long form, one row per non-empty measure cell, each keeping the
+row number of the visit row it came from; a ``side`` column applies to the sided
+measures of its row only (unsided ones get an empty side); a wide row with no
+measurement at all is noted as ``value_missing``.  The input file is only read, never modified.
+
+Examples
+--------
+>>> import pandas as pd
+>>> raw = read_records(pd.DataFrame({"patient_id": ["p1"], "visit_day": ["0"],
+...                                  "pain_nprs": ["6"], "rom_cervical_flexion": [""]}))
+>>> raw.fmt, raw.source, raw.frame[["measure", "value"]].values.tolist(), raw.rows.tolist()
+('frame', '<DataFrame>', [['pain_nprs', '6']], [2])
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import OutcomesError, Problem
+from .measures import REGISTRY, Measure
+
+__all__ = ["RawTable", "read_records", "NOTE_COLUMNS", "notes_frame", "MAX_LINE_BYTES", "READ_RULES"]
+
+#: Rules of refusals raised while reading (before the contract is checked).
+READ_RULES: tuple[str, ...] = (
+    "file_exists", "not_a_directory", "file_readable", "file_not_empty", "excel_file",
+    "parquet_readable", "binary_file", "encoding_utf8", "line_too_long", "delimiter_comma",
+    "csv_parsable", "unique_columns",
+)
+
+#: A single line longer than this is refused (``line_too_long``) instead of parsed.
+MAX_LINE_BYTES = 1_000_000
+#: Columns of :attr:`RawTable.notes` and of ``LoadedVisits.exclusions``.
+NOTE_COLUMNS = ("row", "column", "rule", "reason")
+
+_FRAME_SOURCE = "<DataFrame>"
+_SNIFF_BYTES = 65_536
+
+
+def notes_frame(rows=(), column: str = "", rule: str = "", reason: str = "") -> pd.DataFrame:
+    """A frame of exclusion notes (columns :data:`NOTE_COLUMNS`), one per row number.
+
+    Examples
+    --------
+    >>> notes_frame([5, 7], "value", "value_missing", "empty value cell").values.tolist()
+    [[5, 'value', 'value_missing', 'empty value cell'], [7, 'value', 'value_missing', 'empty value cell']]
+    >>> notes_frame().shape
+    (0, 4)
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    n = len(rows)
+    return pd.DataFrame({
+        "row": rows,
+        "column": pd.Series([column] * n, dtype="str"),
+        "rule": pd.Series([rule] * n, dtype="str"),
+        "reason": pd.Series([reason] * n, dtype="str"),
+    })
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table as read from the file, before any contract rule is applied.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per record (long form); CSV cells are strings exactly as in the
+        file (not stripped), Parquet and DataFrame cells keep their types.
+        Column names are stripped of surrounding white space.
+    rows : ndarray of int64
+        Row number in the file of each frame row (CSV header = row 1).
+    source : str
+        The file name as given, or ``"<DataFrame>"``.
+    sha256 : str
+        SHA-256 of the file's bytes (of the frame's contents for a DataFrame).
+    fmt : {"csv", "parquet", "frame"}
+        What was read.
+    notes : DataFrame
+        Rows and columns dropped while tidying (columns :data:`NOTE_COLUMNS`).
+    wide : bool
+        True when the table was melted from the wide form.
+    """
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    source: str
+    sha256: str
+    fmt: str
+    notes: pd.DataFrame = field(default_factory=notes_frame)
+    wide: bool = False
+
+
+def read_records(source: str | os.PathLike[str] | pd.DataFrame, *,
+                 registry: Mapping[str, Measure] | None = None) -> RawTable:
+    """Read a visits file (CSV or Parquet, long or wide form) or a DataFrame.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        The file to read; its format is detected from its content.
+    registry : mapping of code -> Measure, optional
+        Measure codes recognised as columns of a wide table (default: built-in registry).
+
+    Returns
+    -------
+    RawTable
+
+    Raises
+    ------
+    OutcomesError
+        When the file cannot be read as a table (see the module docstring for rules).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "v.csv"
+    >>> _ = p.write_bytes(b"\\xef\\xbb\\xbfpatient_id,visit_day,measure,value\\nA1,0,pain_nprs,6\\n,,,\\n")
+    >>> raw = read_records(p)
+    >>> raw.fmt, raw.frame.columns.tolist(), raw.rows.tolist(), raw.notes["rule"].tolist()
+    ('csv', ['patient_id', 'visit_day', 'measure', 'value'], [2], ['blank_row'])
+    """
+    reg = REGISTRY if registry is None else registry
+    if isinstance(source, pd.DataFrame):
+        frame = source.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+        name, digest, fmt = _FRAME_SOURCE, _frame_sha256(frame), "frame"
+    else:
+        name = str(source)
+        data = _read_bytes(Path(source), name)
+        digest = hashlib.sha256(data).hexdigest()
+        if data[:4] == b"PAR1":
+            frame, fmt = _parse_parquet(data, name), "parquet"
+        else:
+            frame, fmt = _parse_csv(data, name), "csv"
+    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
+    frame, rows, notes = _tidy(frame, rows, name, fmt)
+    wide = _is_wide(frame, reg)
+    if wide:
+        frame, rows, missing = _wide_to_long(frame, rows, reg)
+        notes = pd.concat([notes, missing], ignore_index=True)
+    return RawTable(frame, rows, name, digest, fmt, notes, wide)
+
+
+# --- reading bytes -----------------------------------------------------------------------------
+
+def _fail(rule: str, message: str, source: str, rows: tuple[int, ...] = (), column: str | None = None):
+    raise OutcomesError(Problem(rule, message, source, rows, column))
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    if path.is_dir():
+        _fail("not_a_directory", "is a directory; give the visits file (CSV or Parquet) inside it", name)
+    if not path.exists():
+        _fail("file_exists", "no such file (check the path and the current directory)", name)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except PermissionError:
+        _fail("file_readable", "permission denied: the file cannot be read by this user", name)
+    except OSError as exc:
+        _fail("file_readable", f"cannot be read ({exc.strerror or type(exc).__name__})", name)
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        _fail("file_not_empty", "the file is empty (no header, no rows)", name)
+    return data
+
+
+def _frame_sha256(frame: pd.DataFrame) -> str:
+    h = hashlib.sha256("\x1f".join(frame.columns).encode())
+    try:
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists, dicts): fall back to their text form
+        h.update(frame.to_csv(index=False).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if data[-4:] != b"PAR1":
+        _fail("parquet_readable", "starts like a Parquet file but its end is missing (truncated "
+              "copy or interrupted download?); export it again", name)
+    try:
+        return pq.read_table(pa.BufferReader(data)).to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        _fail("parquet_readable", f"is not a readable Parquet file ({type(exc).__name__}); export it again",
+              name)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _row_of_offset(data: bytes, offset: int) -> int:
+    """1-based line number of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _check_text(data: bytes, name: str) -> bytes:
+    """Refuse non-UTF-8 and non-text content; return the bytes without a UTF-8 BOM."""
+    head = data[:_SNIFF_BYTES]
+    if head[:4] == b"PK\x03\x04" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        _fail("excel_file", "is an Excel workbook (or another archive), not CSV; in Excel use "
+              "File > Save As > 'CSV UTF-8 (Comma delimited)', or export Parquet", name)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or _looks_utf16(head):
+        _fail("encoding_utf8", "is UTF-16 encoded, not UTF-8; convert it with "
+              "`iconv -f UTF-16 -t UTF-8 in.csv > out.csv` or save as 'CSV UTF-8' in Excel", name)
+    if b"\x00" in head or _control_share(head) > 0.05:
+        _fail("binary_file", "is a binary file, not CSV text or Parquet", name)
+    if head[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        row = _row_of_offset(data, exc.start)
+        guess = "Latin-1 / Windows-1252" if _is_cp1252(data) else "an unknown 8-bit encoding"
+        _fail("encoding_utf8", f"is not UTF-8 (byte 0x{data[exc.start]:02X}); it looks like {guess}. "
+              "Convert it with `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv` or save as "
+              "'CSV UTF-8' in Excel", name, (row,))
+    return data
+
+
+def _looks_utf16(head: bytes) -> bool:
+    sample = head[:2000]
+    if len(sample) < 4:
+        return False
+    even, odd = sample[0::2], sample[1::2]
+    return max(even.count(0) / len(even), odd.count(0) / len(odd)) > 0.3
+
+
+def _control_share(head: bytes) -> float:
+    if not head:
+        return 0.0
+    arr = np.frombuffer(head, dtype=np.uint8)
+    control = (arr < 32) & ~np.isin(arr, (9, 10, 12, 13))
+    return float(control.mean())
+
+
+def _is_cp1252(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_line_length(data: bytes, name: str) -> None:
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero((arr == 10) | (arr == 13))
+    lengths = np.diff(np.concatenate(([-1], ends, [len(arr)])))
+    longest = int(np.argmax(lengths))
+    if lengths[longest] - 1 > MAX_LINE_BYTES:
+        row = _row_of_offset(data, int(ends[longest - 1]) + 1 if longest else 0)
+        _fail("line_too_long", f"a line is {lengths[longest] - 1:,} bytes long (limit "
+              f"{MAX_LINE_BYTES:,}); this is not a visits table (missing line breaks?)", name, (row,))
+
+
+def _check_delimiter(header: str, name: str) -> list[str]:
+    if not header.strip():
+        _fail("csv_parsable", "the first line is empty: the header (column names) must be on line 1", name, (1,))
+    try:
+        fields = next(csv.reader([header]), [])
+    except csv.Error as exc:
+        _fail("csv_parsable", f"the header line cannot be parsed as CSV ({exc})", name, (1,))
+    counts = {d: header.count(d) for d in (";", "\t", "|")}
+    delim, n = max(counts.items(), key=lambda kv: kv[1])
+    if n > len(fields) - 1:  # more of another separator than commas
+        label = {";": "semicolons (';')", "\t": "tabs", "|": "pipes ('|')"}[delim]
+        _fail("delimiter_comma", f"the header is separated by {label}, not commas; save the file as "
+              "comma-separated CSV (e.g. Excel 'CSV UTF-8 (Comma delimited)')", name, (1,))
+    return [f.strip() for f in fields]
+
+
+def _parse_csv(data: bytes, name: str) -> pd.DataFrame:
+    data = _check_text(data, name)
+    _check_line_length(data, name)
+    first = re.split(rb"\r\n|\r|\n", data, maxsplit=1)[0].decode("utf-8")
+    header = _check_delimiter(first, name)
+    seen = [h for h in header if h]
+    dupes = sorted({h for h in seen if seen.count(h) > 1})
+    if dupes:
+        _fail("unique_columns", f"column name(s) {dupes} appear more than once in the header", name, (1,),
+              ", ".join(dupes))
+    try:
+        table = pd.read_csv(io.BytesIO(data), header=None, dtype=str, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=False, index_col=False, encoding="utf-8")
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip()
+        rows = tuple(int(tok) for tok in msg.replace(",", " ").split() if tok.isdigit())[1:2]
+        _fail("csv_parsable", "cannot be parsed as CSV: a row with more cells than the header (stray "
+              "comma?) or an unclosed quote; " + msg.split(". ", 1)[-1].replace("C error: ", ""), name, rows)
+    names = [str(c).strip() for c in table.iloc[0].tolist()]
+    frame = table.iloc[1:].reset_index(drop=True)
+    frame.columns = [n if n else f"unnamed_{i + 1}" for i, n in enumerate(names)]
+    return frame
+
+
+# --- tidying ---------------------------------------------------------------------------------
+
+def _blank(series: pd.Series) -> np.ndarray:
+    """True where a cell is missing or only white space."""
+    missing = series.isna().to_numpy(dtype=bool, copy=True)
+    if pd.api.types.is_string_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype):
+        text = series.astype("str").str.strip()
+        missing |= (text == "").to_numpy(dtype=bool, na_value=True)
+    return missing
+
+
+def _tidy(frame: pd.DataFrame, rows: np.ndarray, name: str, fmt: str):
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    notes = []
+    if len(frame.columns) and fmt == "frame":
+        dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+        if dupes:
+            _fail("unique_columns", f"column name(s) {dupes} appear more than once", name, (),
+                  ", ".join(dupes))
+    blank_cols = {c: _blank(frame[c]) for c in frame.columns}
+    unnamed = [c for c in frame.columns
+               if (c.startswith("unnamed_") or c.startswith("Unnamed:") or not c) and blank_cols[c].all()]
+    for c in unnamed:
+        notes.append(notes_frame([1], c, "blank_column", "column without a name or any content dropped"))
+    frame = frame.drop(columns=unnamed)
+    if len(frame.columns) and len(frame):
+        blank_row = np.logical_and.reduce([blank_cols[c] for c in frame.columns])
+        if blank_row.any():
+            notes.append(notes_frame(rows[blank_row], "", "blank_row", "row with no content dropped"))
+            frame = frame.loc[~blank_row].reset_index(drop=True)
+            rows = rows[~blank_row]
+    return frame, rows, pd.concat([notes_frame(), *notes], ignore_index=True)
+
+
+def _is_wide(frame: pd.DataFrame, registry: Mapping[str, Measure]) -> bool:
+    cols = set(frame.columns)
+    return not ({"measure", "value"} & cols) and any(c in registry for c in cols)
+
+
+def _wide_to_long(frame: pd.DataFrame, rows: np.ndarray, registry: Mapping[str, Measure]):
+    measures = [c for c in frame.columns if c in registry]
+    ids = [c for c in frame.columns if c not in registry]
+    present = np.column_stack([~_blank(frame[m]) for m in measures])  # shape (n rows, n measures)
+    r_idx, m_idx = np.nonzero(present)  # row-major: each visit row's measures in column order
+    long = frame.iloc[r_idx][ids].reset_index(drop=True)
+    long["measure"] = pd.Series(np.asarray(measures, dtype=object)[m_idx], dtype="str")
+    cells = frame[measures].to_numpy(dtype=object)[r_idx, m_idx]
+    long["value"] = pd.Series(cells, dtype="str" if _all_text(frame, measures) else object)
+    if "side" in long.columns:  # a visit row's side belongs to its sided measures only
+        sided = long["measure"].isin([m for m in measures if registry[m].sided]).to_numpy()
+        long["side"] = long["side"].where(sided, "" if _all_text(frame, ["side"]) else None)
+    empty = ~present.any(axis=1)
+    missing = notes_frame(rows[empty], "value", "value_missing", "wide row without any measurement")
+    return long, rows[r_idx], missing
+
+
+def _all_text(frame: pd.DataFrame, columns: list[str]) -> bool:
+    return all(pd.api.types.is_string_dtype(frame[c].dtype) for c in columns)

@@ -1,0 +1,41 @@
+"""Statistics that know nothing about files: arrays and tidy frames in, tidy frames out.
+
+=================  =========================================================
+module             estimators
+=================  =========================================================
+``proportions``    Wilson interval, exact one-sided binomial test
+``survival``       Kaplan-Meier cumulative incidence (log-log CI), median, log-rank
+``paired``         mean / median / Hodges-Lehmann change, d_z (= SRM), Kazis ES
+``mixed``          REML trajectory model (random intercept and slope)
+``multiplicity``   Holm and Benjamini-Hochberg adjusted p-values
+=================  =========================================================
+
+Examples
+--------
+>>> from outcomes.stats import wilson_ci
+>>> [round(x, 4) for x in wilson_ci(0, 32)]
+[0.0, 0.1072]
+"""
+
+from .mixed import TrajectoryFit, fit_trajectory
+from .multiplicity import benjamini_hochberg, holm
+from .paired import hodges_lehmann, paired_change
+from .proportions import proportion_summary, wilson_ci
+from .survival import km_at, km_at_from_counts, km_from_counts, km_median, km_table, logrank
+
+__all__ = [
+    "wilson_ci",
+    "proportion_summary",
+    "km_table",
+    "km_from_counts",
+    "km_at",
+    "km_at_from_counts",
+    "km_median",
+    "logrank",
+    "paired_change",
+    "hodges_lehmann",
+    "fit_trajectory",
+    "TrajectoryFit",
+    "holm",
+    "benjamini_hochberg",
+]

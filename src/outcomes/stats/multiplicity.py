@@ -1,0 +1,76 @@
+"""Adjusted p-values for families of claims (Holm; Benjamini-Hochberg).
+
+Thin wrappers of :func:`statsmodels.stats.multitest.multipletests` that, like R's
+``p.adjust``, leave missing p-values missing and adjust the others among
+themselves (the family size is the number of non-missing p-values).
+
+Examples
+--------
+>>> holm([0.01, 0.04, 0.03, 0.005])
+array([0.03, 0.06, 0.06, 0.02])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from statsmodels.stats.multitest import multipletests
+
+from ._validate import invalid
+
+__all__ = ["holm", "benjamini_hochberg"]
+
+
+def _adjust(p_values: ArrayLike, method: str) -> np.ndarray:
+    p = np.asarray(p_values, dtype=float).reshape(-1)
+    present = ~np.isnan(p)
+    if np.any((p[present] < 0) | (p[present] > 1)):
+        raise invalid("probability_range", "p-values must lie in [0, 1]", "p_value")
+    out = np.full(p.shape, np.nan)
+    if present.any():
+        out[present] = multipletests(p[present], method=method)[1]
+    return out
+
+
+def holm(p_values: ArrayLike) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values (family-wise error rate).
+
+    Parameters
+    ----------
+    p_values : array-like
+        Unadjusted p-values; NaN stays NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values in the input order (R: ``p.adjust(p, "holm")``).
+
+    Examples
+    --------
+    >>> holm([0.50, 0.003, 0.32, 0.054, 0.0003])
+    array([0.64  , 0.012 , 0.64  , 0.162 , 0.0015])
+    >>> holm([0.02, np.nan])
+    array([0.02,  nan])
+    """
+    return _adjust(p_values, "holm")
+
+
+def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
+    """Benjamini-Hochberg (1995) adjusted p-values (false discovery rate).
+
+    Parameters
+    ----------
+    p_values : array-like
+        Unadjusted p-values; NaN stays NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values in the input order (R: ``p.adjust(p, "BH")``).
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.005])
+    array([0.02, 0.04, 0.04, 0.02])
+    """
+    return _adjust(p_values, "fdr_bh")

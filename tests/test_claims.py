@@ -1,0 +1,164 @@
+"""Claims: verdict rule, sensitivity analyses, sentences, determinism, CLI."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from outcomes.claims import CAVEAT, claim_measures, evaluate_claims, verdict_from_bounds
+from outcomes.cli import main
+from outcomes.plan import Plan
+from outcomes.stats import km_at
+from outcomes.synth import SynthParams, simulate_visits
+
+
+def pain_visits(trajectories):
+    """trajectories: list of pain lists, one per episode (visit 1 first)."""
+    rows = [(f"E{e:03d}", f"P{e:03d}", v + 1, "pain_nprs", "none", float(x))
+            for e, traj in enumerate(trajectories) for v, x in enumerate(traj)]
+    return pd.DataFrame(rows, columns=["episode_id", "patient_id", "visit_number", "measure", "side", "value"])
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_visits(SynthParams(n_episodes=300), seed=11).visits
+
+
+@pytest.fixture(scope="module")
+def result(sim):
+    return evaluate_claims(sim, Plan())
+
+
+def test_complete_follow_up_km_equals_simple_share():
+    # 30 episodes all seen at 3 visits; 20 improve by visit 3 -> KM = ITT = completers = 20/30
+    trajs = [[6, 5, 3]] * 12 + [[6, 4, 4]] * 8 + [[6, 6, 6]] * 10
+    res = evaluate_claims(pain_visits(trajs), Plan())
+    claim = res.claims.iloc[0]
+    assert claim["estimate"] == pytest.approx(20 / 30)
+    sens = res.sensitivity.set_index("analysis")
+    assert sens.loc["itt", "estimate"] == pytest.approx(20 / 30)
+    assert sens.loc["completers", "estimate"] == pytest.approx(20 / 30)
+    assert sens.loc["k_minus_1", "estimate"] == pytest.approx(8 / 30)  # by visit 2
+    # relative-only (>= 30%) counts 6 -> 5? no (17%); absolute-only (>= 2) same as both here
+    assert sens.loc["absolute_only", "estimate"] == pytest.approx(20 / 30)
+
+
+def test_dropout_handling_itt_vs_km_vs_completers():
+    # 10 improve at visit 2; 10 drop out after visit 1; 10 seen to visit 3 without improving
+    trajs = [[6, 3, 3]] * 10 + [[6]] * 10 + [[6, 6, 6]] * 10
+    res = evaluate_claims(pain_visits(trajs), Plan())
+    sens = res.sensitivity.set_index("analysis")
+    assert sens.loc["itt", "estimate"] == pytest.approx(10 / 30)       # dropouts count as failures
+    assert sens.loc["completers", "estimate"] == pytest.approx(10 / 20)  # dropouts ignored
+    assert sens.loc["kaplan_meier", "estimate"] == pytest.approx(10 / 20)  # censored at visit 1: risk set 20
+
+
+def test_exclusions_are_counted_with_reasons():
+    trajs = [[6, 3, 3]] * 15 + [[1, 0, 0]] * 3  # baseline 1 cannot drop 2 points
+    v = pain_visits(trajs)
+    v = pd.concat([v, pd.DataFrame([("E900", "P900", 1, "rom_slr_left", "none", 50.0),
+                                    ("E900", "P900", 2, "pain_nprs", "none", 5.0)], columns=v.columns)])
+    res = evaluate_claims(v, Plan().with_(secondary_measures=[]))
+    claim = res.claims.iloc[0]
+    assert (claim["n"], claim["n_excluded"]) == (15, 4)
+    reasons = dict(zip(res.exclusions["reason"], res.exclusions["n"]))
+    assert reasons == {"threshold_unreachable": 3, "no_baseline": 1}
+    assert "4 excluded" in claim["sentence"] and "no baseline" in claim["sentence"]
+
+
+def test_primary_verdict_matches_the_interval_shown(result):
+    for row in result.claims[result.claims["family"] == "primary"].itertuples():
+        assert row.verdict == verdict_from_bounds(row.ci_low, row.ci_high, row.p0)
+        assert row.conf_level == pytest.approx(0.90)
+
+
+def test_primary_estimate_is_km_at_k(sim, result):
+    from outcomes.episodes import summarize_episodes
+
+    s = summarize_episodes(sim, measures=["pain_nprs"])
+    inc = s[s["status"] == "included"]
+    ref = km_at(inc["time"].to_numpy(), inc["event"].to_numpy(), 3, conf_level=0.9, p0=0.5).iloc[0]
+    claim = result.claims.iloc[0]
+    assert claim["estimate"] == pytest.approx(ref["estimate"])
+    assert (claim["ci_low"], claim["ci_high"]) == pytest.approx((ref["ci_low"], ref["ci_high"]))
+
+
+def test_secondary_claims_are_holm_adjusted(result):
+    sec = result.claims[result.claims["family"] == "secondary"]
+    assert len(sec) >= 3
+    raw = result.sensitivity[(result.sensitivity["analysis"] == "kaplan_meier")].set_index("id")["p_value"]
+    for row in sec.itertuples():
+        assert row.p_value >= raw[row.id] - 1e-12
+    # Holm: the smallest raw p is multiplied by the family size (capped at 1)
+    m = len(sec)
+    smallest = raw[sec["id"]].idxmin()
+    assert sec.set_index("id").loc[smallest, "p_value"] == pytest.approx(min(1.0, m * raw[smallest]))
+
+
+def test_claim_measures_order_and_presence(sim):
+    codes = claim_measures(sim, Plan())
+    assert codes[0] == "pain_nprs"
+    assert "grip_strength_kg" not in codes  # strength is a separate claim (P5)
+    assert all(c.startswith(("rom_", "mouth_")) for c in codes[1:])
+    assert claim_measures(sim, Plan().with_(secondary_measures=["rom_slr_left"])) == ["pain_nprs", "rom_slr_left"]
+
+
+def test_sentences_are_generated_from_numbers(result):
+    for row in result.claims.itertuples():
+        assert f"{100 * row.estimate:.0f}%" in row.sentence
+        assert f"{100 * row.ci_low:.0f}% to {100 * row.ci_high:.0f}%" in row.sentence
+        assert f"n = {row.n}" in row.sentence
+        assert row.sentence.endswith(CAVEAT)
+        assert row.verdict.replace("_", " ") in row.sentence.replace("not supported", "not_supported").replace(
+            "_", " ") or row.verdict in row.sentence
+
+
+def test_change_at_k_reported_with_n(result):
+    ch = result.change[result.change["measure"] == "pain_nprs"].set_index("statistic")
+    assert {"mean", "median", "hodges_lehmann", "d_z"} <= set(ch.index)
+    assert (ch["n"] > 0).all()
+    assert (ch["ci_low"] <= ch["estimate"] + 1e-9).all() and (ch["estimate"] <= ch["ci_high"] + 1e-9).all()
+
+
+def test_curve_is_monotone_and_within_bounds(result):
+    for _, c in result.curves.groupby("id"):
+        est = c["estimate"].to_numpy()
+        assert np.all(np.diff(est) >= -1e-12)
+        defined = c[c["ci_low"].notna()]  # the log-log interval is undefined where everyone improved (S = 0)
+        assert (c.loc[c["ci_low"].isna(), "estimate"] == 1.0).all()
+        assert ((defined["ci_low"] <= defined["estimate"] + 1e-12)
+                & (defined["estimate"] <= defined["ci_high"] + 1e-12)).all()
+        assert c["time"].min() >= 2
+
+
+def test_same_input_same_result(sim):
+    a = evaluate_claims(sim, Plan()).claims
+    b = evaluate_claims(sim.sample(frac=1.0, random_state=3), Plan()).claims  # row order must not matter
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_cli_claims_json_byte_identical(tmp_path, capsys):
+    out1, out2 = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["claims", "--json", str(out1)]) == 0
+    assert main(["claims", "--json", str(out2)]) == 0
+    assert out1.read_bytes() == out2.read_bytes()
+    doc = json.loads(out1.read_text())
+    assert len(doc["plan"]["sha256"]) == 64 and len(doc["data"]["sha256"]) == 64
+    assert doc["data"]["episodes"] == 400
+    first = doc["claims"][0]
+    for key in ("id", "measure", "k", "p0", "verdict", "estimate", "ci_low", "ci_high", "n", "n_excluded"):
+        assert key in first
+    printed = capsys.readouterr().out
+    assert "pain_nprs" in printed and first["verdict"] in printed
+
+
+def test_cli_claims_bad_plan_exits_1(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("k: 1\n")
+    proc = subprocess.run([sys.executable, "-m", "outcomes.cli", "claims", "--plan", str(plan)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "column k" in proc.stderr and "plan_k" in proc.stderr and "Traceback" not in proc.stderr
