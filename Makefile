@@ -22,7 +22,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lab,dask]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -33,7 +33,7 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q \
-		--nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
+		--nbval --nbval-current-env --nbval-sanitize-with $(CURDIR)/notebooks/sanitize.cfg \
 		tests src/outcomes notebooks
 
 test-fast: $(STAMP)

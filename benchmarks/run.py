@@ -112,7 +112,10 @@ def _child(args: argparse.Namespace) -> None:
         sys.path.insert(0, str(HERE))
         import baseline
 
-        times.update(baseline.run(data))
+        def partial(done):  # printed as each stage ends, so a capped run still shows them
+            print(json.dumps({"times": dict(done), "info": {"status": "capped"}}), flush=True)
+
+        times.update(baseline.run(data, partial))
         times["total"] = sum(times.values())
     elif args.child == "notebooks":
         nb = ROOT / "notebooks"
@@ -141,9 +144,12 @@ def run_child(stage_set: str, *, size: int, data: Path | None, timeout: float) -
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.communicate()
-            return {"times": {}, "info": {"status": f"capped: killed after {timeout:.0f} s"}, "peak_rss_mb": None,
-                    "wall": time.perf_counter() - t0}
+            out, _ = proc.communicate()
+            lines = [ln for ln in (out or "").splitlines() if ln.startswith("{")]
+            done = json.loads(lines[-1])["times"] if lines else {}
+            done["total"] = float(timeout)  # a lower bound: the run was stopped
+            return {"times": done, "info": {"status": f"capped: killed after {timeout:.0f} s"},
+                    "peak_rss_mb": getattr(proc, "_peak_rss_kb", 0) / 1024 or None}
         # communicate() has reaped the child; its rusage was recorded by Popen's wait.
     rss = getattr(proc, "_peak_rss_kb", None)
     if proc.returncode != 0:
@@ -210,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
                          "controls)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--baseline-max", default="100k", help="largest size the baseline runs at (default 100k)")
+    ap.add_argument("--baseline-formats", default="parquet", help="formats the baseline runs on (default parquet)")
+    ap.add_argument("--baseline-timeout", type=float, default=300,
+                    help="seconds before the baseline is killed and reported as capped (default 300)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds before a child is killed (capped)")
     ap.add_argument("--child", choices=("generate", *STAGE_SETS), help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -251,9 +260,10 @@ def main(argv: list[str] | None = None) -> int:
                 if stage_set in stages and "pandas" in engines:
                     record(size, fmt, "pandas", stage_set, run_child(stage_set, size=size, data=data,
                                                                      timeout=args.timeout))
-            if not args.no_baseline and size <= parse_size(args.baseline_max):
+            if (not args.no_baseline and size <= parse_size(args.baseline_max)
+                    and fmt in args.baseline_formats.split(",")):
                 record(size, fmt, "baseline", "pipeline",
-                       run_child("baseline", size=size, data=data, timeout=args.timeout))
+                       run_child("baseline", size=size, data=data, timeout=args.baseline_timeout))
         if "dask" in engines:
             data = CACHE / f"visits_{label(size)}.parquet"
             record(size, "parquet", "dask", "pipeline", run_child("dask", size=size, data=data,
@@ -294,6 +304,9 @@ def _ratios(rows: list[dict]) -> None:
         if r["engine"] in ("pandas", "dask") and r["stage_set"] == "pipeline" and b and r["seconds"] is not None:
             r["baseline_seconds"] = b
             r["ratio"] = r["seconds"] / b
+            capped = r["stage"] == "total" and any(x["engine"] == "baseline" and x["size"] == r["size"] and x["format"] == r["format"]
+                         and x["status"] != "ok" for x in rows)
+            r["ratio_bound"] = "<=" if capped else ""
 
 
 def print_table(rows: list[dict]) -> None:
@@ -302,7 +315,7 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         sec = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
         rss = "" if not r.get("peak_rss_mb") else f"{r['peak_rss_mb']:,.0f}"
-        ratio = f"{r['ratio']:.3f}" if r.get("ratio") else ""
+        ratio = f"{r.get('ratio_bound', '')}{r['ratio']:.3f}" if r.get("ratio") else ""
         status = "" if r["status"] == "ok" else f" ({r['status']})"
         print(f"| {label(r['size']) if r['size'] else '-'} | {r['n_rows']} | {r['format']} | {r['engine']} | "
               f"{r['stage_set']} | {r['stage']}{status} | {sec} | {rss} | {ratio} |")

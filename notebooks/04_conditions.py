@@ -44,5 +44,5 @@ plots.condition_forest(est, p0=plan.p0, k=plan.k)
 print(est[["condition", "n_text", "estimate", "ci_low", "ci_high", "suppressed"]].round(3).to_string(index=False))
 
 # %% [markdown]
-# `<11`: fewer than 11 episodes, suppressed. `*`: count hidden so that a suppressed count
+# `<11`: fewer than 11 episodes, suppressed. `*` ("n withheld" in the figure): count hidden so that a suppressed count
 # cannot be found by subtracting the others from the total (its estimate is still shown).

@@ -28,7 +28,7 @@ from IPython.display import Markdown
 
 from outcomes import plots
 from outcomes.analysis import analyse
-from outcomes.report import about_markdown, headline_markdown, verdicts_markdown
+from outcomes.report import about_markdown, headline_markdown, other_claims_markdown, verdicts_markdown
 from outcomes.subgroups import condition_estimates
 from outcomes.trajectories import trajectories
 
@@ -75,6 +75,17 @@ plots.spaghetti(trajectories(a.visits, res, primary["measure"]), plan.measure(pr
 
 # %%
 plots.condition_forest(condition_estimates(res), p0=plan.p0, k=plan.k)
+
+# %% [markdown]
+# ## The clinic's other claims
+#
+# Strength, the twitch response, soreness after needling, needling combined with other
+# therapy, and a larger effect early in treatment, each tested against the plan (details
+# in the notebook `05_other_claims`). Twitch and combined therapy are comparisons within
+# the clinic's records: associations, not proof of cause.
+
+# %%
+Markdown(other_claims_markdown(a))
 
 # %% [markdown]
 # ## Each verdict in words

@@ -66,7 +66,7 @@ def test_exclusions_are_counted_with_reasons():
     assert (claim["n"], claim["n_excluded"]) == (15, 4)
     reasons = dict(zip(res.exclusions["reason"], res.exclusions["n"]))
     assert reasons == {"threshold_unreachable": 3, "no_baseline": 1}
-    assert "4 excluded" in claim["sentence"] and "no baseline" in claim["sentence"]
+    assert "<11 excluded" in claim["sentence"] and "no baseline" in claim["sentence"]
 
 
 def test_primary_verdict_matches_the_interval_shown(result):
@@ -106,8 +106,19 @@ def test_claim_measures_order_and_presence(sim):
     assert claim_measures(sim, Plan().with_(secondary_measures=["rom_slr_left"])) == ["pain_nprs", "rom_slr_left"]
 
 
+def test_small_counts_never_appear_in_sentences():
+    trajs = [[6, 3, 3]] * 15 + [[1, 0, 0]] * 3  # 3 unreachable: a count below 11
+    res = evaluate_claims(pain_visits(trajs), Plan())
+    sentence = res.claims.loc[0, "sentence"]
+    assert "<11 excluded: baseline too close" in sentence and "3 excluded" not in sentence
+    tiny = evaluate_claims(pain_visits([[6, 3, 3]] * 8), Plan()).claims.loc[0, "sentence"]
+    assert "only <11 episodes" in tiny and "%" not in tiny
+
+
 def test_sentences_are_generated_from_numbers(result):
     for row in result.claims.itertuples():
+        if row.n < 11:
+            continue
         assert f"{100 * row.estimate:.0f}%" in row.sentence
         assert f"{100 * row.ci_low:.0f}% to {100 * row.ci_high:.0f}%" in row.sentence
         assert f"n = {row.n}" in row.sentence

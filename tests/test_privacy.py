@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 
 import numpy as np
@@ -193,7 +192,8 @@ def test_large_column_is_sampled_deterministically():
     assert "of 10000 distinct values" in first[0].message
 
 
-def test_million_row_scan_is_fast():
+def test_million_row_frame_of_contract_values_passes():
+    # Speed is measured in benchmarks/ (load + validate includes this scan), not asserted here.
     rng = np.random.default_rng(7)
     n = 1_000_000
 
@@ -211,8 +211,4 @@ def test_million_row_scan_is_fast():
         "age_band": pick(AGE_BANDS),
         "visit_day_text": pick([str(d) for d in range(400)]),
     })
-    start = time.process_time()  # CPU time: not inflated by other processes on a busy machine
-    problems = scan_phi(frame, source="big.csv")
-    elapsed = time.process_time() - start
-    assert problems == []
-    assert elapsed < 2.0, f"scan took {elapsed:.2f} s of CPU time"
+    assert scan_phi(frame, source="big.csv") == []

@@ -213,3 +213,16 @@ def test_bad_input_raises_outcomes_error(call, rule):
     with pytest.raises(OutcomesError) as info:
         call()
     assert info.value.rules == (rule,)
+
+
+def test_curve_at_zero_uses_exact_binomial_limits_of_last_risk_set():
+    # Everyone improved by visit 2: the log-log interval is undefined (R: NA), so the limits
+    # are the Clopper-Pearson ones for 15/15, checked against scipy, and the one-sided p is
+    # the exact binomial P(X >= 15 | p0) so that p < alpha <=> lower bound > p0.
+    from scipy.stats import binomtest
+
+    row = km_at(np.full(15, 2), np.ones(15, dtype=int), 3, conf_level=0.9, p0=0.5).iloc[0]
+    ref = binomtest(15, 15).proportion_ci(confidence_level=0.9, method="exact")
+    assert row.estimate == 1.0
+    assert row.ci_low == pytest.approx(ref.low) and row.ci_high == 1.0
+    assert row.p_value == pytest.approx(binomtest(15, 15, 0.5, alternative="greater").pvalue)

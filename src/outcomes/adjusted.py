@@ -201,6 +201,12 @@ def ipw_risk_difference(
         return _summary({**out, "std_err": np.nan, "max_weight": np.nan}, len(data), n_excl,
                         method + " (propensity model not estimable)")
     ps = ps_fit.predict(design).to_numpy()
+    if np.any(ps <= 1e-8) or np.any(ps >= 1 - 1e-8):
+        # Some covariate pattern is (almost) only ever treated one way: positivity fails and
+        # the weights are infinite, so no weighted estimate exists.
+        out = wald_result(np.nan, np.nan, threshold, conf_level)
+        return _summary({**out, "std_err": np.nan, "max_weight": np.nan}, len(data), n_excl,
+                        method + " (positivity violated: propensity 0 or 1)")
     weight = np.where(a == 1, a.mean() / ps, (1 - a.mean()) / (1 - ps))
     xa = sm.add_constant(pd.DataFrame({treatment: a}, index=data.index), has_constant="add")
     fit = sm.WLS(data[outcome].to_numpy(dtype=float), xa, weights=weight).fit(cov_type="HC0")

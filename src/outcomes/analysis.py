@@ -16,12 +16,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .claims import ClaimsResult, evaluate_claims
 from .other_claims import OtherClaimsResult, other_claims_section, run_other_claims
 from .plan import Plan, load_plan
 from .results import results_document
+from .suppress import small_mark
 from .visits import LoadedVisits, load_visits
 
 __all__ = ["Analysis", "analyse", "SAMPLE_DATA", "summary_lines"]
@@ -86,8 +88,18 @@ def analyse(data: str | Path | pd.DataFrame | None = None, plan: str | Path | Pl
     return Analysis(loaded=loaded, plan=plan_obj, claims=evaluate_claims(loaded.visits, plan_obj))
 
 
-def summary_lines(analysis: Analysis) -> list[str]:
+def summary_lines(analysis: Analysis, *, other_claims: bool = False) -> list[str]:
     """One line per claim: measure, verdict, estimate, CI, n used / excluded.
+
+    Counts of 1 to ``min_cell_size - 1`` episodes are shown as ``<11`` (this is what a
+    clinic lead reads), and so are estimates from fewer than ``min_cell_size`` episodes.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        A finished analysis.
+    other_claims : bool, default False
+        Also list the clinic's other claims (strength, twitch, soreness ...).
 
     Examples
     --------
@@ -95,9 +107,25 @@ def summary_lines(analysis: Analysis) -> list[str]:
     claim...
     """
     plan = analysis.plan
+
+    def count(n: float) -> str:
+        return small_mark(plan.min_cell_size) if 0 < n < plan.min_cell_size else str(int(n))
+
+    def line(name: str, verdict: str, est: float, lo: float, hi: float, n: float, excl: float) -> str:
+        if n < plan.min_cell_size or not np.isfinite(est):
+            numbers = f"{'':8}  {'':<14}"
+        else:
+            ci = f"{lo:.2f} to {hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) else "-"
+            numbers = f"{est:8.2f}  {ci:<14}"
+        return f"{name:<58} {verdict:<15} {numbers} {count(n):>4}  {count(excl):>8}"
+
     lines = [f"claim (P(improved by visit {plan.k}) vs p0 = {plan.p0:g}, "
-             f"{plan.conf_level:.0%} CI, Kaplan-Meier)   verdict          estimate  CI              n  excluded"]
+             f"{plan.conf_level:.0%} CI, Kaplan-Meier)   verdict          estimate  CI                n  excluded"]
     for r in analysis.claims.claims.itertuples():
-        ci = f"{r.ci_low:.2f}-{r.ci_high:.2f}"
-        lines.append(f"{r.measure:<58} {r.verdict:<15} {r.estimate:8.2f}  {ci:<12} {r.n:>4}  {r.n_excluded:>8}")
+        lines.append(line(r.measure, r.verdict, r.estimate, r.ci_low, r.ci_high, r.n, r.n_excluded))
+    if other_claims:
+        lines.append("other claims (estimate vs its threshold; see results.json for the methods)")
+        for r in analysis.other_claims.claims.itertuples():
+            lines.append(line(r.id, r.verdict, r.estimate, r.ci_low, r.ci_high, np.nan_to_num(r.n),
+                              np.nan_to_num(r.n_excluded)))
     return lines

@@ -49,11 +49,15 @@ import pandas as pd
 from .episodes import change_at_visit, measure_changes, summarize_episodes
 from .measures import Measure
 from .plan import Plan
-from .stats import holm, km_at, km_median, km_table, paired_change, proportion_summary
+from .suppress import count_text, exclusion_text
+from .stats import holm, km_at_from_counts, km_from_counts, km_median, paired_change, proportion_summary
 
 __all__ = [
     "ClaimsResult",
+    "ClaimCounts",
     "evaluate_claims",
+    "claim_counts",
+    "claims_from_counts",
     "claim_measures",
     "verdict_from_bounds",
     "CAVEAT",
@@ -172,10 +176,135 @@ def _variants(m: Measure) -> dict[str, Measure]:
             "relative_only": replace(m, threshold_abs=1e-6)}
 
 
-def _km_row(summary: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ClaimCounts:
+    """The count tables every claim statistic is computed from.
+
+    They are sums over episodes, so the tables of disjoint sets of whole episodes
+    (e.g. partitions of a Dask frame) add up to the tables of their union
+    (:meth:`combine`); :func:`claims_from_counts` then gives exactly the result of
+    :func:`evaluate_claims` on all the episodes.
+
+    Attributes
+    ----------
+    km : DataFrame
+        ``measure, analysis, time, n_event, n_censor``: Kaplan-Meier counts of the
+        included episodes (``analysis`` ``kaplan_meier`` or an MCID variant).
+    shares : DataFrame
+        ``measure, n_included, n_improved_by_k, n_completers, n_completers_improved``.
+    change : DataFrame
+        ``measure, gain, baseline, n``: change from baseline to visit k (included
+        episodes measured at k), one row per distinct (gain, baseline) pair.
+    exclusions : DataFrame
+        ``measure, reason, n``.
+    """
+
+    km: pd.DataFrame
+    shares: pd.DataFrame
+    change: pd.DataFrame
+    exclusions: pd.DataFrame
+
+    @classmethod
+    def combine(cls, parts: list[ClaimCounts]) -> ClaimCounts:
+        """Add the tables of several disjoint sets of episodes.
+
+        Examples
+        --------
+        >>> from outcomes.synth import SynthParams, simulate_visits
+        >>> v = simulate_visits(SynthParams(n_episodes=60), seed=2).visits
+        >>> a, b = (claim_counts(v[v["episode_id"] < "E000031"], Plan()),
+        ...         claim_counts(v[v["episode_id"] >= "E000031"], Plan()))
+        >>> both = ClaimCounts.combine([a, b])
+        >>> int(both.shares["n_included"].sum()) == int(claim_counts(v, Plan()).shares["n_included"].sum())
+        True
+        """
+        keys = {"km": ["measure", "analysis", "time"], "shares": ["measure"],
+                "change": ["measure", "gain", "baseline"], "exclusions": ["measure", "reason"]}
+        out = {}
+        for name, key in keys.items():
+            frame = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+            out[name] = frame.groupby(key, sort=True, as_index=False).sum()
+        return cls(**out)
+
+
+def _km_counts(summary: pd.DataFrame, measure: str, analysis: str) -> pd.DataFrame:
     inc = summary[summary["status"] == "included"]
-    row = km_at(inc["time"].to_numpy(), inc["event"].to_numpy(), k, conf_level=plan.conf_level,
-                p0=plan.p0).iloc[0].to_dict()
+    times, inverse = np.unique(inc["time"].to_numpy(), return_inverse=True)
+    n_event = np.bincount(inverse, weights=inc["event"].to_numpy(), minlength=times.size).astype(np.int64)
+    n_censor = np.bincount(inverse, minlength=times.size).astype(np.int64) - n_event
+    return pd.DataFrame({"measure": measure, "analysis": analysis, "time": times, "n_event": n_event,
+                         "n_censor": n_censor})
+
+
+def _measure_counts(visits: pd.DataFrame, code: str, plan: Plan, summary: pd.DataFrame,
+                    changes: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    k = plan.k
+    inc = summary[summary["status"] == "included"]
+    first = inc["first_improved"].to_numpy(dtype=float, na_value=np.inf)
+    completers = inc["last_visit"].to_numpy() >= k
+    km = [_km_counts(summary, code, "kaplan_meier")]
+    for name, variant in _variants(plan.measure(code)).items():
+        reg = dict(plan.registry) | {code: variant}
+        km.append(_km_counts(summarize_episodes(visits, reg, measures=[code]), code, name))
+    shares = pd.DataFrame({"measure": [code], "n_included": [len(inc)], "n_improved_by_k": [(first <= k).sum()],
+                           "n_completers": [completers.sum()],
+                           "n_completers_improved": [(first[completers] <= k).sum()]}).astype(
+        {c: np.int64 for c in ("n_included", "n_improved_by_k", "n_completers", "n_completers_improved")})
+    at_k = change_at_visit(changes, k, summary)
+    change = (at_k.groupby(["gain", "baseline"], sort=True).size().rename("n").reset_index()
+              .assign(measure=code)[["measure", "gain", "baseline", "n"]])
+    excl = (summary.loc[summary["status"] != "included", "status"].value_counts()
+            .rename_axis("reason").reset_index(name="n").assign(measure=code)[["measure", "reason", "n"]])
+    return dict(km=pd.concat(km, ignore_index=True), shares=shares, change=change, exclusions=excl)
+
+
+def _counts_and_summaries(frame: pd.DataFrame, plan: Plan, codes: list[str]) -> tuple[ClaimCounts, pd.DataFrame]:
+    # One vectorised pass over all claim measures; each claim then takes its slice.
+    summaries = summarize_episodes(frame, plan.registry, measures=codes)
+    changes = measure_changes(frame, plan.registry, measures=codes)
+    parts = [_measure_counts(frame, code, plan, summaries[summaries["measure"] == code],
+                             changes[changes["measure"] == code]) for code in codes]
+    tables = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
+    return ClaimCounts(**tables), summaries
+
+
+def claim_counts(visits: Any, plan: Plan, codes: list[str] | None = None) -> ClaimCounts:
+    """Count tables of the claim statistics for a set of whole episodes.
+
+    Parameters
+    ----------
+    visits : DataFrame or LoadedVisits
+        Canonical visits; every episode must be complete (all its rows present).
+    plan : Plan
+        The analysis plan.
+    codes : list of str, optional
+        Claim measures (default :func:`claim_measures`); codes absent here are skipped.
+
+    Examples
+    --------
+    >>> from outcomes.synth import SynthParams, simulate_visits
+    >>> counts = claim_counts(simulate_visits(SynthParams(n_episodes=80), seed=4).visits, Plan())
+    >>> sorted(counts.km.columns)
+    ['analysis', 'measure', 'n_censor', 'n_event', 'time']
+    """
+    frame = getattr(visits, "visits", visits)
+    codes = claim_measures(frame, plan) if codes is None else list(codes)
+    present = set(pd.unique(frame["measure"]))
+    codes = [c for c in codes if c in present]
+    if not codes:
+        return ClaimCounts(**{k: pd.DataFrame(columns=v) for k, v in _COUNT_COLUMNS.items()})
+    return _counts_and_summaries(frame, plan, codes)[0]
+
+
+_COUNT_COLUMNS = {"km": ["measure", "analysis", "time", "n_event", "n_censor"],
+                  "shares": ["measure", "n_included", "n_improved_by_k", "n_completers", "n_completers_improved"],
+                  "change": ["measure", "gain", "baseline", "n"], "exclusions": ["measure", "reason", "n"]}
+
+
+def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[str, Any]:
+    row = km_at_from_counts(km["time"].to_numpy(dtype=float), km["n_event"].to_numpy(dtype=float),
+                            km["n_censor"].to_numpy(dtype=float), k, conf_level=plan.conf_level,
+                            p0=plan.p0).iloc[0].to_dict()
     row.update(analysis=analysis, k=k)
     return row
 
@@ -186,39 +315,47 @@ def _share_row(successes: int, n: int, plan: Plan, analysis: str, k: int) -> dic
     return row
 
 
-def _analyse_measure(visits: pd.DataFrame, code: str, plan: Plan, summary: pd.DataFrame,
-                     changes: pd.DataFrame) -> dict[str, Any]:
+def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, Any]:
+    """Every statistic of one claim measure, from its count tables."""
     m = plan.measure(code)
-    inc = summary[summary["status"] == "included"]
     k = plan.k
-    first = inc["first_improved"].to_numpy(dtype=float, na_value=np.inf)
+    km_all = counts.km[counts.km["measure"] == code]
+    km = km_all[km_all["analysis"] == "kaplan_meier"]
+    sh = counts.shares[counts.shares["measure"] == code].iloc[0]
 
-    rows = [_km_row(summary, k, plan, "kaplan_meier")]
-    rows.append(_share_row((first <= k).sum(), len(inc), plan, "itt", k))
-    completers = inc["last_visit"].to_numpy() >= k
-    rows.append(_share_row((first[completers] <= k).sum(), completers.sum(), plan, "completers", k))
+    rows = [_km_row(km, k, plan, "kaplan_meier")]
+    rows.append(_share_row(sh["n_improved_by_k"], sh["n_included"], plan, "itt", k))
+    rows.append(_share_row(sh["n_completers_improved"], sh["n_completers"], plan, "completers", k))
     if k - 1 >= 2:
-        rows.append(_km_row(summary, k - 1, plan, "k_minus_1"))
-    rows.append(_km_row(summary, k + 1, plan, "k_plus_1"))
-    for name, variant in _variants(m).items():
-        reg = dict(plan.registry) | {code: variant}
-        rows.append(_km_row(summarize_episodes(visits, reg, measures=[code]), k, plan, name))
+        rows.append(_km_row(km, k - 1, plan, "k_minus_1"))
+    rows.append(_km_row(km, k + 1, plan, "k_plus_1"))
+    for name in _variants(m):
+        rows.append(_km_row(km_all[km_all["analysis"] == name], k, plan, name))
     sens = pd.DataFrame(rows)
     sens["verdict"] = [verdict_from_bounds(lo, hi, plan.p0) for lo, hi in zip(sens["ci_low"], sens["ci_high"])]
 
-    curve = km_table(inc["time"].to_numpy(), inc["event"].to_numpy(), conf_level=plan.conf_level)
+    times, n_event, n_censor = (km[c].to_numpy(dtype=float) for c in ("time", "n_event", "n_censor"))
+    curve = km_from_counts(times, n_event, n_censor, conf_level=plan.conf_level)
     curve = curve[(curve["time"] >= 2) & (curve["time"] <= plan.max_visit)]
-    median = km_median(inc["time"].to_numpy(), inc["event"].to_numpy(), conf_level=plan.conf_level)
+    # km_median takes episode arrays: rebuilt from the counts (one entry per episode, not per visit).
+    time_ep = np.repeat(np.repeat(times, 2), np.column_stack([n_event, n_censor]).ravel().astype(np.int64))
+    event_ep = np.repeat(np.tile([1.0, 0.0], times.size),
+                         np.column_stack([n_event, n_censor]).ravel().astype(np.int64))
+    median = km_median(time_ep, event_ep, conf_level=plan.conf_level)
 
-    at_k = change_at_visit(changes, k, summary)
-    change = paired_change(at_k["gain"].to_numpy(), baseline=at_k["baseline"].to_numpy(),
-                           conf_level=plan.conf_level, n_boot=plan.n_boot, seed=plan.seed)
-    change.insert(0, "n_not_measured_at_k", len(inc) - len(at_k))
+    ch = counts.change[counts.change["measure"] == code]
+    reps = ch["n"].to_numpy(dtype=np.int64)
+    # Rebuilt from the (gain, baseline) count table, sorted: the same input, in the same
+    # order, for the pandas and the Dask engine.
+    gain = np.repeat(ch["gain"].to_numpy(dtype=float), reps)
+    base = np.repeat(ch["baseline"].to_numpy(dtype=float), reps)
+    change = paired_change(gain, baseline=base, conf_level=plan.conf_level, n_boot=plan.n_boot, seed=plan.seed)
+    change.insert(0, "n_not_measured_at_k", int(sh["n_included"]) - int(reps.sum()))
 
-    excl = (summary.loc[summary["status"] != "included", "status"].value_counts()
-            .rename_axis("reason").reset_index(name="n"))
-    return dict(measure=m, summary=summary, sensitivity=sens, curve=curve, median=median,
-                change=change, exclusions=excl)
+    excl = counts.exclusions[counts.exclusions["measure"] == code]
+    excl = excl.sort_values(["n", "reason"], ascending=[False, True], kind="stable")[["reason", "n"]]
+    return dict(measure=m, sensitivity=sens, curve=curve, median=median, change=change,
+                exclusions=excl.reset_index(drop=True))
 
 
 def _analysis_text(analysis: str, k: int) -> str:
@@ -255,10 +392,15 @@ def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFra
             verdict_words["inconclusive"] = (
                 f"The unadjusted interval lies {side} {_pct(plan.p0)}, but the evidence is not strong enough "
                 "once the number of range-of-motion measures tested is taken into account: inconclusive")
+    min_cell = plan.min_cell_size
+    if row["n"] < min_cell:
+        return (f"{row['label']}: only {count_text(row['n'], min_cell)} episodes could be analysed, too few to "
+                f"report an estimate without risking that a patient could be recognised. {CAVEAT}")
     excl_txt = ""
     if row["n_excluded"]:
-        parts = [f"{n} {_EXCLUSION_TEXT.get(r, r)}" for r, n in zip(exclusions["reason"], exclusions["n"])]
-        excl_txt = f"; {row['n_excluded']} excluded: " + ", ".join(parts)
+        reasons = {_EXCLUSION_TEXT.get(r, r): n for r, n in zip(exclusions["reason"], exclusions["n"])}
+        excl_txt = (f"; {count_text(row['n_excluded'], min_cell)} excluded: "
+                    + exclusion_text(reasons, min_cell, sep=", "))
     text = (
         f"{row['label']}: an estimated {_pct(row['estimate'])} of episodes "
         f"({_pct(row['conf_level'])} CI {_pct(row['ci_low'])} to {_pct(row['ci_high'])}) met the improvement "
@@ -296,8 +438,8 @@ def evaluate_claims(visits: Any, plan: Plan) -> ClaimsResult:
     >>> from outcomes.synth import SynthParams, simulate_visits
     >>> sim = simulate_visits(SynthParams(n_episodes=150), seed=3)
     >>> res = evaluate_claims(sim.visits, Plan())
-    >>> res.claims.loc[0, "id"], int(res.claims.loc[0, "k"]), float(res.claims.loc[0, "p0"])
-    ('improved_by_visit_3:pain_nprs', 3, 0.5)
+    >>> res.claims.iloc[0][["id", "k", "p0"]].astype(str).tolist()
+    ['improved_by_visit_3:pain_nprs', '3', '0.5']
     >>> bool((res.claims["ci_low"] <= res.claims["estimate"]).all())
     True
     """
@@ -309,11 +451,38 @@ def evaluate_claims(visits: Any, plan: Plan) -> ClaimsResult:
         raise OutcomesError(Problem("claim_measures_present",
                                     f"none of the plan's claim measures ({plan.primary_measure} or ROM) "
                                     "occur in the data", getattr(visits, "source", "<data>"), (), "measure"))
-    # One vectorised pass over all claim measures; each claim then takes its slice.
-    summaries = summarize_episodes(frame, plan.registry, measures=codes)
-    changes = measure_changes(frame, plan.registry, measures=codes)
-    parts = {code: _analyse_measure(frame, code, plan, summaries[summaries["measure"] == code],
-                                    changes[changes["measure"] == code]) for code in codes}
+    counts, summaries = _counts_and_summaries(frame, plan, codes)
+    return claims_from_counts(counts, plan, codes, episodes=summaries)
+
+
+def claims_from_counts(counts: ClaimCounts, plan: Plan, codes: list[str],
+                       episodes: pd.DataFrame | None = None) -> ClaimsResult:
+    """Verdicts, sensitivity analyses and sentences from count tables.
+
+    What :func:`evaluate_claims` does after counting; the Dask engine
+    (:mod:`outcomes.scaleout`) calls it with tables summed over partitions.
+
+    Parameters
+    ----------
+    counts : ClaimCounts
+        From :func:`claim_counts` (or :meth:`ClaimCounts.combine`).
+    plan : Plan
+        The analysis plan.
+    codes : list of str
+        Claim measures, primary first (:func:`claim_measures`).
+    episodes : DataFrame, optional
+        Per-episode summaries to carry in :attr:`ClaimsResult.episodes` (empty if None).
+
+    Examples
+    --------
+    >>> from outcomes.synth import SynthParams, simulate_visits
+    >>> v = simulate_visits(SynthParams(n_episodes=150), seed=3).visits
+    >>> codes = claim_measures(v, Plan())
+    >>> res = claims_from_counts(claim_counts(v, Plan()), Plan(), codes)
+    >>> res.claims.equals(evaluate_claims(v, Plan()).claims)
+    True
+    """
+    parts = {code: _analyse_measure(counts, code, plan) for code in codes}
 
     rows = []
     for code, part in parts.items():
@@ -360,5 +529,5 @@ def evaluate_claims(visits: Any, plan: Plan) -> ClaimsResult:
     return ClaimsResult(
         claims=claims, sensitivity=sensitivity, curves=stack("curve"), medians=stack("median"),
         change=stack("change"), exclusions=exclusions,
-        episodes=summaries, plan=plan,
+        episodes=pd.DataFrame() if episodes is None else episodes, plan=plan,
     )

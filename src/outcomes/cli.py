@@ -8,11 +8,12 @@ No statistics live here.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import OutcomesError
+from .errors import OutcomesError, Problem
 
 __all__ = ["main"]
 
@@ -49,7 +50,14 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     from .analysis import analyse, summary_lines
     from .results import dumps, write_results
 
-    result = analyse(args.data, args.plan)
+    if args.engine == "dask":  # P2 claims only; see docs/scaling.md
+        from .scaleout import evaluate_claims_dask
+
+        if args.data is None:
+            raise OutcomesError(Problem("engine_input", "--engine dask needs a Parquet file or directory", "<args>"))
+        result = evaluate_claims_dask(args.data, args.plan, scheduler=args.scheduler)
+    else:
+        result = analyse(args.data, args.plan)
     print("\n".join(summary_lines(result)))
     if args.json is not None:
         if str(args.json) == "-":
@@ -102,6 +110,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", type=Path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
     p.add_argument("--json", type=Path, default=None, metavar="FILE",
                    help="also write the results.json document to FILE ('-' for stdout)")
+    p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
+                   help="dask: out-of-core on Parquet, the P2 claims only (needs `pip install -e .[dask]`)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --engine dask: address of a distributed scheduler (default: local threads)")
 
     p = add("report", _cmd_report,
             "Run the notebooks on DATA and write DIR/report.html, DIR/results.json and DIR/notebooks/.")
@@ -144,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `outcomes validate x.csv | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # a bug: say so plainly
         if args.debug:
             raise

@@ -23,8 +23,8 @@ Examples
 >>> from outcomes.analysis import analyse
 >>> a = analyse()
 >>> flow = cohort_flow(a.loaded, a.claims)
->>> flow[["step", "n"]].iloc[[1, 4]].to_string(index=False)
-'             step   n\\n         episodes 400\\nin primary claim 392'
+>>> flow.set_index("step")["n"].loc[["episodes", "in primary claim"]].tolist()
+[400, 392]
 """
 
 from __future__ import annotations
@@ -100,8 +100,9 @@ def exclusion_summary(loaded: LoadedVisits, result: ClaimsResult) -> pd.DataFram
     --------
     >>> from outcomes.analysis import analyse
     >>> a = analyse()
-    >>> exclusion_summary(a.loaded, a.claims).iloc[0][["stage", "measure", "reason", "n"]].tolist()
-    ['claim', 'pain_nprs', 'no_baseline', 7]
+    >>> row = exclusion_summary(a.loaded, a.claims).iloc[0]
+    >>> row["stage"], row["measure"], row["reason"], int(row["n"])
+    ('claim', 'pain_nprs', 'no_baseline', 7)
     """
     excl = loaded.exclusions
     data = (excl.groupby(["rule", "reason"], sort=True).size().rename("n").reset_index()
@@ -136,7 +137,7 @@ def missingness(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     >>> import pandas as pd
     >>> v = pd.DataFrame({"episode_id": ["E1", "E1", "E1", "E2"], "visit_number": [1, 1, 2, 1],
     ...                   "measure": ["pain_nprs", "rom_hip_flexion", "pain_nprs", "pain_nprs"]})
-    >>> missingness(v, Plan())
+    >>> print(missingness(v, Plan()).to_string())
                measure  visit_number  n_expected  n_measured  n_missing  pct_missing
     0        pain_nprs             1           2           2          0          0.0
     1        pain_nprs             2           1           1          0          0.0
@@ -199,8 +200,8 @@ def condition_characteristics(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     >>> from outcomes.analysis import analyse
     >>> a = analyse()
     >>> t = condition_characteristics(a.visits, a.plan)
-    >>> t.iloc[-1][["condition", "n_episodes"]].tolist()
-    ['all', 400]
+    >>> t["condition"].iloc[-1], int(t["n_episodes"].iloc[-1])
+    ('all', 400)
     """
     ep = _episode_frame(visits, plan)
 

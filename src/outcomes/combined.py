@@ -46,6 +46,7 @@ from .contract import parse_treatment
 from .episodes import change_at_visit, measure_changes, summarize_episodes
 from .other_claims import missing_columns, not_testable, result_frame
 from .plan import Plan
+from .suppress import count_text, exclusion_text
 
 __all__ = ["treatment_groups", "combined_claim", "EXTRA_THERAPIES", "CONFOUNDING_CAVEAT"]
 
@@ -145,18 +146,20 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     def pct(x: float) -> str:
         return f"{100 * x:+.0f}" if np.isfinite(x) else "n/a"
 
-    excl_txt = "; ".join(f"{n} {r}" for r, n in excluded.items() if n)
+    excl_txt = exclusion_text(excluded, plan.min_cell_size)
     sentence = (
         f"Needling with exercise or manual therapy vs needling alone: {words}. Adjusted for {adj_txt}, the "
         f"share improved by visit {k} differed by {pct(rd['estimate'])} percentage points ({rd['conf_level']:.0%} "
         f"CI {pct(rd['ci_low'])} to {pct(rd['ci_high'])}; standardized risks {100 * rd['risk_1']:.0f}% vs "
-        f"{100 * rd['risk_0']:.0f}%; n = {n_comb} combined, {n_alone} alone"
+        f"{100 * rd['risk_0']:.0f}%; n = {count_text(n_comb, plan.min_cell_size)} combined, "
+        f"{count_text(n_alone, plan.min_cell_size)} alone"
         f"{'; excluded: ' + excl_txt if excl_txt else ''}). Propensity-weighted sensitivity analysis: "
         f"{pct(ipw['estimate'])} ({pct(ipw['ci_low'])} to {pct(ipw['ci_high'])}) percentage points. "
         f"{CONFOUNDING_CAVEAT}"
     ) if np.isfinite(rd["estimate"]) else (
         f"Needling with exercise or manual therapy vs needling alone: the adjusted model could not be "
-        f"estimated (n = {n_comb} combined, {n_alone} alone). {CONFOUNDING_CAVEAT}")
+        f"estimated (n = {count_text(n_comb, plan.min_cell_size)} combined, "
+        f"{count_text(n_alone, plan.min_cell_size)} alone). {CONFOUNDING_CAVEAT}")
     fields = ("estimate", "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_value_not", "n", "method")
     base = dict(claim="combined", id="combined", measure=code)
     rows = [dict(base, analysis="gcomputation_risk_difference", primary=True, verdict=rd["verdict"],

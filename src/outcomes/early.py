@@ -37,6 +37,7 @@ from .errors import OutcomesError
 from .other_claims import not_testable, result_frame, settings, wald_result
 from .plan import Plan
 from .stats import fit_trajectory
+from .suppress import count_text
 
 __all__ = ["early_claim", "trajectory_frame"]
 
@@ -114,7 +115,7 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
         f"{slopes['late']:.2f} {m.unit} after it; the difference (early minus late) is {res['estimate']:.2f} "
         f"({res['conf_level']:.0%} CI {res['ci_low']:.2f} to {res['ci_high']:.2f}; piecewise mixed model, "
         f"n = {fit.n_groups} episodes, {fit.n_obs} visits"
-        f"{f', {n_excl} excluded' if n_excl else ''}"
+        f"{f', {count_text(n_excl, plan.min_cell_size)} excluded' if n_excl else ''}"
         f"{'' if fit.converged else '; the model did not converge, read with care'}). Improvement is "
         f"{words}. {CAVEAT}")
     base = dict(claim="early", id="early", measure=code, n=fit.n_groups, n_excluded=n_excl, method=method)

@@ -97,24 +97,74 @@ def measure_changes(
     0             1     0.0         0.0   0.0     False
     1             2    -2.0       -40.0   2.0      True
     """
-    reg = _registry(registry)
-    frame = visits if measures is None else visits[visits["measure"].isin(list(measures))]
-    frame = frame.sort_values([*_KEY, "visit_number"], kind="stable")
-    base = frame.loc[frame["visit_number"] == 1, [*_KEY, "value"]].rename(columns={"value": "baseline"})
-    out = frame.merge(base, on=_KEY, how="inner", validate="many_to_one")
-    out["change"] = out["value"] - out["baseline"]
+    return _changes(visits, _registry(registry), measures)[0]
+
+
+def _restrict(visits: pd.DataFrame, measures: Sequence[str] | None) -> pd.DataFrame:
+    if measures is None:
+        return visits
+    codes, uniques = pd.factorize(visits["measure"])  # isin on the few distinct codes, not on rows
+    wanted = np.asarray(pd.Index(uniques).isin(list(measures)), dtype=bool)
+    return visits[np.where(codes >= 0, wanted[np.maximum(codes, 0)], False)]
+
+
+def _key_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Integer codes of (episode_id, measure, side) in sorted order, one key id per row.
+
+    Performance: grouping, sorting and merging on integer codes instead of strings
+    (each string column is hashed once); codes from ``factorize(sort=True)`` order
+    like the strings, so sorting by them equals a stable string sort.
+    """
+    codes, sizes, uniques = [], [], []
+    for c in _KEY:
+        code, uniq = pd.factorize(frame[c], sort=True)
+        codes.append(code.astype(np.int64))
+        sizes.append(max(len(uniq), 1))
+        uniques.append(uniq)
+    ep, m, side = codes
+    gid = (ep * sizes[1] + m) * sizes[2] + side
+    return gid, ep, m, uniques
+
+
+def _changes(visits: pd.DataFrame, reg: Mapping[str, Measure], measures: Sequence[str] | None,
+             codes: tuple | None = None):
+    """:func:`measure_changes` plus, per output row, the index of its key and its visit number."""
+    frame = _restrict(visits, measures)
+    if codes is None:
+        gid, _, m_code, uniques = _key_codes(frame)
+    else:
+        gid, m_code, uniques = codes
+    vn = frame["visit_number"].to_numpy()
+    order = np.lexsort((vn, gid))  # stable: same order as sort_values([*_KEY, "visit_number"])
+    g, vn, value = gid[order], vn[order], frame["value"].to_numpy(dtype=float)[order]
+    start = np.ones(len(g), dtype=bool)
+    start[1:] = g[1:] != g[:-1]
+    group = np.cumsum(start) - 1  # 0-based index of the key, per sorted row
+    first = np.flatnonzero(start)
+    has_base = vn[first] == 1  # visit 1, if present, sorts first within its key
+    again = ~start & (vn == 1)
+    again[1:] &= vn[:-1] == 1
+    if again.any():
+        raise pd.errors.MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
+    keep = has_base[group]
+    out = frame.take(order[keep]).reset_index(drop=True)
+    base = value[first][group[keep]]
+    out["baseline"] = base
+    change = value[keep] - base
+    out["change"] = change
     with np.errstate(divide="ignore", invalid="ignore"):
-        pct = 100.0 * out["change"].to_numpy() / out["baseline"].to_numpy()
-    out["pct_change"] = np.where(out["baseline"].to_numpy() == 0, np.nan, pct)
-    direction = out["measure"].map({c: m.direction for c, m in reg.items()}).astype(float)
-    out["gain"] = direction * out["change"] + 0.0  # + 0.0 turns -0.0 into 0.0
+        pct = 100.0 * change / base
+    out["pct_change"] = np.where(base == 0, np.nan, pct)
+    m_rows = m_code[order[keep]]
+    m_uniq = list(uniques[1])
+    direction = np.array([reg[c].direction if c in reg else np.nan for c in m_uniq], dtype=float)
+    out["gain"] = direction[m_rows] * change + 0.0  # + 0.0 turns -0.0 into 0.0
     improved = np.zeros(len(out), dtype=bool)
-    codes = out["measure"].to_numpy()
-    for code in pd.unique(codes):
-        mask = codes == code
-        improved[mask] = reg[code].improvement(out["baseline"].to_numpy()[mask], out["value"].to_numpy()[mask])
+    for i in np.unique(m_rows):  # loop over the distinct measure codes
+        mask = m_rows == i
+        improved[mask] = reg[m_uniq[i]].improvement(base[mask], out["value"].to_numpy()[mask])
     out["improved"] = improved
-    return out.reset_index(drop=True)
+    return out, group[keep], vn[keep]
 
 
 def summarize_episodes(
@@ -157,38 +207,53 @@ def summarize_episodes(
     0               3         1  False     1
     """
     reg = _registry(registry)
-    frame = visits if measures is None else visits[visits["measure"].isin(list(measures))]
-    last_visit = visits.groupby("episode_id", sort=False)["visit_number"].max().rename("last_visit")
+    frame = _restrict(visits, measures)
+    # Performance: everything below works on integer key codes (see _key_codes); the
+    # result is the same frame the string groupbys and merges gave.
+    gid, ep_code, m_code, uniques = _key_codes(frame)
+    keys_gid, first_row = np.unique(gid, return_index=True)  # one row per key, in key order
+    keys = frame[_KEY].take(first_row).reset_index(drop=True)
+    ep_of_key = ep_code[first_row]
 
-    keys = frame[_KEY].drop_duplicates()
     attrs = [c for c in EPISODE_ATTRIBUTES if c in visits.columns]
+    v_ep, v_uniq = pd.factorize(visits["episode_id"])
+    pos = pd.Index(v_uniq).get_indexer(uniques[0])  # frame episode code -> visits episode code
+    last = np.full(len(v_uniq), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, v_ep, visits["visit_number"].to_numpy(dtype=np.int64))
     if attrs:
-        ep_attrs = visits.drop_duplicates("episode_id")[["episode_id", *attrs]]
-        keys = keys.merge(ep_attrs, on="episode_id", how="left")
+        first_of_ep = np.unique(v_ep, return_index=True)[1]
+        for c in attrs:
+            keys[c] = visits[c].take(first_of_ep[pos[ep_of_key]]).reset_index(drop=True)
 
-    changes = measure_changes(frame, reg)
-    grouped = changes.groupby(_KEY, sort=False)
-    base = grouped["baseline"].first()
+    # ``group`` numbers the frame's keys in sorted order: it indexes ``keys`` directly.
+    changes, group, vn = _changes(frame, reg, None, codes=(gid, m_code, uniques))
+    n = len(keys)
+    start = np.ones(len(group), dtype=bool)
+    start[1:] = group[1:] != group[:-1]
+    baseline = np.full(n, np.nan)
+    baseline[group[start]] = changes["baseline"].to_numpy()[start]
 
     # Follow-up: visit numbers v_1 < v_2 < ... of one key form an unbroken run from
     # visit 1 exactly while v_i == i, so the run ends at max{v_i : v_i == i}.
-    rank = grouped.cumcount() + 1
-    in_run = changes["visit_number"].to_numpy() == rank.to_numpy()
-    followup = changes.loc[in_run].groupby(_KEY, sort=False)["visit_number"].max()
-    first = changes.loc[changes["improved"]].groupby(_KEY, sort=False)["visit_number"].min()
+    rank = np.arange(len(group)) - np.flatnonzero(start)[np.cumsum(start) - 1] + 1
+    in_run = vn == rank
+    followup = np.zeros(n, dtype=np.int64)  # no run (no baseline): 0
+    np.maximum.at(followup, group[in_run], vn[in_run].astype(np.int64))
+    imp = changes["improved"].to_numpy()
+    first_imp = np.full(n, np.inf)
+    np.minimum.at(first_imp, group[imp], vn[imp].astype(float))
 
-    out = keys.merge(base.rename("baseline").reset_index(), on=_KEY, how="left")
-    out = out.merge(last_visit.reset_index(), on="episode_id", how="left")
-    out = out.merge(followup.rename("followup").reset_index(), on=_KEY, how="left")
-    out = out.merge(first.rename("first_improved").reset_index(), on=_KEY, how="left")
-    out["first_improved"] = out["first_improved"].astype("Int64")
-    out["followup"] = out["followup"].fillna(0).astype("int64")
+    out = keys
+    out["baseline"] = baseline
+    out["last_visit"] = last[pos[ep_of_key]]
+    out["followup"] = followup
+    out["first_improved"] = pd.array(np.where(np.isinf(first_imp), np.nan, first_imp), dtype="Int64")
 
     has_base = out["baseline"].notna().to_numpy()
     reachable = np.zeros(len(out), dtype=bool)
-    codes = out["measure"].to_numpy()
-    for code in pd.unique(codes):
-        mask = (codes == code) & has_base
+    m_codes, m_uniq = pd.factorize(out["measure"])
+    for i, code in enumerate(m_uniq):  # loop over the distinct measure codes
+        mask = (m_codes == i) & has_base
         reachable[mask] = reg[code].reachable(out["baseline"].to_numpy()[mask])
     out["reachable"] = reachable
     status = np.where(~has_base, "no_baseline", np.where(reachable, "included", "threshold_unreachable"))

@@ -53,7 +53,7 @@ import pandas as pd
 from .errors import OutcomesError, Problem
 from .measures import REGISTRY, Measure
 
-__all__ = ["RawTable", "read_records", "NOTE_COLUMNS", "notes_frame", "MAX_LINE_BYTES", "READ_RULES"]
+__all__ = ["RawTable", "read_records", "tidy_records", "NOTE_COLUMNS", "notes_frame", "MAX_LINE_BYTES", "READ_RULES"]
 
 #: Rules of refusals raised while reading (before the contract is checked).
 READ_RULES: tuple[str, ...] = (
@@ -166,13 +166,31 @@ def read_records(source: str | os.PathLike[str] | pd.DataFrame, *,
             frame, fmt = _parse_parquet(data, name), "parquet"
         else:
             frame, fmt = _parse_csv(data, name), "csv"
-    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
-    frame, rows, notes = _tidy(frame, rows, name, fmt)
+    return tidy_records(frame, np.arange(2, len(frame) + 2, dtype=np.int64), name, digest, fmt, registry=reg)
+
+
+def tidy_records(frame: pd.DataFrame, rows: np.ndarray, source: str, sha256: str, fmt: str, *,
+                 registry: Mapping[str, Measure] | None = None) -> RawTable:
+    """Tidy a table already read (blank rows and columns, wide -> long) into a :class:`RawTable`.
+
+    What :func:`read_records` does after parsing; the Dask engine calls it on each
+    partition of a Parquet file with the partition's file row numbers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = tidy_records(pd.DataFrame({"patient_id": ["p1", ""], "visit_day": [0, None], "pain_nprs": [6, None]}),
+    ...                    np.array([10, 11]), "part.parquet", "", "parquet")
+    >>> raw.rows.tolist(), raw.notes["rule"].tolist()
+    ([10], ['blank_row'])
+    """
+    reg = REGISTRY if registry is None else registry
+    frame, rows, notes = _tidy(frame, rows, source, fmt)
     wide = _is_wide(frame, reg)
     if wide:
         frame, rows, missing = _wide_to_long(frame, rows, reg)
         notes = pd.concat([notes, missing], ignore_index=True)
-    return RawTable(frame, rows, name, digest, fmt, notes, wide)
+    return RawTable(frame, rows, source, sha256, fmt, notes, wide)
 
 
 # --- reading bytes -----------------------------------------------------------------------------

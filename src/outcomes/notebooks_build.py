@@ -17,7 +17,7 @@ output with the committed one (see ``notebooks/sanitize.cfg`` and ``docs/report.
 Examples
 --------
 >>> cell_id("print(1)", set())
-'c-5c7d8f7b'
+'c-f36c2897'
 """
 
 from __future__ import annotations

@@ -217,7 +217,7 @@ def result_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     True
     """
     frame = pd.DataFrame(list(rows), columns=list(RESULT_COLUMNS))
-    frame["primary"] = frame["primary"].fillna(False).astype(bool)
+    frame["primary"] = frame["primary"].eq(True).to_numpy(dtype=bool)
     for col in ("n", "n_excluded"):
         frame[col] = pd.array(frame[col], dtype="Int64")
     for col in ("estimate", "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_value_not"):

@@ -278,7 +278,8 @@ def _interval_rows(ax: Axes, frame: pd.DataFrame, labels: Sequence[str], p0: flo
     """Horizontal estimate + CI rows, verdict shown by colour AND marker."""
     y = np.arange(len(frame))[::-1]
     for yi, (_, row) in zip(y, frame.iterrows()):
-        colour, marker, _ = VERDICT_STYLE.get(row.get("verdict", "inconclusive"), VERDICT_STYLE["inconclusive"])
+        # rows without a verdict (descriptive estimates) get a neutral style
+        colour, marker, _ = VERDICT_STYLE.get(row.get("verdict"), (PALETTE[0], "o", ""))
         if pd.isna(row["estimate"]):
             continue
         ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=colour, linewidth=2.2)
@@ -365,8 +366,9 @@ def condition_forest(estimates: pd.DataFrame, *, p0: float, k: int, ax: Axes | N
     "Golfer's elbow (medial epicondylalgia) (n <11)"
     """
     fig, ax = _axes(ax, (7.2, 0.42 * len(estimates) + 1.4))
-    frame = estimates.assign(verdict="inconclusive")
-    labels = [f"{lab} (n {t if t.startswith('<') else '= ' + t})"
+    frame = estimates.drop(columns="verdict", errors="ignore")
+    shown = {"*": "n withheld"}
+    labels = [f"{lab} ({shown.get(t, 'n ' + t if t.startswith('<') else 'n = ' + t)})"
               for lab, t in zip(estimates["label"], estimates["n_text"])]
     _interval_rows(ax, frame, labels, p0)
     y = np.arange(len(frame))[::-1]

@@ -44,11 +44,11 @@ from .plan import DEFAULT_PLAN_PATH
 from .results import write_results
 
 __all__ = ["NOTEBOOKS", "REPO_NOTEBOOKS", "WORKERS", "ReportResult", "ReportError", "build_report", "notebooks_dir", "render_html",
-           "headline_markdown", "verdicts_markdown", "about_markdown"]
+           "headline_markdown", "other_claims_markdown", "verdicts_markdown", "about_markdown"]
 
 #: Notebooks run for a report, in reading order (``clinic_summary`` becomes ``report.html``).
 NOTEBOOKS: tuple[str, ...] = ("01_data_quality", "02_pain_within_a_few_visits", "03_range_of_motion",
-                              "04_conditions", "clinic_summary")
+                              "04_conditions", "05_other_claims", "clinic_summary")
 _SUMMARY = "clinic_summary"
 #: Extra kernel arguments: the kernel's own log lines (e.g. "running over TCP without
 #: encryption" on a local loopback kernel) would interleave with the progress lines.
@@ -173,6 +173,24 @@ def verdicts_markdown(analysis: Analysis) -> str:
     return "\n".join(f"- {s.removesuffix(' ' + CAVEAT)}" for s in analysis.claims.claims["sentence"])
 
 
+def other_claims_markdown(analysis: Analysis) -> str:
+    """The clinic's other claims (strength, twitch, soreness, combined therapy, early effect), one bullet each.
+
+    Each line is the claim's verdict sentence, generated from its numbers (or why it could
+    not be tested); the no-control-group caveat is stated once elsewhere on the page.
+
+    Examples
+    --------
+    >>> from outcomes.analysis import analyse
+    >>> text = other_claims_markdown(analyse())
+    >>> text.count("\\n- ") + 1 == len(analyse().other_claims.claims)
+    True
+    """
+    claims = analysis.other_claims.claims
+    return "\n".join(f"- **{v.replace('_', ' ')}**: {s.removesuffix(' ' + CAVEAT)}"
+                      for v, s in zip(claims["verdict"], claims["sentence"]))
+
+
 def about_markdown(analysis: Analysis) -> str:
     """The caveat and where the numbers come from (data and plan fingerprints, version).
 
@@ -241,12 +259,15 @@ def render_html(notebook: str | os.PathLike[str], title: str = "Clinic outcomes 
     return body
 
 
-def _run_notebook(src: Path, dst: Path, parameters: dict[str, str], cwd: Path) -> None:
+def _run_notebook(src: Path, dst: Path, parameters: dict[str, str]) -> None:
     import papermill as pm
 
+    # No ``cwd=``: papermill implements it with a process-wide chdir, which races between the
+    # notebooks run in threads and can leave the caller in the wrong directory. Parameters are
+    # absolute paths, so the kernel's working directory does not matter.
     try:
         pm.execute_notebook(os.fspath(src), os.fspath(dst), parameters=parameters, kernel_name="python3",
-                            cwd=os.fspath(cwd), progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
                             extra_arguments=list(KERNEL_ARGS))
     except pm.PapermillExecutionError as exc:
         raise ReportError(f"notebook {src.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
@@ -291,10 +312,10 @@ def build_report(
     --------
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "r"
-    >>> build_report("missing.csv", out_dir=out, progress=False)
+    >>> build_report("missing.csv", out_dir=out, progress=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    outcomes.errors.OutcomesError: missing.csv: [file_exists] file not found
+    outcomes.errors.OutcomesError: missing.csv: [file_exists] no such file ...
     >>> out.exists()
     False
     """
@@ -310,7 +331,7 @@ def build_report(
 
     def run(name: str) -> None:
         t0 = time.perf_counter()
-        _run_notebook(source / f"{name}.ipynb", tmp / "notebooks" / f"{name}.ipynb", params, source)
+        _run_notebook(source / f"{name}.ipynb", tmp / "notebooks" / f"{name}.ipynb", params)
         done.append(name)
         say(f"  [{len(done)}/{len(NOTEBOOKS)}] {name}.ipynb done ({time.perf_counter() - t0:.1f} s)")
 
@@ -325,7 +346,7 @@ def build_report(
                           notebooks=tuple(out / "notebooks" / f"{n}.ipynb" for n in NOTEBOOKS),
                           analysis=analysis, seconds=time.perf_counter() - start)
     if progress:
-        print("\n".join(summary_lines(analysis)))
+        print("\n".join(summary_lines(analysis, other_claims=True)))
         print(f"wrote {result.report_html}, {result.results_json} and {len(NOTEBOOKS)} notebooks "
               f"in {result.seconds:.0f} s")
     return result

@@ -37,14 +37,15 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .errors import OutcomesError, Problem
 
-__all__ = ["suppress_counts", "suppress_estimates", "COMPLEMENTARY_MARK", "small_mark"]
+__all__ = ["suppress_counts", "suppress_estimates", "COMPLEMENTARY_MARK", "small_mark", "count_text",
+           "exclusion_text"]
 
 #: Marker of a complementary (secondary) suppression.
 COMPLEMENTARY_MARK = "*"
@@ -60,6 +61,38 @@ def small_mark(min_cell: int = 11) -> str:
     ('<11', '<5')
     """
     return f"<{int(min_cell)}"
+
+
+def count_text(n: int, min_cell: int = 11) -> str:
+    """A count as a clinic reader may see it: 1 to ``min_cell - 1`` become ``"<11"``.
+
+    Examples
+    --------
+    >>> count_text(0), count_text(7), count_text(11)
+    ('0', '<11', '11')
+    """
+    n = int(n)
+    return small_mark(min_cell) if 0 < n < min_cell else str(n)
+
+
+def exclusion_text(counts: Mapping[str, int], min_cell: int = 11, sep: str = "; ") -> str:
+    """Reasons for exclusion with their counts, safe to show.
+
+    Zero counts are left out.  If any count is small, no count is shown at all (only
+    the reasons), since a small count could otherwise be recovered from a published
+    total and the other counts (complementary suppression).
+
+    Examples
+    --------
+    >>> exclusion_text({"no baseline": 12, "left early": 40})
+    '12 no baseline; 40 left early'
+    >>> exclusion_text({"no baseline": 3, "left early": 40, "other": 0})
+    'no baseline; left early'
+    """
+    shown = {r: int(n) for r, n in counts.items() if int(n) > 0}
+    if all(n >= min_cell for n in shown.values()):
+        return sep.join(f"{n} {r}" for r, n in shown.items())
+    return sep.join(shown)
 
 
 def _check_min_cell(min_cell: int) -> int:

@@ -43,6 +43,7 @@ from .episodes import change_at_visit, measure_changes, summarize_episodes
 from .other_claims import missing_columns, not_testable, result_frame
 from .plan import Plan
 from .stats import km_at, logrank
+from .suppress import count_text, exclusion_text
 
 __all__ = ["twitch_exposure", "twitch_claim", "ASSOCIATION_CAVEAT"]
 
@@ -140,12 +141,12 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     words = {"supported": "are associated with more improvement",
              "not_supported": "are associated with less improvement",
              "inconclusive": "show no clear difference in improvement"}[anc["verdict"]]
-    excl_txt = "; ".join(f"{n} {r}" for r, n in excluded.items() if n)
+    excl_txt = exclusion_text(excluded, plan.min_cell_size)
     sentence = (
         f"Episodes with a local twitch response at one of the first {k} visits {words}: by visit {k} their "
         f"{m.label} gain was {anc['estimate']:+.2f} {m.unit} ({anc['conf_level']:.0%} CI {anc['ci_low']:+.2f} to "
         f"{anc['ci_high']:+.2f}) compared with episodes without one, adjusted for baseline (ANCOVA; "
-        f"n = {int(n_groups[1])} with, {int(n_groups[0])} without"
+        f"n = {count_text(n_groups[1], plan.min_cell_size)} with, {count_text(n_groups[0], plan.min_cell_size)} without"
         f"{'; excluded: ' + excl_txt if excl_txt else ''}). {ASSOCIATION_CAVEAT}")
     rows = [dict(claim="twitch", id="twitch", measure=code, analysis="ancova_change_at_k", primary=True,
                  verdict=anc["verdict"], **{c: anc[c] for c in ("estimate", "ci_low", "ci_high", "conf_level",

@@ -16,7 +16,9 @@ Bootstrap cost does not grow as episodes x resamples for discrete outcomes
 :data:`DISCRETE_MAX_VALUES` distinct (change, baseline) rows, each resample is a
 draw of counts, ``rng.multinomial(n, p_hat, size=B)``, which has exactly the
 distribution of the counts in an ordinary with-replacement resample, and the
-mean, SD and median are computed from the counts.  Otherwise rows are resampled
+mean, SD and median are computed from the counts.  The same holds for tables of up
+to 20,000 distinct rows when there are at least 8 data rows per distinct row (ROM in
+whole degrees at registry scale).  Otherwise rows are resampled
 in bounded-memory chunks.
 
 Examples
@@ -44,6 +46,11 @@ __all__ = ["DISCRETE_MAX_VALUES", "paired_change", "hodges_lehmann"]
 #: At most this many distinct data rows -> count-table (multinomial) bootstrap and
 #: count-weighted Hodges-Lehmann.
 DISCRETE_MAX_VALUES = 200
+#: Larger tables (up to this many distinct rows) are resampled as counts too when the
+#: data have at least ``_COUNTS_PER_ROW`` times as many rows as distinct rows: the same
+#: bootstrap distribution at a cost that no longer grows with the number of rows.
+_COUNTS_MAX_ROWS = 20_000
+_COUNTS_PER_ROW = 8
 #: Ordinary resampling works on chunks of at most this many drawn values.
 _CHUNK_CELLS = 4_000_000
 #: R's wilcox.test computes an exact interval only below this n (and without ties/zeros).
@@ -303,7 +310,8 @@ def paired_change(
     rng = np.random.default_rng(seed)
 
     table, table_counts = _row_table(d, b)
-    if table_counts.size <= DISCRETE_MAX_VALUES:
+    if table_counts.size <= DISCRETE_MAX_VALUES or (
+            table_counts.size <= _COUNTS_MAX_ROWS and table_counts.size * _COUNTS_PER_ROW <= n):
         centre = (d.mean(),) if b is None else (d.mean(), b.mean())
         boot = _bootstrap_counts(table, table_counts, centre, int(n_boot), rng)
         boot_method = "bootstrap_percentile_counts"

@@ -264,13 +264,23 @@ def _at(
         surv, gw = curve.surv[j], curve.greenwood[j]
     else:
         surv, gw = 1.0, 0.0
-    if not reached:
+    if not reached and surv > 0:
         # Follow-up never reaches k: the Kaplan-Meier curve is not defined there.
+        # (Once the curve has reached 0 it stays 0, so k beyond the last time is fine then.)
         surv, gw = np.nan, np.nan
-    low, high = _bands(np.array([surv]), np.array([gw]), z, conf_type)
-    p_value = np.nan
-    if benchmark is not None and np.isfinite(surv):
-        p_value = _one_sided_p(surv, gw, benchmark, conf_type)
+    if surv == 0.0:
+        # Everyone at risk improved: the log-log interval is undefined (R reports NA). We use
+        # the exact (Clopper-Pearson) interval of the last risk set, all of whom had the event:
+        # lower limit (alpha/2)^(1/n) two-sided, and the matching one-sided p = p0^n, so that
+        # p < alpha <=> lower one-sided limit alpha^(1/n) > p0, as for the log-log interval.
+        n_last = int(curve.n_risk[upto][-1])
+        low, high = np.array([0.0]), np.array([1.0 - ((1.0 - conf_level) / 2) ** (1.0 / n_last)])
+        p_value = np.nan if benchmark is None else float(benchmark**n_last)
+    else:
+        low, high = _bands(np.array([surv]), np.array([gw]), z, conf_type)
+        p_value = np.nan
+        if benchmark is not None and np.isfinite(surv):
+            p_value = _one_sided_p(surv, gw, benchmark, conf_type)
     return pd.DataFrame(
         {
             "k": [k],
