@@ -12,7 +12,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from .claims import ClaimsResult, evaluate_claims
 from .other_claims import OtherClaimsResult, other_claims_section, run_other_claims
 from .plan import Plan, load_plan
 from .results import results_document
-from .suppress import small_mark
+from .suppress import count_text
 from .visits import LoadedVisits, load_visits
 
 __all__ = ["Analysis", "analyse", "SAMPLE_DATA", "summary_lines"]
@@ -107,9 +107,7 @@ def summary_lines(analysis: Analysis, *, other_claims: bool = False) -> list[str
     claim...
     """
     plan = analysis.plan
-
-    def count(n: float) -> str:
-        return small_mark(plan.min_cell_size) if 0 < n < plan.min_cell_size else str(int(n))
+    count = partial(count_text, min_cell=plan.min_cell_size)
 
     def line(name: str, verdict: str, est: float, lo: float, hi: float, n: float, excl: float) -> str:
         if n < plan.min_cell_size or not np.isfinite(est):

@@ -49,8 +49,8 @@ import pandas as pd
 from .episodes import change_at_visit, measure_changes, summarize_episodes
 from .measures import Measure
 from .plan import Plan
+from .stats import holm, km_at_from_counts, km_counts, km_from_counts, km_median, paired_change, proportion_summary
 from .suppress import count_text, exclusion_text
-from .stats import holm, km_at_from_counts, km_from_counts, km_median, paired_change, proportion_summary
 
 __all__ = [
     "ClaimsResult",
@@ -229,11 +229,9 @@ class ClaimCounts:
 
 def _km_counts(summary: pd.DataFrame, measure: str, analysis: str) -> pd.DataFrame:
     inc = summary[summary["status"] == "included"]
-    times, inverse = np.unique(inc["time"].to_numpy(), return_inverse=True)
-    n_event = np.bincount(inverse, weights=inc["event"].to_numpy(), minlength=times.size).astype(np.int64)
-    n_censor = np.bincount(inverse, minlength=times.size).astype(np.int64) - n_event
-    return pd.DataFrame({"measure": measure, "analysis": analysis, "time": times, "n_event": n_event,
-                         "n_censor": n_censor})
+    times, n_event, n_censor = km_counts(inc["time"].to_numpy(), inc["event"].to_numpy())
+    return pd.DataFrame({"measure": measure, "analysis": analysis, "time": times.astype(np.int64),
+                         "n_event": n_event.astype(np.int64), "n_censor": n_censor.astype(np.int64)})
 
 
 def _measure_counts(visits: pd.DataFrame, code: str, plan: Plan, summary: pd.DataFrame,

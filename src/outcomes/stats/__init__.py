@@ -21,11 +21,12 @@ from .mixed import TrajectoryFit, fit_trajectory
 from .multiplicity import benjamini_hochberg, holm
 from .paired import hodges_lehmann, paired_change
 from .proportions import proportion_summary, wilson_ci
-from .survival import km_at, km_at_from_counts, km_from_counts, km_median, km_table, logrank
+from .survival import km_at, km_at_from_counts, km_counts, km_from_counts, km_median, km_table, logrank
 
 __all__ = [
     "wilson_ci",
     "proportion_summary",
+    "km_counts",
     "km_table",
     "km_from_counts",
     "km_at",

@@ -58,6 +58,7 @@ from scipy import stats
 from ._validate import as_finite_1d, check_conf_level, check_probability, invalid, same_length
 
 __all__ = [
+    "km_counts",
     "km_table",
     "km_from_counts",
     "km_at",
@@ -88,9 +89,20 @@ class _Curve:
         return int(self.n_risk[0]) if self.n_risk.size else 0
 
 
-def _counts(time: ArrayLike, event: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    t = as_finite_1d(time, "time")
-    e = as_finite_1d(event, "event")
+def km_counts(time: ArrayLike, event: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count table of a Kaplan-Meier analysis: distinct times, events and censorings at each.
+
+    The tables of disjoint sets of subjects add up to the table of their union, which is
+    what :func:`km_from_counts` needs (e.g. one table per partition of a large data set).
+    Empty input gives empty tables.
+
+    Examples
+    --------
+    >>> km_counts([2, 3, 3, 5], [1, 1, 0, 0])
+    (array([2., 3., 5.]), array([1., 1., 0.]), array([0., 1., 1.]))
+    """
+    t = as_finite_1d(time, "time", min_size=0)
+    e = as_finite_1d(event, "event", min_size=0)
     same_length([t, e], ["time", "event"])
     if np.any((e != 0) & (e != 1)):
         raise invalid("event_indicator", "event must be 0 (censored) or 1 (improved)", "event")
@@ -100,6 +112,12 @@ def _counts(time: ArrayLike, event: ArrayLike) -> tuple[np.ndarray, np.ndarray, 
     n_event = np.bincount(inverse, weights=e, minlength=times.size)
     n_censor = np.bincount(inverse, minlength=times.size) - n_event
     return times, n_event, n_censor
+
+
+def _counts(time: ArrayLike, event: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`km_counts` for estimation, which needs at least one observation."""
+    as_finite_1d(time, "time")
+    return km_counts(time, event)
 
 
 def _curve(times: ArrayLike, n_event: ArrayLike, n_censor: ArrayLike) -> _Curve:
