@@ -145,7 +145,9 @@ def _changes(visits: pd.DataFrame, reg: Mapping[str, Measure], measures: Sequenc
     again = ~start & (vn == 1)
     again[1:] &= vn[:-1] == 1
     if again.any():
-        raise pd.errors.MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
+        # Validated visits (load_visits) never have this: duplicates are removed or refused there.
+        raise ValueError("more than one visit-1 measurement for an episode, measure and side; "
+                         "load the data with outcomes.load_visits, which resolves duplicates")
     keep = has_base[group]
     out = frame.take(order[keep]).reset_index(drop=True)
     base = value[first][group[keep]]
