@@ -13,8 +13,9 @@ runs in a FRESH child process, so its peak RSS is its own: the parent waits for 
                KM, ITT/completers, Wilson, Wilcoxon/HL, bootstrap; no mixed model), each
                stage timed and the whole;
 ``dask``       the same claims with ``outcomes.scaleout`` on a 2-worker LocalCluster;
-``mixed``      the mixed model (:func:`outcomes.scaleout.fit_trajectory_scaled`: MixedLM on
-               all episodes up to 50k, a seeded random sample of 50k episodes above);
+``mixed``      the mixed model on pain, every episode (:func:`outcomes.stats.fit_trajectory`:
+               statsmodels' MixedLM up to 2,000 episodes, the group-sum REML of
+               :mod:`outcomes.stats.reml` above);
 ``baseline``   benchmarks/baseline.py, the analyst's first version (sizes <= --baseline-max);
 ``notebooks``  the notebook suite on the bundled sample (pytest --nbval), once.
 
@@ -102,12 +103,12 @@ def _child(args: argparse.Namespace) -> None:
     elif args.child == "mixed":
         import pandas as pd
 
-        from outcomes.scaleout import fit_trajectory_scaled
+        from outcomes.stats import fit_trajectory
 
         visits = pd.read_parquet(data, columns=["episode_id", "visit_number", "measure", "value"],
                                  filters=[("measure", "==", "pain_nprs")])
-        fit = timed("mixed_model", fit_trajectory_scaled, visits, seed=SEED)
-        info.update(n_rows=fit.fit.n_obs, n_groups=fit.fit.n_groups, sampled=fit.sampled)
+        fit = timed("mixed_model", fit_trajectory, visits)
+        info.update(n_rows=fit.n_obs, n_groups=fit.n_groups, engine=fit.optimizer, converged=fit.converged)
     elif args.child == "baseline":
         sys.path.insert(0, str(HERE))
         import baseline

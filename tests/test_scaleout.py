@@ -17,8 +17,7 @@ from outcomes.analysis import analyse  # noqa: E402
 from outcomes.cli import main  # noqa: E402
 from outcomes.errors import OutcomesError  # noqa: E402
 from outcomes.results import dumps, results_document  # noqa: E402
-from outcomes.scaleout import evaluate_claims_dask, fit_trajectory_scaled  # noqa: E402
-from outcomes.stats import fit_trajectory  # noqa: E402
+from outcomes.scaleout import evaluate_claims_dask  # noqa: E402
 from outcomes.synth import SynthParams, simulate_visits  # noqa: E402
 
 ROW_GROUP = 700  # rows per row group: cuts through episodes
@@ -94,21 +93,3 @@ def test_csv_is_refused_by_the_dask_engine(tmp_path):
     assert err.value.rules == ("parquet_readable",)
 
 
-def test_sampled_mixed_model_agrees_with_the_full_fit():
-    v = simulate_visits(SynthParams(n_episodes=900), seed=5).visits
-    pain = v[v["measure"] == "pain_nprs"]
-    full = fit_trajectory(pain)
-    same = fit_trajectory_scaled(pain, max_episodes=900)
-    assert not same.sampled
-    np.testing.assert_array_equal(same.fit.params, full.params)
-    part = fit_trajectory_scaled(pain, max_episodes=300, seed=2)
-    assert part.sampled and part.fit.n_groups == 300 and part.n_episodes_total == 900
-    fe_full = full.fixed_effects().set_index("term")
-    fe_part = part.fit.fixed_effects().set_index("term")
-    # the full-data estimate lies inside the sample's interval ...
-    assert ((fe_part["ci_low"] < fe_full["estimate"]) & (fe_full["estimate"] < fe_part["ci_high"])).all()
-    # ... which is wider by about sqrt(N / n) = sqrt(3): the sampling is in the CI
-    width = (fe_part["ci_high"] - fe_part["ci_low"]) / (fe_full["ci_high"] - fe_full["ci_low"])
-    assert np.all(np.abs(width / np.sqrt(3) - 1) < 0.25)
-    again = fit_trajectory_scaled(pain, max_episodes=300, seed=2)
-    np.testing.assert_array_equal(again.fit.params, part.fit.params)

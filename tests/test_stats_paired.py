@@ -81,10 +81,16 @@ def test_mean_row_matches_scipy_ttest():
     assert less.p_value == pytest.approx(stats.ttest_1samp(d, 0.0, alternative="less").pvalue)
 
 
-@pytest.mark.parametrize(("n", "method"), [(40, "bootstrap_percentile_counts"), (260, "bootstrap_percentile")])
-def test_bootstrap_intervals_agree_with_scipy_bootstrap(n, method):
+@pytest.mark.parametrize(
+    ("kind", "n", "method"),
+    [("continuous", 40, "bootstrap_percentile"), ("continuous", 260, "bootstrap_percentile"),
+     ("discrete", 400, "bootstrap_percentile_counts")],
+)
+def test_bootstrap_intervals_agree_with_scipy_bootstrap(kind, n, method):
     rng = np.random.default_rng(4)
-    d = rng.normal(1.0, 2.0, size=n)  # n distinct values: <= 200 count table, else row resampling
+    # Continuous: every row distinct -> row-index sampler; discrete (-4..5): >= 3 rows per
+    # distinct value -> multinomial sampler over the distinct values.
+    d = rng.normal(1.0, 2.0, size=n) if kind == "continuous" else rng.integers(-4, 6, size=n).astype(float)
     out = paired_change(d, n_boot=9999, seed=1).set_index("statistic")
     assert out.loc["median", "method"] == method
 
@@ -104,7 +110,7 @@ def test_count_bootstrap_has_the_distribution_of_row_resampling(monkeypatch):
     base = rng.integers(3, 11, size=300).astype(float)
     d = -rng.integers(0, 6, size=300).astype(float)
     counts = paired_change(d, baseline=base, n_boot=8000, seed=3).set_index("statistic")
-    monkeypatch.setattr(paired_module, "DISCRETE_MAX_VALUES", 0)
+    monkeypatch.setattr(paired_module, "_MULTINOMIAL_COST", 10**9)  # forces the row-index sampler
     rows = paired_change(d, baseline=base, n_boot=8000, seed=3).set_index("statistic")
     assert counts.loc["d_z", "method"] == "bootstrap_percentile_counts"
     assert rows.loc["d_z", "method"] == "bootstrap_percentile"
@@ -114,6 +120,24 @@ def test_count_bootstrap_has_the_distribution_of_row_resampling(monkeypatch):
             assert counts.loc[name, col] == pytest.approx(rows.loc[name, col], abs=0.05 * spread)
     # The median of a discrete change has few possible bootstrap values: equal limits.
     assert counts.loc["median", ["ci_low", "ci_high"]].tolist() == rows.loc["median", ["ci_low", "ci_high"]].tolist()
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_bootstrap_result_does_not_depend_on_threads_or_blocks(monkeypatch, discrete):
+    rng = np.random.default_rng(9)
+    base = rng.integers(20, 90, size=3000).astype(float)
+    d = (rng.integers(-10, 30, size=3000) if discrete else rng.normal(8, 9, size=3000)).astype(float)
+    one = paired_change(d, baseline=base, seed=4)
+    monkeypatch.setattr(paired_module, "_THREAD_MIN_CELLS", 0)  # blocks on a thread pool
+    monkeypatch.setattr(paired_module, "_threads", lambda: 3)
+    assert paired_change(d, baseline=base, seed=4).equals(one)
+    monkeypatch.setattr(paired_module, "_BLOCK", 7)  # other block sizes: other streams, same distribution
+    other = paired_change(d, baseline=base, seed=4).set_index("statistic")
+    one = one.set_index("statistic")
+    for name in ("d_z", "es_kazis"):
+        spread = one.loc[name, "ci_high"] - one.loc[name, "ci_low"]
+        assert other.loc[name, ["ci_low", "ci_high"]].tolist() == pytest.approx(
+            one.loc[name, ["ci_low", "ci_high"]].tolist(), abs=0.1 * spread)
 
 
 def test_effect_size_definitions():

@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .episodes import change_at_visit, measure_changes, summarize_episodes
+from .episodes import EpisodeCore
 from .measures import Measure
 from .plan import Plan
 from .stats import holm, km_at_from_counts, km_counts, km_from_counts, km_median, paired_change, proportion_summary
@@ -227,43 +227,75 @@ class ClaimCounts:
         return cls(**out)
 
 
-def _km_counts(summary: pd.DataFrame, measure: str, analysis: str) -> pd.DataFrame:
-    inc = summary[summary["status"] == "included"]
-    times, n_event, n_censor = km_counts(inc["time"].to_numpy(), inc["event"].to_numpy())
+def _km_counts(time: np.ndarray, event: np.ndarray, measure: str, analysis: str) -> pd.DataFrame:
+    times, n_event, n_censor = km_counts(time, event)
     return pd.DataFrame({"measure": measure, "analysis": analysis, "time": times.astype(np.int64),
                          "n_event": n_event.astype(np.int64), "n_censor": n_censor.astype(np.int64)})
 
 
-def _measure_counts(visits: pd.DataFrame, code: str, plan: Plan, summary: pd.DataFrame,
-                    changes: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    k = plan.k
-    inc = summary[summary["status"] == "included"]
-    first = inc["first_improved"].to_numpy(dtype=float, na_value=np.inf)
-    completers = inc["last_visit"].to_numpy() >= k
-    km = [_km_counts(summary, code, "kaplan_meier")]
+def _measure_counts(core: EpisodeCore, code: str, plan: Plan) -> dict[str, pd.DataFrame]:
+    """The count tables of one claim measure, from the episode arrays (no per-episode frame).
+
+    Performance: the measure's summary rows and measurements are contiguous slices of the
+    core's arrays, and the MCID variants re-apply only their rule to the measurements
+    already sorted and grouped (the summary with a variant rule differs from the main one
+    only in ``first_improved``, ``reachable``, ``event`` and ``time``).
+    """
+    k, i = plan.k, core.codes.measures.index(code)
+    lo, hi = np.searchsorted(core.key_m[core.sel], [i, i + 1])
+    keys = core.sel[lo:hi]  # this measure's summary rows, in summary order
+    included = core.reachable[keys]  # reachable implies a baseline: status "included"
+    inc = keys[included]
+    first = core.first_improved[inc]
+    completers = core.last_visit[inc] >= k
+    km = [_km_counts(core.time[inc], core.event[inc], code, "kaplan_meier")]
     for name, variant in _variants(plan.measure(code)).items():
-        reg = dict(plan.registry) | {code: variant}
-        km.append(_km_counts(summarize_episodes(visits, reg, measures=[code]), code, name))
+        rule = {i: variant}
+        reachable = core.reachable_by(rule)
+        event, time = core.event_time(core.first_improved_by(rule), reachable)
+        inc_v = keys[reachable[keys]]
+        km.append(_km_counts(time[inc_v], event[inc_v], code, name))
     shares = pd.DataFrame({"measure": [code], "n_included": [len(inc)], "n_improved_by_k": [(first <= k).sum()],
                            "n_completers": [completers.sum()],
                            "n_completers_improved": [(first[completers] <= k).sum()]}).astype(
         {c: np.int64 for c in ("n_included", "n_improved_by_k", "n_completers", "n_completers_improved")})
-    at_k = change_at_visit(changes, k, summary)
-    change = (at_k.groupby(["gain", "baseline"], sort=True).size().rename("n").reset_index()
-              .assign(measure=code)[["measure", "gain", "baseline", "n"]])
-    excl = (summary.loc[summary["status"] != "included", "status"].value_counts()
-            .rename_axis("reason").reset_index(name="n").assign(measure=code)[["measure", "reason", "n"]])
-    return dict(km=pd.concat(km, ignore_index=True), shares=shares, change=change, exclusions=excl)
+    excluded = keys[~included]
+    status = pd.Series(pd.array(np.where(core.has_base[excluded], "threshold_unreachable", "no_baseline"),
+                                dtype="str"))
+    excl = (status.value_counts().rename_axis("reason").reset_index(name="n").assign(measure=code)
+            [["measure", "reason", "n"]])
+    return dict(km=pd.concat(km, ignore_index=True), shares=shares, change=_change_counts(core, i, inc, plan),
+                exclusions=excl)
+
+
+def _change_counts(core: EpisodeCore, i: int, inc: np.ndarray, plan: Plan) -> pd.DataFrame:
+    """Change from baseline to visit k of the included episodes: counts of (gain, baseline) pairs."""
+    lo, hi = core.row_bounds[i], core.row_bounds[i + 1]
+    k_lo, k_hi = core.key_bounds[i], core.key_bounds[i + 1]
+    is_inc = np.zeros(len(core.key_row), dtype=bool)
+    is_inc[inc] = True
+    at_k = lo + np.flatnonzero((core.vn[lo:hi] == plan.k) & np.repeat(is_inc[k_lo:k_hi], core.lengths[k_lo:k_hi]))
+    key = core.key_of(at_k)
+    if k_hi > k_lo and core.key_side[k_lo] != core.key_side[k_hi - 1]:
+        # Keys come side by side; the summary (and measure_changes) order is by episode.
+        order = np.argsort(core.key_ep[key], kind="stable")
+        at_k, key = at_k[order], key[order]
+    baseline = core.baseline[key]
+    code = core.codes.measures[i]
+    gain = plan.measure(code).direction * (core.value[at_k] - baseline) + 0.0  # as measure_changes
+    return (pd.DataFrame({"gain": gain, "baseline": baseline}).groupby(["gain", "baseline"], sort=True).size()
+            .rename("n").reset_index().assign(measure=code)[["measure", "gain", "baseline", "n"]])
+
+
+def _counts(core: EpisodeCore, plan: Plan, codes: list[str]) -> ClaimCounts:
+    parts = [_measure_counts(core, code, plan) for code in codes]
+    return ClaimCounts(**{name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]})
 
 
 def _counts_and_summaries(frame: pd.DataFrame, plan: Plan, codes: list[str]) -> tuple[ClaimCounts, pd.DataFrame]:
-    # One vectorised pass over all claim measures; each claim then takes its slice.
-    summaries = summarize_episodes(frame, plan.registry, measures=codes)
-    changes = measure_changes(frame, plan.registry, measures=codes)
-    parts = [_measure_counts(frame, code, plan, summaries[summaries["measure"] == code],
-                             changes[changes["measure"] == code]) for code in codes]
-    tables = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
-    return ClaimCounts(**tables), summaries
+    # One vectorised pass over all claim measures; each claim then takes its slices.
+    core = EpisodeCore(frame, plan.registry, codes)
+    return _counts(core, plan, codes), core.frame()
 
 
 def claim_counts(visits: Any, plan: Plan, codes: list[str] | None = None) -> ClaimCounts:
@@ -291,7 +323,7 @@ def claim_counts(visits: Any, plan: Plan, codes: list[str] | None = None) -> Cla
     codes = [c for c in codes if c in present]
     if not codes:
         return ClaimCounts(**{k: pd.DataFrame(columns=v) for k, v in _COUNT_COLUMNS.items()})
-    return _counts_and_summaries(frame, plan, codes)[0]
+    return _counts(EpisodeCore(frame, plan.registry, codes), plan, codes)  # no summary frame needed
 
 
 _COUNT_COLUMNS = {"km": ["measure", "analysis", "time", "n_event", "n_censor"],

@@ -113,6 +113,14 @@ class RawTable:
         Rows and columns dropped while tidying (columns :data:`NOTE_COLUMNS`).
     wide : bool
         True when the table was melted from the wide form.
+    codes : dict
+        Text columns already factorized while reading (only when read for
+        :func:`outcomes.visits.load_visits`: Parquet dictionary pages, CSV cells parsed as
+        categoricals), so that the PHI guard and the contract need not hash millions of
+        strings again: column -> ``(codes, uniques)`` exactly as ``pd.factorize`` of the
+        column's cells returns them (``uniques`` as a ``str`` Series).  The frame then holds
+        these columns as Categoricals standing for their cells.  Empty from
+        :func:`read_records`.
     """
 
     frame: pd.DataFrame
@@ -122,6 +130,7 @@ class RawTable:
     fmt: str
     notes: pd.DataFrame = field(default_factory=notes_frame)
     wide: bool = False
+    codes: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def read_records(source: str | os.PathLike[str] | pd.DataFrame, *,
@@ -153,7 +162,20 @@ def read_records(source: str | os.PathLike[str] | pd.DataFrame, *,
     >>> raw.fmt, raw.frame.columns.tolist(), raw.rows.tolist(), raw.notes["rule"].tolist()
     ('csv', ['patient_id', 'visit_day', 'measure', 'value'], [2], ['blank_row'])
     """
+    return _read(source, registry, coded=False)
+
+
+def _read(source: str | os.PathLike[str] | pd.DataFrame, registry: Mapping[str, Measure] | None, *,
+          coded: bool) -> RawTable:
+    """:func:`read_records`; ``coded=True`` leaves Parquet text columns dictionary-encoded.
+
+    With ``coded=True`` such columns of ``frame`` are pandas Categoricals whose cells are
+    given by :attr:`RawTable.codes` (skipping millions of strings that would only be coded
+    again); only for callers that read text through ``codes``
+    (:func:`outcomes.visits.load_visits`).
+    """
     reg = REGISTRY if registry is None else registry
+    codes: dict = {}
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
@@ -163,14 +185,16 @@ def read_records(source: str | os.PathLike[str] | pd.DataFrame, *,
         data = _read_bytes(Path(source), name)
         digest = hashlib.sha256(data).hexdigest()
         if data[:4] == b"PAR1":
-            frame, fmt = _parse_parquet(data, name), "parquet"
+            (frame, codes), fmt = _parse_parquet(data, name, coded), "parquet"
         else:
-            frame, fmt = _parse_csv(data, name), "csv"
-    return tidy_records(frame, np.arange(2, len(frame) + 2, dtype=np.int64), name, digest, fmt, registry=reg)
+            (frame, codes), fmt = _parse_csv(data, name, coded), "csv"
+        del data
+    return tidy_records(frame, np.arange(2, len(frame) + 2, dtype=np.int64), name, digest, fmt, registry=reg,
+                        codes=codes)
 
 
 def tidy_records(frame: pd.DataFrame, rows: np.ndarray, source: str, sha256: str, fmt: str, *,
-                 registry: Mapping[str, Measure] | None = None) -> RawTable:
+                 registry: Mapping[str, Measure] | None = None, codes: dict | None = None) -> RawTable:
     """Tidy a table already read (blank rows and columns, wide -> long) into a :class:`RawTable`.
 
     What :func:`read_records` does after parsing; the Dask engine calls it on each
@@ -185,12 +209,14 @@ def tidy_records(frame: pd.DataFrame, rows: np.ndarray, source: str, sha256: str
     ([10], ['blank_row'])
     """
     reg = REGISTRY if registry is None else registry
-    frame, rows, notes = _tidy(frame, rows, source, fmt)
+    codes = dict(codes or {})
+    frame, rows, notes, codes = _tidy(frame, rows, source, fmt, codes)
     wide = _is_wide(frame, reg)
     if wide:
+        frame, codes = _materialize(frame, codes), {}  # coded columns hold whole rows: not after melting
         frame, rows, missing = _wide_to_long(frame, rows, reg)
         notes = pd.concat([notes, missing], ignore_index=True)
-    return RawTable(frame, rows, source, sha256, fmt, notes, wide)
+    return RawTable(frame, rows, source, sha256, fmt, notes, wide, codes)
 
 
 # --- reading bytes -----------------------------------------------------------------------------
@@ -211,7 +237,7 @@ def _read_bytes(path: Path, name: str) -> bytes:
         _fail("file_readable", "permission denied: the file cannot be read by this user", name)
     except OSError as exc:
         _fail("file_readable", f"cannot be read ({exc.strerror or type(exc).__name__})", name)
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+    if not re.search(rb"[^ \t\r\n\xef\xbb\xbf]", data):  # data.strip() without copying the bytes
         _fail("file_not_empty", "the file is empty (no header, no rows)", name)
     return data
 
@@ -225,7 +251,8 @@ def _frame_sha256(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
+def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The table, and the text columns left coded (see :func:`_read`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -233,11 +260,109 @@ def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
         _fail("parquet_readable", "starts like a Parquet file but its end is missing (truncated "
               "copy or interrupted download?); export it again", name)
     try:
-        return pq.read_table(pa.BufferReader(data)).to_pandas()
+        if not coded:
+            return pq.read_table(pa.BufferReader(data)).to_pandas(), {}
+        schema = pq.read_schema(pa.BufferReader(data))
+        text = [f.name for f in schema if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+                and f.name in _plain_text_columns(schema)]
+        if len(set(schema.names)) != len(schema.names):
+            text = []  # columns are found by name
+        table = pq.read_table(pa.BufferReader(data), read_dictionary=text)
+        coded_names = [f.name for f in table.schema if f.name in text and pa.types.is_dictionary(f.type)]
+        # only the other columns go through to_pandas; a coded column is its codes, held by a
+        # Categorical built without copying or checking them (its cells are read through ``codes``)
+        frame = table.drop_columns(coded_names).to_pandas()
+        codes = {}
+        for c in coded_names:
+            column = table.column(c).unify_dictionaries()
+            dictionary = column.chunk(0).dictionary if column.num_chunks else None
+            indices = [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in column.chunks]
+            raw_codes = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32)
+            codes[c] = _dictionary_codes(raw_codes, dictionary) or _first_seen(raw_codes, _text_values(dictionary))
+        del table
+        columns = {c: pd.Categorical.from_codes(codes[c][0], dtype=pd.CategoricalDtype(pd.Index(codes[c][1])),
+                                                validate=False) if c in codes else frame[c]
+                   for c in schema.names if c in codes or c in frame.columns}
+        return pd.DataFrame(columns, copy=False), codes
     except (pa.ArrowException, OSError, ValueError) as exc:
         _fail("parquet_readable", f"is not a readable Parquet file ({type(exc).__name__}); export it again",
               name)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _plain_text_columns(schema) -> set[str]:
+    """Text columns that pandas reads as plain ``str`` columns (not an index, not another string type)."""
+    meta = schema.pandas_metadata
+    if not meta:
+        return set(schema.names)
+    index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    return {c.get("field_name", c.get("name")) for c in meta.get("columns", [])
+            if c.get("numpy_type") == "str"} - index
+
+
+def _text_values(dictionary) -> pd.Series:
+    import pyarrow as pa
+
+    if dictionary is None:
+        return pd.Series([], dtype="str")
+    return pd.Series(pd.array(dictionary.cast(pa.large_string()), dtype="str"))
+
+
+def _cells(codes: np.ndarray, values: pd.Series) -> pd.Series:
+    """``str`` cells from codes into ``values`` (-1 = missing)."""
+    if not len(values):
+        values = pd.Series([""], dtype="str")
+    return pd.Series(values.array.take(np.asarray(codes, dtype=np.int64), allow_fill=True))
+
+
+def _dictionary_codes(codes: np.ndarray, dictionary) -> tuple[np.ndarray, pd.Series] | None:
+    """``pd.factorize(cells)`` of a dictionary-encoded text column, read off its dictionary
+    without hashing a cell (written by hand for speed).
+
+    Valid only when the dictionary holds distinct values, each used, numbered in order of first
+    appearance (as Arrow writes them); otherwise ``None``.
+    """
+    uniques = _text_values(dictionary)
+    if not len(codes) or uniques.isna().any():
+        return None
+    codes = _compact(codes, len(uniques))  # smaller ints: cheaper checks below
+    seen = np.maximum.accumulate(codes)  # first appearances: each new code is one more than any before
+    if seen[-1] != len(uniques) - 1 or codes[0] > 0 or (codes[1:] > seen[:-1] + 1).any():
+        return None
+    if not pd.Index(uniques).is_unique:
+        return None
+    return codes, uniques
+
+
+def _compact(codes: np.ndarray, n_values: int) -> np.ndarray:
+    """Codes in the smallest int type that holds them (a few distinct values: 1 byte per row)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_values < np.iinfo(dtype).max:
+            return codes.astype(dtype, copy=False)
+    return codes.astype(np.int64, copy=False)
+
+
+def _first_seen(codes: np.ndarray, values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``pd.factorize(values[codes])`` (code -1 = missing): codes renumbered in order of first
+    appearance by hashing small ints, not strings; unused and repeated values dropped."""
+    seen = pd.unique(codes[codes >= 0])
+    sub, uniques = pd.factorize(values.iloc[seen])  # repeated values (if any) merge
+    remap = np.full(len(values) + 1, -1, dtype=np.int64)  # the last slot maps code -1
+    remap[seen] = sub
+    return _compact(remap, len(uniques))[codes], pd.Series(uniques, dtype="str")
+
+
+def _categorical_codes(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``pd.factorize(cells)`` of a categorical text column (see :func:`_first_seen`)."""
+    cat = column.array
+    return _first_seen(np.asarray(cat.codes), pd.Series(np.asarray(cat.categories, dtype=object), dtype="str"))
+
+
+def _materialize(frame: pd.DataFrame, codes: dict) -> pd.DataFrame:
+    """The frame with coded (categorical) text columns turned into the ``str`` cells they code."""
+    if not codes:
+        return frame
+    return frame.assign(**{c: _cells(*codes[c]).array for c in codes if c in frame.columns})
 
 
 def _row_of_offset(data: bytes, offset: int) -> int:
@@ -259,7 +384,8 @@ def _check_text(data: bytes, name: str) -> bytes:
     if head[:3] == b"\xef\xbb\xbf":
         data = data[3:]
     try:
-        data.decode("utf-8")
+        if not data.isascii():  # ASCII is UTF-8: no need to decode a copy of the whole file
+            data.decode("utf-8")
     except UnicodeDecodeError as exc:
         row = _row_of_offset(data, exc.start)
         guess = "Latin-1 / Windows-1252" if _is_cp1252(data) else "an unknown 8-bit encoding"
@@ -295,7 +421,9 @@ def _is_cp1252(data: bytes) -> bool:
 
 def _check_line_length(data: bytes, name: str) -> None:
     arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero((arr == 10) | (arr == 13))
+    block = 1 << 24  # line ends found block by block: no temporaries the size of the file
+    ends = np.concatenate([np.flatnonzero((arr[i:i + block] == 10) | (arr[i:i + block] == 13)) + i
+                           for i in range(0, len(arr), block)] or [np.zeros(0, dtype=np.intp)])
     lengths = np.diff(np.concatenate(([-1], ends, [len(arr)])))
     longest = int(np.argmax(lengths))
     if lengths[longest] - 1 > MAX_LINE_BYTES:
@@ -320,10 +448,12 @@ def _check_delimiter(header: str, name: str) -> list[str]:
     return [f.strip() for f in fields]
 
 
-def _parse_csv(data: bytes, name: str) -> pd.DataFrame:
+def _parse_csv(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The table (all cells text), and its columns left coded (see :func:`_read`)."""
     data = _check_text(data, name)
     _check_line_length(data, name)
-    first = re.split(rb"\r\n|\r|\n", data, maxsplit=1)[0].decode("utf-8")
+    end = re.search(rb"\r\n|\r|\n", data)
+    first = (data[:end.start()] if end else data).decode("utf-8")  # the header line (no copy of the rest)
     header = _check_delimiter(first, name)
     seen = [h for h in header if h]
     dupes = sorted({h for h in seen if seen.count(h) > 1})
@@ -331,8 +461,11 @@ def _parse_csv(data: bytes, name: str) -> pd.DataFrame:
         _fail("unique_columns", f"column name(s) {dupes} appear more than once in the header", name, (1,),
               ", ".join(dupes))
     try:
-        table = pd.read_csv(io.BytesIO(data), header=None, dtype=str, keep_default_na=False,
-                            na_filter=False, skip_blank_lines=False, index_col=False, encoding="utf-8")
+        # coded: the parser hashes each cell straight into a categorical (categories stay text),
+        # instead of making millions of str objects
+        table = pd.read_csv(io.BytesIO(data), header=None, dtype="category" if coded else str,
+                            keep_default_na=False, na_filter=False, skip_blank_lines=False, index_col=False,
+                            encoding="utf-8")
     except pd.errors.ParserError as exc:
         msg = str(exc).strip()
         rows = tuple(int(tok) for tok in msg.replace(",", " ").split() if tok.isdigit())[1:2]
@@ -341,7 +474,8 @@ def _parse_csv(data: bytes, name: str) -> pd.DataFrame:
     names = [str(c).strip() for c in table.iloc[0].tolist()]
     frame = table.iloc[1:].reset_index(drop=True)
     frame.columns = [n if n else f"unnamed_{i + 1}" for i, n in enumerate(names)]
-    return frame
+    codes = {c: _categorical_codes(frame[c]) for c in frame.columns} if coded else {}
+    return frame, codes
 
 
 # --- tidying ---------------------------------------------------------------------------------
@@ -355,27 +489,59 @@ def _blank(series: pd.Series) -> np.ndarray:
     return missing
 
 
-def _tidy(frame: pd.DataFrame, rows: np.ndarray, name: str, fmt: str):
+def _tidy(frame: pd.DataFrame, rows: np.ndarray, name: str, fmt: str, codes: dict):
+    if codes and not frame.rename(columns=lambda c: str(c).strip()).columns.is_unique:
+        frame, codes = _materialize(frame, codes), {}  # columns are found by name
     frame = frame.rename(columns=lambda c: str(c).strip())
+    codes = {str(c).strip(): v for c, v in codes.items()}
     notes = []
     if len(frame.columns) and fmt == "frame":
         dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
         if dupes:
             _fail("unique_columns", f"column name(s) {dupes} appear more than once", name, (),
                   ", ".join(dupes))
-    blank_cols = {c: _blank(frame[c]) for c in frame.columns}
     unnamed = [c for c in frame.columns
-               if (c.startswith("unnamed_") or c.startswith("Unnamed:") or not c) and blank_cols[c].all()]
+               if (c.startswith("unnamed_") or c.startswith("Unnamed:") or not c)
+               and (_coded_blank(codes[c]) if c in codes else _blank(frame[c])).all()]
     for c in unnamed:
         notes.append(notes_frame([1], c, "blank_column", "column without a name or any content dropped"))
     frame = frame.drop(columns=unnamed)
+    codes = {c: v for c, v in codes.items() if c in frame.columns}
     if len(frame.columns) and len(frame):
-        blank_row = np.logical_and.reduce([blank_cols[c] for c in frame.columns])
+        blank_row = _blank_rows(frame, codes)
         if blank_row.any():
             notes.append(notes_frame(rows[blank_row], "", "blank_row", "row with no content dropped"))
+            frame, codes = _materialize(frame, codes), {}  # codes are of the rows as read
             frame = frame.loc[~blank_row].reset_index(drop=True)
             rows = rows[~blank_row]
-    return frame, rows, pd.concat([notes_frame(), *notes], ignore_index=True)
+    return frame, rows, pd.concat([notes_frame(), *notes], ignore_index=True), codes
+
+
+def _coded_blank(factorized: tuple) -> np.ndarray:
+    codes, uniques = factorized
+    return np.append(_blank(uniques), True)[codes]  # code -1: missing
+
+
+def _blank_rows(frame: pd.DataFrame, codes: dict) -> np.ndarray:
+    """True where every cell of the row is blank.
+
+    Written by hand for speed: each column is only checked on the rows still blank in the columns
+    before it (usually none after the first), and a factorized column on its distinct values only.
+    """
+    candidates = np.arange(len(frame))
+    for c in frame.columns:
+        if c in codes:
+            column_codes, uniques = codes[c]
+            blank = np.append(_blank(uniques), True)[column_codes[candidates]]  # code -1: missing
+        else:
+            column = frame[c]
+            blank = _blank(column if len(candidates) == len(frame) else column.iloc[candidates])
+        candidates = candidates[blank]
+        if not len(candidates):
+            break
+    blank_row = np.zeros(len(frame), dtype=bool)
+    blank_row[candidates] = True
+    return blank_row
 
 
 def _is_wide(frame: pd.DataFrame, registry: Mapping[str, Measure]) -> bool:

@@ -219,13 +219,18 @@ def _checked_values(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     when there are more than :data:`MAX_VALUES`).
     """
     distinct = pd.Series(values.unique())  # hash-based, far cheaper than drop_duplicates
+    return distinct, _checked_text(distinct)
+
+
+def _checked_text(distinct: pd.Series) -> pd.Series:
+    """Stripped non-empty text of the distinct values (RangeIndex) checked: all, or a sample."""
     uniq = distinct
     if len(uniq) > MAX_VALUES:  # deterministic sample: the first values and evenly spaced ones
         head = MAX_VALUES // 10
         spaced = np.linspace(head, len(uniq) - 1, MAX_VALUES - head).astype(np.int64)
         uniq = uniq.iloc[np.unique(np.concatenate([np.arange(head), spaced]))]
     text = uniq.astype("str").str.strip()
-    return distinct, text[text.str.len() > 0]
+    return text[text.str.len() > 0]
 
 
 def _date_hits(text: pd.Series) -> pd.Series:
@@ -304,7 +309,34 @@ def _positions_of(present: pd.Series, distinct: pd.Series, matched: pd.Index) ->
     return present.index.to_numpy()[np.flatnonzero(hit)[:_ROWS_PER_PROBLEM]]
 
 
-def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None) -> list[Problem]:
+class _Coded:
+    """A text column as ``pd.factorize`` codes: what :func:`scan_phi` needs of ``present`` and
+    ``distinct`` without copying the column or hashing it twice (written by hand for speed)."""
+
+    def __init__(self, codes: np.ndarray, uniques):
+        self.codes, self.distinct = codes, pd.Series(uniques).reset_index(drop=True)
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.distinct)
+
+    def positions(self, matched: pd.Index) -> np.ndarray:
+        """Frame positions of the first rows holding any of the matched distinct values.
+
+        Rows are searched in growing blocks, so a hit near the top costs no pass over the column.
+        """
+        wanted = np.asarray(matched[:1000])
+        found: list[np.ndarray] = []
+        start, size = 0, 1 << 16
+        while start < len(self.codes) and sum(map(len, found)) < _ROWS_PER_PROBLEM:
+            block = self.codes[start:start + size]
+            found.append(np.flatnonzero(np.isin(block, wanted)) + start)
+            start, size = start + size, size * 4
+        return np.concatenate(found or [np.zeros(0, dtype=np.intp)])[:_ROWS_PER_PROBLEM]
+
+
+def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None,
+             codes: dict | None = None) -> list[Problem]:
     """Find HIPAA Safe Harbor identifiers in a table, by column name and by content.
 
     Parameters
@@ -316,6 +348,9 @@ def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None
     rows : array of int, optional
         Row number in the file of each frame row (header = row 1).  Default:
         position + 2 (a CSV with one header line).
+    codes : dict, optional
+        Text columns already factorized (column -> ``pd.factorize(frame[column])``, e.g.
+        :attr:`outcomes.io.RawTable.codes`); other text columns are factorized here.
 
     Returns
     -------
@@ -338,8 +373,28 @@ def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None
     if rows is not None and len(rows) != len(frame):
         raise ValueError("rows must have one entry per frame row")
     problems: list[Problem] = []
+    codes = codes or {}
     for i, column in enumerate(frame.columns):
-        present = frame.iloc[:, i].reset_index(drop=True).dropna()
+        series = frame.iloc[:, i]
+        if column in codes or isinstance(series.dtype, pd.StringDtype):  # text: factorize once, no copy
+            coded = _Coded(*codes[column]) if column in codes else _Coded(*pd.factorize(series))
+            if coded.empty:
+                continue
+            text = _checked_text(coded.distinct)
+            if text.empty:
+                continue
+            first_row = _file_rows(coded.positions(text.index[:1])[:1], rows)
+            kind = _kind_by_name(column)
+            if kind is not None:
+                problems.append(Problem(f"phi_{kind}", f"column name suggests {_LABELS[kind]}", source,
+                                        first_row, str(column)))
+                continue
+            for kind, mask in _content_hits(text, column).items():
+                positions = coded.positions(text.index[mask.to_numpy()])
+                problems.append(_content_problem(kind, int(mask.sum()), len(text), source,
+                                                 _file_rows(positions, rows), column))
+            continue
+        present = series.reset_index(drop=True).dropna()
         if pd.api.types.is_bool_dtype(present):
             continue  # true/false identifies nobody
         numeric = (pd.api.types.is_numeric_dtype(present) or pd.api.types.is_datetime64_any_dtype(present)
@@ -384,8 +439,9 @@ class PhiError(OutcomesError):
         return super().render(limit) + "\n" + REMEDY
 
 
-def check_no_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None) -> None:
-    """Raise if :func:`scan_phi` finds identifiers; otherwise return ``None``.
+def check_no_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None,
+                 codes: dict | None = None) -> None:
+    """Raise if :func:`scan_phi` finds identifiers; otherwise return ``None`` (arguments as there).
 
     Raises
     ------
@@ -406,7 +462,7 @@ def check_no_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = 
       - raw.csv, row 2, column dob: [phi_date] column name suggests calendar dates (only the year may stay; use visit_day offsets and age_band)
     Remove identifiers with `outcomes deidentify RAW --out FILE --key-file CROSSWALK` (see docs/privacy.md)
     """
-    problems = scan_phi(frame, source=source, rows=rows)
+    problems = scan_phi(frame, source=source, rows=rows, codes=codes)
     if problems:
         raise PhiError(problems, headline=f"{source} appears to contain patient identifiers "
                                           "(HIPAA Safe Harbor); it was not loaded:")

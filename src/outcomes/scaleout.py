@@ -1,4 +1,4 @@
-"""Registry scale: the claims on Dask, and the mixed model above 10,000 episodes.
+"""Registry scale: the claims on Dask.
 
 Optional extra: ``pip install -e .[dask]`` (``dask[dataframe]`` + ``distributed``).
 See ``docs/scaling.md`` for what scales out and the measured figures.
@@ -23,22 +23,9 @@ Claims on Dask (:func:`evaluate_claims_dask`, ``outcomes claims DATA.parquet --e
        the pandas engine: ``results.json`` is identical (tests/test_scaleout.py).
        Visit rows never reach the driver.
 
-Mixed model (:func:`fit_trajectory_scaled`)
-    statsmodels' MixedLM does not scale out and costs about 5 s per 1,000 episodes on
-    this machine.  Up to :data:`MIXED_MAX_EPISODES` episodes it is fitted on all of them;
-    above, on a seeded simple random sample of that many episodes.  Episodes are
-    independent units, so the sample's REML fit is an honest estimate of the same mean
-    trajectory and its Wald intervals are those of the sample size actually used (wider
-    by about sqrt(N / n) than a full fit would give): the sampling is in the CI, and
-    ``n_groups`` says how many episodes were used.
-
-Examples
---------
->>> from outcomes.synth import SynthParams, simulate_visits
->>> v = simulate_visits(SynthParams(n_episodes=120), seed=1).visits
->>> fit = fit_trajectory_scaled(v[v["measure"] == "pain_nprs"], max_episodes=80, seed=3)
->>> fit.sampled, fit.fit.n_groups, fit.n_episodes_total
-(True, 80, 120)
+The mixed model is not distributed: :func:`outcomes.stats.fit_trajectory` switches to
+the group-sum REML of :mod:`outcomes.stats.reml` above 2,000 episodes, which fits a
+million episodes on one machine (``docs/scaling.md``).
 """
 
 from __future__ import annotations
@@ -59,73 +46,12 @@ from .claims import ClaimCounts, ClaimsResult, claim_counts, claim_measures, cla
 from .errors import OutcomesError, Problem
 from .io import tidy_records
 from .plan import Plan, load_plan
-from .stats.mixed import TrajectoryFit, fit_trajectory
 
-__all__ = ["MIXED_MAX_EPISODES", "ROWS_PER_PARTITION", "ScaledClaims", "ScaledTrajectory",
-           "evaluate_claims_dask", "fit_trajectory_scaled"]
+__all__ = ["ROWS_PER_PARTITION", "ScaledClaims", "evaluate_claims_dask"]
 
-#: Above this many episodes the mixed model is fitted on a seeded random sample of them.
-MIXED_MAX_EPISODES = 10_000
 #: Row groups are gathered into partitions of about this many rows.
 ROWS_PER_PARTITION = 1_000_000
 _ROW, _EPISODE = "_row", "_episode"
-
-
-# ------------------------------------------------------------------------------ mixed model
-@dataclass(frozen=True)
-class ScaledTrajectory:
-    """A mixed-model fit, on all episodes or on a seeded random sample of them.
-
-    Attributes
-    ----------
-    fit : TrajectoryFit
-        The REML fit (``fit.n_groups`` episodes used).
-    n_episodes_total : int
-        Episodes in the data.
-    sampled : bool
-        True when a sample was fitted.
-    seed : int
-        Seed of the sample.
-    """
-
-    fit: TrajectoryFit
-    n_episodes_total: int
-    sampled: bool
-    seed: int
-
-
-def fit_trajectory_scaled(frame: pd.DataFrame, *, max_episodes: int = MIXED_MAX_EPISODES, seed: int = 0,
-                          group: str = "episode_id", **kwargs: Any) -> ScaledTrajectory:
-    """:func:`outcomes.stats.fit_trajectory` on at most ``max_episodes`` episodes.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Long data of one measure (``episode_id``, ``visit_number``, ``value``).
-    max_episodes : int
-        Above this many episodes a simple random sample (without replacement, from
-        ``numpy.random.default_rng(seed)`` over the sorted episode ids) is fitted.
-    seed : int
-        Seed of the sample.
-    group : str
-        Episode column.
-    **kwargs
-        Passed to :func:`~outcomes.stats.fit_trajectory` (``transform``, ``knot`` ...).
-
-    Examples
-    --------
-    >>> from outcomes.stats.mixed import _example_frame
-    >>> full = fit_trajectory_scaled(_example_frame())
-    >>> full.sampled, full.fit.n_groups
-    (False, 60)
-    """
-    ids = np.sort(pd.unique(frame[group].dropna()))
-    sampled = len(ids) > max_episodes
-    if sampled:
-        chosen = np.random.default_rng(seed).choice(ids, size=max_episodes, replace=False)
-        frame = frame[frame[group].isin(chosen)]
-    fit = fit_trajectory(frame, group=group, **kwargs)
-    return ScaledTrajectory(fit=fit, n_episodes_total=len(ids), sampled=sampled, seed=seed)
 
 
 # ----------------------------------------------------------------------------------- claims

@@ -73,6 +73,8 @@ import pandas as pd
 
 from .contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, EPISODE_CONSTANT_COLUMNS, REQUIRED_COLUMNS, SEXES,
                        SIDES, SORENESS_MAX_HOURS, TREATMENTS, VISIT_LEVEL_COLUMNS, parse_treatment)
+from ._coded import (CodedNumbers, CodedText, Groups, column_dtype, int_codes, pair_codes, recode, sorted_codes,
+                    spread_rows)
 from .errors import OutcomesError, Problem
 from .io import RawTable, notes_frame
 from .measures import REGISTRY, Measure
@@ -100,9 +102,7 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "condition", "treatment", "age_band", "sex", "twitch_response", "soreness_hours", "row",
 )
 _SORT = ["episode_id", "visit_number", "measure", "side", "row"]
-_NONFINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _MAX_NAMED = 20  # distinct unknown codes examined for "did you mean" hints
 
 
@@ -122,73 +122,6 @@ class _Problems:
 
 
 # --- cell parsing (vectorised) -----------------------------------------------------------------
-
-def _text(s: pd.Series) -> pd.Series:
-    """Cells as stripped strings; empty -> NA.  Integer-valued floats print without '.0'."""
-    if pd.api.types.is_float_dtype(s.dtype):
-        finite = s.dropna()
-        if np.isfinite(finite).all() and (finite == np.round(finite)).all():
-            s = s.astype("Int64")
-    out = s.astype("str").str.strip()
-    return out.mask(out == "")
-
-
-def _take(per_distinct: np.ndarray, codes: np.ndarray, fill) -> np.ndarray:
-    """Spread a per-distinct-value result back to rows (codes from ``pd.factorize``; -1 = missing)."""
-    if len(per_distinct) == 0:
-        return np.full(len(codes), fill)
-    return np.where(codes >= 0, per_distinct[np.maximum(codes, 0)], fill)
-
-
-class _Numbers:
-    """A column parsed as numbers: ``value`` (float, NaN where absent/invalid) and masks.
-
-    Text is parsed once per distinct string (a visits column has few), then spread to rows.
-    """
-
-    def __init__(self, s: pd.Series):
-        dtype = s.dtype
-        n = len(s)
-        self.comma = np.zeros(n, dtype=bool)
-        self.kind = None
-        if pd.api.types.is_bool_dtype(dtype) or not (pd.api.types.is_numeric_dtype(dtype)
-                                                     or pd.api.types.is_string_dtype(dtype)
-                                                     or pd.api.types.is_object_dtype(dtype)):
-            self.value = pd.Series(np.nan, index=s.index)
-            self.present = s.notna().to_numpy(dtype=bool)
-            self.not_number = self.present.copy()
-            self.kind = "boolean" if pd.api.types.is_bool_dtype(dtype) else str(dtype)
-            return
-        if pd.api.types.is_numeric_dtype(dtype):
-            self.value = s.astype("float64")
-            self.present = s.notna().to_numpy(dtype=bool)
-            self.not_number = np.zeros(n, dtype=bool)
-            return
-        codes, uniques = pd.factorize(_text(s))
-        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
-        number = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        word = distinct.str.lower().isin(_NONFINITE_WORDS).to_numpy(dtype=bool)
-        comma = distinct.str.match(_DECIMAL_COMMA).to_numpy(dtype=bool, na_value=False)
-        number = np.where(word, np.inf, number)  # "nan" words are as bad as inf
-        self.present = codes >= 0
-        self.value = pd.Series(_take(number, codes, np.nan), index=s.index, dtype="float64")
-        self.not_number = self.present & _take(np.isnan(number) & ~word, codes, False)
-        self.comma = _take(comma, codes, False) & self.not_number
-
-    @property
-    def finite(self) -> np.ndarray:
-        return np.isfinite(self.value.to_numpy())
-
-    @property
-    def nonfinite(self) -> np.ndarray:
-        return self.present & ~self.not_number & ~self.finite
-
-    @property
-    def fractional(self) -> np.ndarray:
-        v = self.value.to_numpy()
-        return self.finite & (v != np.round(v))
-
-
 def _describe_unknown(values: pd.Series, allowed: Sequence[str], echo: bool = True) -> str:
     """Name unknown codes only when safe: close to an allowed code, or snake_case with '_'."""
     distinct = values.dropna().unique()
@@ -244,6 +177,15 @@ def validate_records(raw: RawTable, registry: Mapping[str, Measure] | None = Non
     >>> validate_records(raw).visits[["visit_number", "measure", "side", "value", "row"]].values.tolist()
     [[1, 'grip_strength_kg', 'left', 30.0, 4], [1, 'pain_nprs', 'none', 6.0, 3], [2, 'pain_nprs', 'none', 4.0, 2]]
     """
+    return _validate(raw, registry, release=False)
+
+
+def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release: bool) -> LoadedVisits:
+    """:func:`validate_records`; ``release=True`` empties ``raw.frame`` once every cell is coded.
+
+    For a caller that owns ``raw`` and needs it no more (:func:`outcomes.visits.load_visits`):
+    the cells as read and the canonical frame are then never in memory at the same time.
+    """
     reg = REGISTRY if registry is None else registry
     frame, source = raw.frame, raw.source
     found = _Problems(source, raw.rows)
@@ -266,41 +208,43 @@ def validate_records(raw: RawTable, registry: Mapping[str, Measure] | None = Non
     for c in unknown:
         excluded.append(notes_frame([1], c, "unknown_column", "column not in the data contract: ignored"))
 
-    col = {c: frame[c] if c in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="str")
-           for c in ALL_COLUMNS}
-    out = pd.DataFrame(index=frame.index)
+    col = {c: frame[c] if c in frame.columns else None for c in ALL_COLUMNS}
+    attrs: dict[str, tuple[np.ndarray, pd.Series]] = {}  # canonical column -> (codes, distinct values)
 
     # identifiers
-    pid = _text(col["patient_id"])
-    found.flag("required_present", pid.isna() & ("patient_id" in frame), "patient_id", "patient_id is empty")
-    eid = _text(col["episode_id"]).fillna(pid)
-    ep = pd.factorize(eid)[0]
-    pat = pd.factorize(pid)[0]
+    pid = CodedText(col["patient_id"], n, raw.codes.get("patient_id"))
+    found.flag("required_present", (pid.codes < 0) & ("patient_id" in frame), "patient_id",
+               "patient_id is empty")
+    eid = _episode_ids(CodedText(col["episode_id"], n, raw.codes.get("episode_id")), pid)
+    ep, pat = eid.codes, pid.codes
     has_ep = ep >= 0
-    many = pd.Series(pat).where(pat >= 0).groupby(ep).transform("nunique").to_numpy() > 1
+    episodes = Groups(ep)
+    many = (episodes.spread(pat, pat >= 0, "min") < episodes.spread(pat, pat >= 0, "max")
+            if episodes.varies(pat, pat >= 0) else np.zeros(n, dtype=bool))
     found.flag("episode_single_patient", has_ep & many, "episode_id",
                "an episode_id is used for more than one patient_id; make episode ids unique "
                "(e.g. prefix them with the patient_id)")
-    out["patient_id"], out["episode_id"] = pid, eid
+    attrs["patient_id"], attrs["episode_id"] = (pat, pid.distinct), (ep, eid.distinct)
 
     # measure
-    measure = _text(col["measure"])
-    m_codes, m_distinct = pd.factorize(measure)
-    m_distinct = list(m_distinct)
-    known = _take(np.array([m in reg for m in m_distinct], dtype=bool), m_codes, False)
-    found.flag("required_present", measure.isna() & ("measure" in frame), "measure", "measure is empty")
+    measure = CodedText(col["measure"], n, raw.codes.get("measure"))
+    m_codes, m_distinct = measure.codes, measure.distinct.tolist()
+    known_distinct = np.array([m in reg for m in m_distinct], dtype=bool)
+    known = measure.rows(known_distinct)
+    found.flag("required_present", (m_codes < 0) & ("measure" in frame), "measure", "measure is empty")
     bad_measure = (m_codes >= 0) & ~known
     if bad_measure.any():
-        msg = "not a registered measure code: " + _describe_unknown(measure[bad_measure], list(reg))
+        msg = "not a registered measure code: " + _describe_unknown(measure.distinct[~known_distinct], list(reg))
         as_num = pd.to_numeric(pd.Series(m_distinct, dtype="str"), errors="coerce").notna().to_numpy()
-        if _take(as_num, m_codes, False)[m_codes >= 0].mean() > 0.5:
+        counts = np.bincount(m_codes[m_codes >= 0], minlength=len(m_distinct))
+        if counts[as_num].sum() / counts.sum() > 0.5:  # share of rows holding a number
             msg += ". The measure column holds numbers: are the measure and value columns swapped?"
         found.flag("measure_registered", bad_measure, "measure", msg + " (codes: docs/measures.md)")
-    out["measure"] = measure
+    attrs["measure"] = (m_codes, measure.distinct)
     spec = [reg.get(m) for m in m_distinct]  # per distinct code: its Measure, or None
 
     # value
-    value = _Numbers(col["value"])
+    value = CodedNumbers(col["value"], n, raw.codes.get("value"))
     value_missing = ~value.present & ("value" in frame)
     comma = value.comma
     found.flag("value_numeric", comma, "value",
@@ -311,81 +255,111 @@ def validate_records(raw: RawTable, registry: Mapping[str, Measure] | None = Non
     found.flag("value_finite", value.nonfinite, "value", "is NaN or infinite: leave the cell empty "
                "if the measurement was not taken")
     _check_bounds(found, value, m_codes, spec)
-    out["value"] = value.value.where(value.finite)
+    values = np.where(value.finite, value.value, np.nan)
+    del value, comma
 
     # visit day
-    day = _Numbers(col["visit_day"])
+    day = CodedNumbers(col["visit_day"], n, raw.codes.get("visit_day"))
     found.flag("required_present", ~day.present & ("visit_day" in frame), "visit_day", "visit_day is empty")
     what = f"holds {day.kind} values" if day.kind else "must be a whole number"
     found.flag("visit_day_integer", day.not_number | day.nonfinite | day.fractional, "visit_day",
                f"{what}: visit_day counts whole days since the episode's first visit (day 0)")
-    found.flag("visit_day_nonnegative", day.finite & (day.value.to_numpy() < 0), "visit_day",
+    found.flag("visit_day_nonnegative", day.finite & (day.value < 0), "visit_day",
                "is negative: visit_day counts days since the episode's first visit (day 0)")
-    day_ok = day.finite & ~day.fractional & (day.value.to_numpy() >= 0)
-    dayv = day.value.where(day_ok)
-    out["visit_day"] = dayv
+    day_ok = day.finite & ~day.fractional & (day.value >= 0)
+    dayv = np.where(day_ok, day.value, np.nan)
+    del day
 
     # visit structure: first day, visit numbers
     ok = has_ep & day_ok
-    mind = dayv.groupby(ep).transform("min").to_numpy()
-    found.flag("first_visit_day_zero", ok & (mind != 0) & (dayv.to_numpy() == mind), "visit_day",
+    mind = episodes.spread(dayv, day_ok, "min")
+    found.flag("first_visit_day_zero", ok & (mind != 0) & (dayv == mind), "visit_day",
                "the episode's first visit is not day 0: visit_day counts days since the episode's "
                "first visit (rows of each such episode's first visit listed)")
-    out["visit_number"], misnumbered = _visit_numbers(found, col["visit_number"], "visit_number" in frame,
-                                                      ep, dayv, ok)
+    del mind
+    vn, misnumbered = _visit_numbers(found, col["visit_number"], "visit_number" in frame, episodes, dayv, ok,
+                                     raw.codes.get("visit_number"))
 
     # side
-    side_text = _text(col["side"])
-    side_bad = side_text.notna().to_numpy() & ~side_text.isin(SIDES).to_numpy()
+    side_text = CodedText(col["side"], n, raw.codes.get("side"))
+    bad_distinct = ~side_text.distinct.isin(SIDES).to_numpy()
+    side_bad = side_text.rows(bad_distinct)
     found.flag("side_valid", side_bad, "side", "side must be one of left, right, none (lower case) or "
-               "empty; found " + _describe_unknown(side_text[side_bad], SIDES))
-    side = side_text.fillna("none")
-    is_sided = _take(np.array([m is not None and m.sided for m in spec], dtype=bool), m_codes, False)
-    lr = side.isin(("left", "right")).to_numpy()
+               "empty; found " + _describe_unknown(side_text.distinct[bad_distinct], SIDES))
+    side, side_distinct = _fill(side_text, "none")
+    is_sided = spread_rows(np.array([m is not None and m.sided for m in spec], dtype=bool), m_codes, False)
+    lr = spread_rows(side_distinct.isin(("left", "right")).to_numpy(), side, False)
     found.flag("side_valid", is_sided & ~lr & ~side_bad, "side",
                "this measure is recorded per side: side must be left or right")
     found.flag("side_valid", known & ~is_sided & lr, "side",
                "this measure is not recorded per side (any side is in its code): leave side empty or none")
-    out["side"] = side
+    attrs["side"] = (side, side_distinct)
+    del side_text, side_bad, is_sided, lr, known
 
     # vocabularies
     for name, allowed, echo in (("condition", tuple(CONDITIONS), True), ("age_band", AGE_BANDS, False),
                                 ("sex", SEXES, True)):
-        text = _text(col[name])
-        bad = text.notna().to_numpy() & ~text.isin(allowed).to_numpy()
+        text = CodedText(col[name], n, raw.codes.get(name))
+        bad_distinct = ~text.distinct.isin(allowed).to_numpy()
+        bad = text.rows(bad_distinct)
+        codes = text.codes
         if bad.any():
             found.flag(f"{name}_code", bad, name, f"must be one of {', '.join(allowed)}; found "
-                       + _describe_unknown(text[bad], allowed, echo))
-        out[name] = text.where(~bad)
-    out["treatment"] = _treatments(found, _text(col["treatment"]))
-    out["twitch_response"] = _booleans(found, col["twitch_response"])
-    sore = _Numbers(col["soreness_hours"])
+                       + _describe_unknown(text.distinct[bad_distinct], allowed, echo))
+            codes = np.where(bad, -1, codes)
+        attrs[name] = (codes, text.distinct)
+    attrs["treatment"] = _treatments(found, CodedText(col["treatment"], n, raw.codes.get("treatment")))
+    attrs["twitch_response"] = _booleans(found, col["twitch_response"], n, raw.codes.get("twitch_response"))
+    sore = CodedNumbers(col["soreness_hours"], n, raw.codes.get("soreness_hours"))
     found.flag("soreness_numeric", sore.not_number, "soreness_hours", "is not a number of hours")
-    sv = sore.value.to_numpy()
+    sv = sore.value
     found.flag("soreness_in_bounds", sore.nonfinite | (sore.finite & ((sv < 0) | (sv > SORENESS_MAX_HOURS))),
                "soreness_hours", f"must be between 0 and {SORENESS_MAX_HOURS:g} hours")
-    out["soreness_hours"] = sore.value.where(sore.finite)
+    attrs["soreness_hours"] = (np.where(sore.finite, sv, np.nan), None)
+    del sore, sv
+    if release:  # every column is coded now: free the cells as read (the largest thing in memory)
+        del col
+        for c in list(frame.columns):
+            del frame[c]
 
     # attributes constant within an episode / a visit
-    vn = out["visit_number"].to_numpy(dtype=float, na_value=np.nan)
     in_visit = ok & ~np.isnan(vn)
-    visit = _group_ids(ep, vn)
-    _constant(found, out, EPISODE_CONSTANT_COLUMNS, ep, has_ep, "episode_constant",
+    visits = Groups(np.where(in_visit, pair_codes(ep, int_codes(vn)), -1))
+    _constant(found, attrs, EPISODE_CONSTANT_COLUMNS, episodes, has_ep, "episode_constant",
               "differs between rows of the same episode")
-    _constant(found, out, VISIT_LEVEL_COLUMNS, visit, in_visit, "visit_constant",
+    _constant(found, attrs, VISIT_LEVEL_COLUMNS, visits, in_visit, "visit_constant",
               "differs between rows of the same visit")
 
-    # duplicates: only rows sharing a key (episode, visit, measure, side) can repeat
-    out["row"] = raw.rows
+    # duplicates: only rows sharing a key (episode, visit, measure, side) can repeat; the canonical
+    # sort key of those columns finds them (adjacent after sorting) and then orders the output
     keep = ~value_missing
-    key = _group_ids(visit, m_codes, pd.factorize(side)[0])
+    del visits, episodes
     with_key = keep & in_visit & (m_codes >= 0) & ~many & ~misnumbered  # those are reported already
-    shared = _duplicated(key, with_key, keep=False)
+    candidates = np.flatnonzero(with_key)
+    key, order = _sort_key(attrs, vn, candidates)
+    ranked = key[order]
+    same = ranked[1:] == ranked[:-1]
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    shared = np.zeros(n, dtype=bool)
+    shared[candidates[order[repeated]]] = True
+    del ranked, same, repeated
     dup = np.zeros(n, dtype=bool)
-    dup[shared] = out.loc[shared, list(VISIT_COLUMNS[:-1])].duplicated(keep="first").to_numpy()
-    key_dup = _duplicated(key, shared & ~dup, keep=False)
-    v = out["value"].to_numpy()
-    differ = key_dup & (_spread(key, v, key_dup, "max") != _spread(key, v, key_dup, "min"))
+    key_dup = np.zeros(n, dtype=bool)
+    differ = np.zeros(n, dtype=bool)
+    if shared.any():  # compare every detail of the few rows sharing a key (codes stand for their text)
+        numbers = {"visit_day": dayv, "visit_number": vn, "value": values}
+        detail = pd.DataFrame({c: numbers[c][shared] if c in numbers else attrs[c][0][shared]
+                               for c in VISIT_COLUMNS[:-1]})
+        dup[shared] = detail.duplicated(keep="first").to_numpy()
+        row_key = np.full(n, -1, dtype=np.int64)
+        row_key[candidates] = key
+        key_dup = _duplicated(row_key, shared & ~dup, keep=False)
+        if key_dup.any():
+            grouped = pd.Series(values[key_dup]).groupby(row_key[key_dup])
+            differ[key_dup] = (grouped.transform("max") != grouped.transform("min")).to_numpy()
+        del row_key
     found.flag("duplicate_conflict", differ, "value",
                "the same episode, visit, measure and side is recorded more than once with different values")
     if not found.items:  # safety net: any remaining repeat differs in a detail no other rule names
@@ -400,9 +374,16 @@ def validate_records(raw: RawTable, registry: Mapping[str, Measure] | None = Non
     excluded.append(notes_frame(raw.rows[value_missing], "value", "value_missing",
                                 "empty value cell: measurement not taken"))
     excluded.append(notes_frame(raw.rows[dup], "", "exact_duplicate", "repeats an earlier row (first kept)"))
-    visits = _canonical(out.loc[keep & ~dup])
+    # Every rule passed, so the kept rows are the keyed rows less exact duplicates, and their keys
+    # are unique: the sorted candidates are the canonical order (the row number never decides).
+    idx = candidates[order]
+    idx = idx[~dup[idx]]
+    if len(idx) != int((keep & ~dup).sum()):  # pragma: no cover - guards the reasoning above
+        raise AssertionError("canonical rows do not match the kept rows")
+    del key, order, candidates, with_key, shared, key_dup, differ, many, misnumbered, in_visit, ok, has_ep
+    visits_frame = _canonical(idx, attrs, dayv, vn, values, raw.rows)
     exclusions = pd.concat(excluded, ignore_index=True).sort_values(["row", "rule"], kind="stable")
-    return LoadedVisits(visits, exclusions.reset_index(drop=True), source, raw.sha256)
+    return LoadedVisits(visits_frame, exclusions.reset_index(drop=True), source, raw.sha256)
 
 
 def _raise(found: _Problems) -> None:
@@ -411,11 +392,36 @@ def _raise(found: _Problems) -> None:
                                      f"({k} problem{'s' if k != 1 else ''}):")
 
 
-def _check_bounds(found: _Problems, value: _Numbers, m_codes: np.ndarray, spec: list[Measure | None]) -> None:
+def _episode_ids(eid: CodedText, pid: CodedText) -> CodedText:
+    """episode_id, or patient_id where it is empty (codes over the union of both columns' values)."""
+    empty = eid.codes < 0
+    if not (empty & (pid.codes >= 0)).any():
+        return eid
+    both = pd.concat([eid.distinct, pid.distinct], ignore_index=True)
+    sub, distinct = pd.factorize(both)
+    out = CodedText(None, 0)
+    out.codes = np.where(empty, recode(pid.codes, sub[len(eid.distinct):]), recode(eid.codes, sub))
+    out.distinct = pd.Series(distinct, dtype="str")
+    return out
+
+
+def _fill(text: CodedText, default: str) -> tuple[np.ndarray, pd.Series]:
+    """Codes and distinct values with empty cells set to ``default``."""
+    distinct = text.distinct
+    where = np.flatnonzero(distinct.to_numpy() == default)
+    if len(where):
+        code = int(where[0])
+    else:
+        code = len(distinct)
+        distinct = pd.concat([distinct, pd.Series([default], dtype="str")], ignore_index=True)
+    return np.where(text.codes < 0, code, text.codes), distinct
+
+
+def _check_bounds(found: _Problems, value: CodedNumbers, m_codes: np.ndarray, spec: list[Measure | None]) -> None:
     nan = np.nan
-    lower = _take(np.array([m.lower if m else nan for m in spec], dtype=float), m_codes, nan)
-    upper = _take(np.array([m.upper if m else nan for m in spec], dtype=float), m_codes, nan)
-    v = value.value.to_numpy()
+    lower = spread_rows(np.array([m.lower if m else nan for m in spec], dtype=float), m_codes, nan)
+    upper = spread_rows(np.array([m.upper if m else nan for m in spec], dtype=float), m_codes, nan)
+    v = value.value
     outside = value.finite & ((v < lower) | (v > upper))
     for code in np.unique(m_codes[outside]):  # one problem per measure code
         m, mask = spec[code], outside & (m_codes == code)
@@ -431,69 +437,72 @@ def _outside(v: np.ndarray) -> str:
     return f"{len(v)} value{'s' if len(v) > 1 else ''} outside ({span})"
 
 
-def _visit_numbers(found: _Problems, column: pd.Series, given: bool, ep: np.ndarray, dayv: pd.Series,
-                   ok: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+def _visit_numbers(found: _Problems, column: pd.Series | None, given: bool, episodes: Groups,
+                   dayv: np.ndarray, ok: np.ndarray, factorized: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Given visit numbers (checked against visit_day order) or the dense rank of visit_day.
 
-    Also returns the mask of rows whose given number breaks a rule.
+    Returns the visit numbers (float, NaN where unknown) and the mask of rows whose given number
+    breaks a rule.
     """
-    derived = dayv.where(ok).groupby(ep).rank(method="dense")
+    n = len(dayv)
+    derived = episodes.dense_rank(dayv, ok)
     if not given:
-        return derived.astype("Int64"), np.zeros(len(ep), dtype=bool)
-    num = _Numbers(column)
-    v = num.value.to_numpy()
+        return derived, np.zeros(n, dtype=bool)
+    num = CodedNumbers(column, n, factorized)
+    v = num.value
     bad = num.not_number | num.nonfinite | num.fractional | (num.finite & (v < 1))
     found.flag("visit_number_integer", bad, "visit_number", "must be a whole number >= 1 (first visit = 1)")
-    vn = num.value.where(~bad & num.present)
-    vn = vn.where(ok).groupby([ep, dayv]).transform("first")  # fill a visit's empty cells from its other rows
-    numbered = vn.notna().groupby(ep).transform("any").to_numpy()
-    unnumbered = ok & numbered & vn.isna().to_numpy() & ~bad
+    vn = np.where(~bad & num.present & ok, v, np.nan)
+    del num, v
+    # fill a visit's empty cells from its other rows: the first number given (file order) on that day
+    days = Groups(np.where(ok, pair_codes(episodes.codes, int_codes(dayv)), -1))
+    vn = days.first(vn, ~np.isnan(vn))
+    del days
+    numbered = episodes.any(~np.isnan(vn))
+    unnumbered = ok & numbered & np.isnan(vn) & ~bad
     found.flag("visit_number_integer", unnumbered, "visit_number",
                "is empty while other visits of the episode are numbered")
-    s = ok & vn.notna().to_numpy()
-    vrank = vn.where(s).groupby(ep).rank(method="dense")
-    drank = dayv.where(s).groupby(ep).rank(method="dense")
-    first = vn.where(s).groupby(ep).transform("min").to_numpy()
-    inconsistent = s & ((vrank != drank).to_numpy() | (first != 1))
+    s = ok & ~np.isnan(vn)
+    vrank = episodes.dense_rank(vn, s)
+    drank = derived if np.array_equal(s, ok) else episodes.dense_rank(dayv, s)
+    first = episodes.spread(vn, s, "min")
+    inconsistent = s & ((vrank != drank) | (first != 1))
     found.flag("visit_number_consistent", inconsistent, "visit_number",
                "disagrees with the order of visit_day within the episode (numbers must start at 1 "
                "and rise with visit_day; one day = one number)")
-    return vn.where(numbered, derived).astype("Int64"), bad | unnumbered | inconsistent
+    return np.where(numbered, vn, derived), bad | unnumbered | inconsistent
 
 
-def _treatments(found: _Problems, text: pd.Series) -> pd.Series:
-    codes = {t: parse_treatment(t) for t in text.dropna().unique()}  # loop over distinct strings
+def _treatments(found: _Problems, text: CodedText) -> tuple[np.ndarray, pd.Series]:
+    distinct = text.distinct.tolist()
+    codes = {t: parse_treatment(t) for t in distinct}  # loop over distinct strings
     canonical = {t: "+".join(c) for t, c in codes.items() if c and set(c) <= set(TREATMENTS)}
-    bad = text.notna().to_numpy() & ~text.isin(list(canonical)).to_numpy()
+    bad_distinct = np.array([t not in canonical for t in distinct], dtype=bool)
+    bad = text.rows(bad_distinct)
     if bad.any():
-        parts = pd.Series(sorted({p for t in text[bad].unique() for p in codes[t]} - set(TREATMENTS)),
+        parts = pd.Series(sorted({p for t in text.distinct[bad_distinct] for p in codes[t]} - set(TREATMENTS)),
                           dtype="str")
         found.flag("treatment_code", bad, "treatment", f"must be codes from {', '.join(TREATMENTS)} "
                    "joined with '+'; found " + _describe_unknown(parts, tuple(TREATMENTS)))
-    return text.map(canonical).astype("str")
+    sub, joined = pd.factorize(pd.Series([canonical.get(t) for t in distinct], dtype="str"))
+    return recode(text.codes, sub), pd.Series(joined, dtype="str")
 
 
-def _booleans(found: _Problems, column: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(column.dtype):
-        return column.astype("boolean")
-    text = _text(column).str.lower()
-    result = pd.Series(pd.NA, index=column.index, dtype="boolean")
-    result = result.mask(text.isin(_TRUE), True).mask(text.isin(_FALSE), False)
-    found.flag("twitch_response_boolean", text.notna().to_numpy() & result.isna().to_numpy(),
+def _booleans(found: _Problems, column: pd.Series | None, n: int,
+              factorized: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into ``[False, True]`` (-1 = empty)."""
+    values = np.array([False, True])
+    if column is not None and pd.api.types.is_bool_dtype(column_dtype(column, factorized)):
+        flags = column.astype("boolean")
+        codes = flags.to_numpy(dtype=np.int8, na_value=-1)
+        return codes, values
+    text = CodedText(column, n, factorized)
+    lower = text.distinct.str.lower()
+    per = np.where(lower.isin(_TRUE), 1, np.where(lower.isin(_FALSE), 0, -1))
+    codes = text.rows(per.astype(np.int8), -1).astype(np.int8)
+    found.flag("twitch_response_boolean", (text.codes >= 0) & (codes < 0),
                "twitch_response", "must be true/false (or yes/no, 1/0) or empty")
-    return result
-
-
-def _group_ids(*keys: np.ndarray) -> np.ndarray:
-    """One int id per distinct combination of keys; -1 where any key is missing (-1 or NaN)."""
-    frame = pd.DataFrame({i: np.where(np.asarray(k) == -1, np.nan, k) for i, k in enumerate(keys)})
-    return frame.groupby(list(frame.columns), sort=False, dropna=True).ngroup().to_numpy(
-        dtype=float, na_value=np.nan).astype(np.float64)
-
-
-def _spread(group: np.ndarray, values: np.ndarray, mask: np.ndarray, how: str) -> np.ndarray:
-    """Group statistic of ``values`` over masked rows, spread back to every row."""
-    return pd.Series(np.where(mask, values, np.nan)).groupby(group).transform(how).to_numpy()
+    return codes, values
 
 
 def _duplicated(key: np.ndarray, mask: np.ndarray, keep) -> np.ndarray:
@@ -502,23 +511,100 @@ def _duplicated(key: np.ndarray, mask: np.ndarray, keep) -> np.ndarray:
     return out
 
 
-def _constant(found: _Problems, out: pd.DataFrame, columns: Sequence[str], group: np.ndarray,
-              mask: np.ndarray, rule: str, what: str) -> None:
-    """Flag columns varying within groups; fill their empty cells from the group's value."""
+def _constant(found: _Problems, attrs: dict[str, tuple[np.ndarray, object]], columns: Sequence[str],
+              groups: Groups, mask: np.ndarray, rule: str, what: str) -> None:
+    """Flag columns varying within groups; fill their empty cells from the group's value.
+
+    A column is ``(codes, distinct)`` or ``(float values, None)``; floats are factorized (as
+    before) only when a group varies or has empty cells to fill, which is rare.
+    """
     for c in columns:
-        codes, distinct = pd.factorize(out[c])
+        codes, distinct = attrs[c]
+        if distinct is None:  # float values (NaN = empty)
+            valid = mask & ~np.isnan(codes)
+            if not groups.varies(codes, valid) and not (mask & ~valid).any():
+                continue
+            codes, distinct = pd.factorize(codes)
         valid = mask & (codes >= 0)
-        lo, hi = _spread(group, codes, valid, "min"), _spread(group, codes, valid, "max")
-        found.flag(rule, valid & (lo != hi), c, f"{c} {what}")
-        fill = mask & (codes < 0) & ~np.isnan(lo)
-        if fill.any():
-            codes = np.where(fill, np.nan_to_num(lo, nan=-1), codes).astype(np.int64)
-            out[c] = pd.Series(pd.Categorical.from_codes(codes, distinct), index=out.index).astype(out[c].dtype)
+        lo = None
+        if groups.varies(codes, valid):
+            lo, hi = groups.spread(codes, valid, "min"), groups.spread(codes, valid, "max")
+            found.flag(rule, valid & (lo != hi), c, f"{c} {what}")
+        empty = mask & (codes < 0)
+        if empty.any():
+            lo = groups.spread(codes, valid, "min") if lo is None else lo
+            fill = empty & ~np.isnan(lo)
+            if fill.any():
+                codes = np.where(fill, np.nan_to_num(lo, nan=-1), codes).astype(codes.dtype)
+        if attrs[c][1] is None:
+            attrs[c] = (np.append(np.asarray(distinct, dtype=np.float64), np.nan)[codes], None)
+        else:
+            attrs[c] = (codes, distinct)
 
 
-def _canonical(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.astype({"patient_id": "str", "episode_id": "str", "measure": "str", "side": "str",
-                    "visit_day": "int64", "visit_number": "int64", "value": "float64",
-                    "condition": "str", "treatment": "str", "age_band": "str", "sex": "str",
-                    "twitch_response": "boolean", "soreness_hours": "float64", "row": "int64"})
-    return df.sort_values(_SORT, kind="stable").reset_index(drop=True)[list(VISIT_COLUMNS)]
+def _str_column(codes: np.ndarray, distinct: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """Arrow-backed ``str`` cells from codes (-1 -> missing): one pyarrow ``take`` (a pandas take
+    costs twice as much on millions of rows)."""
+    import pyarrow as pa
+
+    dictionary = pa.array(pd.Series(distinct, dtype="str").array)
+    if isinstance(dictionary, pa.ChunkedArray):
+        dictionary = dictionary.combine_chunks()
+    missing = codes < 0
+    indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+    return pd.array(dictionary.take(indices), dtype="str")
+
+
+def _ranks(distinct) -> np.ndarray:
+    """Position of each distinct value in sorted order (code point order for text)."""
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[np.asarray(pd.Series(distinct).argsort(), dtype=np.int64)] = np.arange(len(distinct))
+    return rank
+
+
+def _sort_key(attrs: dict, vn: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An int64 key per row (equal for equal episode_id, visit_number, measure, side; ordered like
+    them) and the stable order that sorts it.
+
+    Written by hand for speed: the sort ranks of each column's distinct values are combined into
+    one integer, so millions of strings are never compared.
+    """
+    keys = [_ranks(attrs[c][1])[attrs[c][0][rows]] if c in attrs else sorted_codes(vn[rows])
+            for c in ("episode_id", "visit_number", "measure", "side")]
+    widths = [int(k.max()) + 1 if len(k) else 1 for k in keys]
+    if np.prod([float(w) for w in widths]) < 2.0 ** 62:
+        key = keys[0]
+        for k, w in zip(keys[1:], widths[1:]):
+            key = key * w + k
+        return key, np.argsort(key, kind="stable")
+    order = np.lexsort(keys[::-1])  # too wide for one int64: number the sorted distinct keys instead
+    new = np.zeros(len(order), dtype=bool)
+    for k in keys:
+        ranked = k[order]
+        new[1:] |= ranked[1:] != ranked[:-1]
+    key = np.empty(len(order), dtype=np.int64)
+    key[order] = np.cumsum(new)
+    return key, order
+
+
+def _canonical(idx: np.ndarray, attrs: dict, dayv: np.ndarray, vn: np.ndarray, values: np.ndarray,
+               rows: np.ndarray) -> pd.DataFrame:
+    """The canonical frame of rows ``idx`` (positions, already in canonical order)."""
+    out = {}
+    for c in VISIT_COLUMNS:
+        if c == "visit_day":
+            out[c] = dayv[idx].astype(np.int64)
+        elif c == "visit_number":
+            out[c] = vn[idx].astype(np.int64)
+        elif c == "value":
+            out[c] = values[idx]
+        elif c == "row":
+            out[c] = np.asarray(rows, dtype=np.int64)[idx]
+        elif c == "twitch_response":
+            codes = attrs[c][0][idx]
+            out[c] = pd.arrays.BooleanArray(codes == 1, codes < 0)
+        elif c == "soreness_hours":
+            out[c] = attrs[c][0][idx]
+        else:
+            out[c] = _str_column(attrs[c][0][idx], attrs[c][1])
+    return pd.DataFrame(out, copy=False)  # no copy into 2-D blocks: the arrays are new already

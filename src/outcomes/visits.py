@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .io import read_records
+from .io import _read
 from .measures import Measure
 
 __all__ = ["LoadedVisits", "load_visits"]
@@ -140,11 +140,12 @@ def load_visits(path_or_frame: str | os.PathLike[str] | pd.DataFrame, *,
     >>> loaded.exclusions.values.tolist()
     [[3, 'value', 'value_missing', 'empty value cell: measurement not taken']]
     """
-    from .validate import validate_records
+    from .validate import _validate
 
-    raw = read_records(path_or_frame, registry=registry)
+    raw = _read(path_or_frame, registry, coded=True)  # read_records, text left coded (see io._read)
     if phi_guard:
         from .privacy import check_no_phi
 
-        check_no_phi(raw.frame, source=raw.source, rows=raw.rows)
-    return validate_records(raw, registry=registry)
+        check_no_phi(raw.frame, source=raw.source, rows=raw.rows, codes=raw.codes)
+    # validate_records, letting it drop the cells as read once coded (raw is not needed after)
+    return _validate(raw, registry, release=True)

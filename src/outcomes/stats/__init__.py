@@ -7,6 +7,7 @@ module             estimators
 ``survival``       Kaplan-Meier cumulative incidence (log-log CI), median, log-rank
 ``paired``         mean / median / Hodges-Lehmann change, d_z (= SRM), Kazis ES
 ``mixed``          REML trajectory model (random intercept and slope)
+``reml``           the same REML from per-group sums, for registry-sized data
 ``multiplicity``   Holm and Benjamini-Hochberg adjusted p-values
 =================  =========================================================
 
@@ -20,6 +21,7 @@ Examples
 from .mixed import TrajectoryFit, fit_trajectory
 from .multiplicity import benjamini_hochberg, holm
 from .paired import hodges_lehmann, paired_change
+from .reml import RemlFit, reml_fit
 from .proportions import proportion_summary, wilson_ci
 from .survival import km_at, km_at_from_counts, km_counts, km_from_counts, km_median, km_table, logrank
 
@@ -37,6 +39,8 @@ __all__ = [
     "hodges_lehmann",
     "fit_trajectory",
     "TrajectoryFit",
+    "reml_fit",
+    "RemlFit",
     "holm",
     "benjamini_hochberg",
 ]

@@ -11,15 +11,23 @@ Effect-size definitions (stated because names vary between papers):
 - ``es_kazis`` = mean change / SD of baseline (Kazis, Anderson & Meenan 1989
   "effect size"); only when ``baseline`` is given.
 
-Bootstrap cost does not grow as episodes x resamples for discrete outcomes
-(pain scores take at most 21 distinct changes): when the data have at most
-:data:`DISCRETE_MAX_VALUES` distinct (change, baseline) rows, each resample is a
-draw of counts, ``rng.multinomial(n, p_hat, size=B)``, which has exactly the
-distribution of the counts in an ordinary with-replacement resample, and the
-mean, SD and median are computed from the counts.  The same holds for tables of up
-to 20,000 distinct rows when there are at least 8 data rows per distinct row (ROM in
-whole degrees at registry scale).  Otherwise rows are resampled
-in bounded-memory chunks.
+Bootstrap.  Every resample is represented by its counts over the table of distinct
+(change[, baseline]) rows, and the mean, SD and median are computed from those counts,
+so the statistics never touch the individual rows.  The counts are drawn by whichever
+of two exact samplers is cheaper (both give exactly the distribution of the counts in
+an ordinary with-replacement resample of the rows):
+
+- ``rng.multinomial(n, p_hat)`` over the R distinct rows, at a cost that grows with R,
+  not with the number of rows n: used when the data have at least
+  ``_MULTINOMIAL_COST`` rows per distinct row (pain scores take at most 21 values, ROM
+  in whole degrees a few thousand (change, baseline) pairs even in a registry);
+- n uniform row indices, counted per distinct row, otherwise (continuous data, small
+  samples).
+
+Resamples are drawn in blocks, each from its own child of ``SeedSequence(seed)``: memory
+stays bounded, large bootstraps use the machine's cores through threads (NumPy releases
+the GIL while sampling and in BLAS), and the result is the same whatever the number of
+threads.
 
 Examples
 --------
@@ -34,6 +42,10 @@ Examples
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -41,18 +53,17 @@ from scipy import stats
 
 from ._validate import as_finite_1d, check_conf_level, invalid, same_length
 
-__all__ = ["DISCRETE_MAX_VALUES", "paired_change", "hodges_lehmann"]
+__all__ = ["paired_change", "hodges_lehmann"]
 
-#: At most this many distinct data rows -> count-table (multinomial) bootstrap and
-#: count-weighted Hodges-Lehmann.
-DISCRETE_MAX_VALUES = 200
-#: Larger tables (up to this many distinct rows) are resampled as counts too when the
-#: data have at least ``_COUNTS_PER_ROW`` times as many rows as distinct rows: the same
-#: bootstrap distribution at a cost that no longer grows with the number of rows.
-_COUNTS_MAX_ROWS = 20_000
-_COUNTS_PER_ROW = 8
-#: Ordinary resampling works on chunks of at most this many drawn values.
+#: The multinomial sampler is used when the data have at least this many rows per distinct
+#: row: drawing one multinomial cell costs about 3 uniform row draws (measured with NumPy 2
+#: on the reference machine; see docs/scaling.md).
+_MULTINOMIAL_COST = 3
+#: Resamples per block, and the most sampled cells (block x width) one block may hold.
+_BLOCK = 250
 _CHUNK_CELLS = 4_000_000
+#: Below this many sampled cells in all, blocks run one after the other (threads cost more).
+_THREAD_MIN_CELLS = 2_000_000
 #: R's wilcox.test computes an exact interval only below this n (and without ties/zeros).
 _EXACT_MAX_N = 50
 _ALTERNATIVES = ("two-sided", "greater", "less")
@@ -185,44 +196,66 @@ def _row_table(d: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, np.ndar
     return rows, counts
 
 
-def _bootstrap_counts(
-    rows: np.ndarray, row_counts: np.ndarray, centre: tuple[float, ...], n_boot: int, rng
-) -> dict[str, np.ndarray]:
-    """Resample the table of distinct rows: counts ~ Multinomial(n, p_hat)."""
+def _threads() -> int:
+    """CPUs this process may run on (at most 4)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def _map_blocks(func: Callable[[np.random.Generator, int], dict[str, np.ndarray]], sizes: list[int],
+                seed: int, parallel: bool) -> dict[str, np.ndarray]:
+    """Run ``func(rng, size)`` per block with independent child generators; concatenate in block order."""
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(sizes))]
+    workers = min(len(sizes), _threads()) if parallel else 1
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(func, rngs, sizes))
+    else:
+        parts = [func(rng, size) for rng, size in zip(rngs, sizes)]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _bootstrap(rows: np.ndarray, row_counts: np.ndarray, n_boot: int, seed: int) -> tuple[dict[str, np.ndarray], bool]:
+    """Bootstrap mean, SD and median of change (and SD of baseline) from the distinct-row table.
+
+    ``rows`` is sorted by change (then baseline), ``row_counts`` gives the multiplicity of
+    each row.  Returns the resampled statistics and whether the multinomial sampler was used.
+    """
     n = int(row_counts.sum())
-    draws = rng.multinomial(n, row_counts / n, size=n_boot).astype(float)  # (B, R)
-    centre_d = centre[0]
-    rd = rows[:, 0] - centre_d
-    mean_c, sd = _moments(n, draws @ rd, draws @ rd**2)
-    out = {"mean": mean_c + centre_d, "sd": sd}
-    # Median of change from counts per distinct change value.
-    vals, inverse = np.unique(rows[:, 0], return_inverse=True)
-    per_value = np.zeros((n_boot, vals.size))
-    np.add.at(per_value.T, inverse, draws.T)
-    cum = np.cumsum(per_value, axis=1)
-    lo = (cum >= (n + 1) // 2).argmax(axis=1)
-    hi = (cum >= n // 2 + 1).argmax(axis=1)
-    out["median"] = (vals[lo] + vals[hi]) / 2.0
-    if rows.shape[1] > 1:
-        rb = rows[:, 1] - centre[1]
-        out["sd_baseline"] = _moments(n, draws @ rb, draws @ rb**2)[1]
-    return out
+    n_rows = row_counts.size
+    multinomial = n_rows * _MULTINOMIAL_COST <= n
+    width = n_rows if multinomial else n
+    block = max(1, min(_BLOCK, _CHUNK_CELLS // width))
+    sizes = [min(block, n_boot - s) for s in range(0, n_boot, block)]
+    p_hat = row_counts / n
+    row_of = None if multinomial else np.repeat(np.arange(n_rows), row_counts)
+    # Centred values keep the sums of squares accurate; the median needs counts per distinct change.
+    rd = rows[:, 0] - rows[:, 0] @ p_hat
+    rb = rows[:, 1] - rows[:, 1] @ p_hat if rows.shape[1] > 1 else None
+    starts = np.flatnonzero(np.r_[True, np.diff(rows[:, 0]) != 0])
+    values = rows[starts, 0]
+    centre = rows[:, 0] @ p_hat
 
+    def one_block(rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
+        if multinomial:
+            draws = rng.multinomial(n, p_hat, size=size).astype(float)
+        else:
+            cells = row_of[rng.integers(0, n, size=(size, n))] + (np.arange(size) * n_rows)[:, None]
+            draws = np.bincount(cells.ravel(), minlength=size * n_rows).reshape(size, n_rows).astype(float)
+        mean_c, sd = _moments(n, draws @ rd, draws @ rd**2)
+        out = {"mean": mean_c + centre, "sd": sd}
+        cum = np.cumsum(np.add.reduceat(draws, starts, axis=1) if starts.size < n_rows else draws, axis=1)
+        lo = (cum >= (n + 1) // 2).argmax(axis=1)
+        hi = (cum >= n // 2 + 1).argmax(axis=1)
+        out["median"] = (values[lo] + values[hi]) / 2.0
+        if rb is not None:
+            out["sd_baseline"] = _moments(n, draws @ rb, draws @ rb**2)[1]
+        return out
 
-def _bootstrap_rows(d: np.ndarray, b: np.ndarray | None, n_boot: int, rng) -> dict[str, np.ndarray]:
-    """Ordinary with-replacement resampling, in chunks of bounded memory."""
-    n = d.size
-    chunk = max(1, _CHUNK_CELLS // n)
-    parts: dict[str, list[np.ndarray]] = {"mean": [], "sd": [], "median": [], "sd_baseline": []}
-    for start in range(0, n_boot, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
-        sample = d[idx]
-        parts["mean"].append(sample.mean(axis=1))
-        parts["sd"].append(sample.std(axis=1, ddof=1))
-        parts["median"].append(np.median(sample, axis=1))
-        if b is not None:
-            parts["sd_baseline"].append(b[idx].std(axis=1, ddof=1))
-    return {k: np.concatenate(v) for k, v in parts.items() if v}
+    return _map_blocks(one_block, sizes, seed, parallel=n_boot * width >= _THREAD_MIN_CELLS), multinomial
 
 
 def _percentile_ci(boot: np.ndarray, alpha: float) -> tuple[float, float]:
@@ -257,7 +290,8 @@ def paired_change(
     n_boot : int
         Bootstrap resamples (median, ``d_z``, ``es_kazis``).
     seed : int
-        Seed of ``numpy.random.default_rng``; identical output run to run.
+        Seed (non-negative) of the bootstrap's ``numpy.random.SeedSequence``; identical
+        output run to run, whatever the number of CPUs.
     alternative : {"two-sided", "greater", "less"}
         Alternative of the t-test and of the Wilcoxon signed-rank test
         (``"greater"``: change > 0).  Intervals are always two-sided.
@@ -307,17 +341,9 @@ def paired_change(
         raise invalid("n_boot", "n_boot must be at least 100", "n_boot")
     alpha = 1.0 - level
     n = d.size
-    rng = np.random.default_rng(seed)
-
     table, table_counts = _row_table(d, b)
-    if table_counts.size <= DISCRETE_MAX_VALUES or (
-            table_counts.size <= _COUNTS_MAX_ROWS and table_counts.size * _COUNTS_PER_ROW <= n):
-        centre = (d.mean(),) if b is None else (d.mean(), b.mean())
-        boot = _bootstrap_counts(table, table_counts, centre, int(n_boot), rng)
-        boot_method = "bootstrap_percentile_counts"
-    else:
-        boot = _bootstrap_rows(d, b, int(n_boot), rng)
-        boot_method = "bootstrap_percentile"
+    boot, multinomial = _bootstrap(table, table_counts, int(n_boot), int(seed))
+    boot_method = "bootstrap_percentile_counts" if multinomial else "bootstrap_percentile"
 
     rows = []
     if n > 1 and np.ptp(d) > 0:
