@@ -42,3 +42,12 @@ def test_out_of_range_p_value_raises():
     with pytest.raises(OutcomesError) as info:
         holm([0.2, 1.5])
     assert info.value.rules == ("probability_range",)
+
+
+def test_holm_equals_statsmodels_on_random_families_with_ties():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 5, 13, 40):
+        p = np.round(rng.uniform(0, 0.2, size=m), 3)  # rounding makes ties
+        np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-15)

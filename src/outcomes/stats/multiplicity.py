@@ -1,8 +1,11 @@
 """Adjusted p-values for families of claims (Holm; Benjamini-Hochberg).
 
-Thin wrappers of :func:`statsmodels.stats.multitest.multipletests` that, like R's
-``p.adjust``, leave missing p-values missing and adjust the others among
-themselves (the family size is the number of non-missing p-values).
+Benjamini-Hochberg is :func:`statsmodels.stats.multitest.multipletests`; Holm's step-down
+is three lines of numpy here, because statsmodels' Holm calls ``gc.collect()`` (a full
+collection of the process heap: 0.06 s per call with a 100k-episode registry in memory);
+the test suite checks it against statsmodels and R.  Like R's ``p.adjust``, missing
+p-values stay missing and the others are adjusted among themselves (the family size is
+the number of non-missing p-values).
 
 Examples
 --------
@@ -28,7 +31,16 @@ def _adjust(p_values: ArrayLike, method: str) -> np.ndarray:
         raise invalid("probability_range", "p-values must lie in [0, 1]", "p_value")
     out = np.full(p.shape, np.nan)
     if present.any():
-        out[present] = multipletests(p[present], method=method)[1]
+        out[present] = _holm(p[present]) if method == "holm" else multipletests(p[present], method=method)[1]
+    return out
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down: the i-th smallest p times (m - i + 1), made monotone, capped at 1."""
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(np.maximum.accumulate(p[order] * np.arange(p.size, 0, -1)), 1.0)
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
     return out
 
 
