@@ -173,3 +173,38 @@ def test_cli_claims_bad_plan_exits_1(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "column k" in proc.stderr and "plan_k" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _sparse(sim: pd.DataFrame) -> pd.DataFrame:
+    """Cervical flexion never measured at visit 1; mouth opening in a single episode."""
+    v = sim[~((sim["measure"] == "rom_cervical_flexion") & (sim["visit_number"] == 1))]
+    one = v.loc[v["measure"] == "mouth_opening_mm", "episode_id"].iloc[0]
+    return v[(v["measure"] != "mouth_opening_mm") | (v["episode_id"] == one)]
+
+
+def test_a_measure_without_analysable_episodes_does_not_stop_the_others(sim):
+    sparse = _sparse(sim)
+    res = evaluate_claims(sparse, Plan())
+    claims = res.claims.set_index("measure")
+    empty, single = claims.loc["rom_cervical_flexion"], claims.loc["mouth_opening_mm"]
+    assert (empty["n"], single["n"]) == (0, 1)
+    assert empty["verdict"] == single["verdict"] == "inconclusive"
+    assert np.isnan(empty["estimate"]) and np.isnan(empty["p_value"])
+    assert "no episode could be analysed" in empty["sentence"] and "no baseline" in empty["sentence"]
+    change = res.change[res.change["measure"] == "rom_cervical_flexion"]
+    assert change["estimate"].isna().all() and (change["n"] == 0).all()
+    assert res.curves[res.curves["measure"] == "rom_cervical_flexion"].empty
+    # A NaN p-value stays out of the Holm family: every other claim is as if the measure were absent.
+    # (The single episode is a claim tested on n = 1: estimate 1, 90% CI 0.05 to 1, in the family.)
+    others = claims.drop(index=["rom_cervical_flexion"])
+    reference = evaluate_claims(sparse[sparse["measure"] != "rom_cervical_flexion"], Plan()).claims.set_index("measure")
+    pd.testing.assert_frame_equal(others[reference.columns], reference.loc[others.index])
+
+
+def test_cli_claims_on_sparse_measures_exits_0(sim, tmp_path):
+    path = tmp_path / "v.csv"
+    _sparse(sim).drop(columns=["row"], errors="ignore").to_csv(path, index=False)
+    assert main(["claims", str(path), "--json", str(tmp_path / "r.json")]) == 0
+    doc = json.loads((tmp_path / "r.json").read_text())
+    flexion = [c for c in doc["claims"] if c["measure"] == "rom_cervical_flexion"]
+    assert flexion and flexion[0]["estimate"] is None and flexion[0]["verdict"] == "inconclusive"

@@ -84,3 +84,16 @@ def test_waterfall_sorted_and_threshold_drawn(figures, a):
     heights = [p.get_height() for p in sorted(ax.patches, key=lambda p: p.get_x())]
     assert heights == sorted(heights, reverse=True)
     assert any(line.get_ydata()[0] == a.plan.measure("pain_nprs").threshold_abs for line in ax.get_lines())
+
+
+def test_trajectory_panel_of_a_measure_without_episodes_is_drawn_empty(a):
+    import pandas as pd
+
+    from outcomes.trajectories import Trajectories
+
+    empty = Trajectories(measure="rom_cervical_flexion", n_episodes=0, n_obs=0, n_shown=0, converged=False, fit=None,
+                         lines=pd.DataFrame(columns=["episode_id", "visit_number", "value"]),
+                         mean=pd.DataFrame(columns=["visit", "estimate", "std_err", "ci_low", "ci_high", "conf_level"]))
+    fig = plots.spaghetti(empty, a.plan.measure("rom_cervical_flexion"))
+    assert isinstance(fig, Figure) and not fig.axes[0].get_lines()[0].get_xdata().size
+    plt.close(fig)

@@ -331,18 +331,61 @@ _COUNT_COLUMNS = {"km": ["measure", "analysis", "time", "n_event", "n_censor"],
                   "change": ["measure", "gain", "baseline", "n"], "exclusions": ["measure", "reason", "n"]}
 
 
+# A statistic without the data it needs (no included episode, nobody attending at visit k,
+# fewer than 2 changes) is reported as NaN with its n, so one sparse measure never stops
+# the others; NaN bounds give the verdict "inconclusive".
+_NAN = {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+
+
 def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[str, Any]:
-    row = km_at_from_counts(km["time"].to_numpy(dtype=float), km["n_event"].to_numpy(dtype=float),
-                            km["n_censor"].to_numpy(dtype=float), k, conf_level=plan.conf_level,
-                            p0=plan.p0).iloc[0].to_dict()
+    if km["n_event"].sum() + km["n_censor"].sum() == 0:
+        row = dict(k=float(k), n=0, n_events_by_k=0, **_NAN, conf_level=plan.conf_level, p0=plan.p0,
+                   p_value=np.nan, method="kaplan_meier_loglog")
+    else:
+        row = km_at_from_counts(km["time"].to_numpy(dtype=float), km["n_event"].to_numpy(dtype=float),
+                                km["n_censor"].to_numpy(dtype=float), k, conf_level=plan.conf_level,
+                                p0=plan.p0).iloc[0].to_dict()
     row.update(analysis=analysis, k=k)
     return row
 
 
 def _share_row(successes: int, n: int, plan: Plan, analysis: str, k: int) -> dict[str, Any]:
-    row = proportion_summary(int(successes), int(n), conf_level=plan.conf_level, p0=plan.p0).iloc[0].to_dict()
+    if n == 0:
+        row = dict(n=0, successes=0, **_NAN, conf_level=plan.conf_level, p0=plan.p0, p_value=np.nan,
+                   method="wilson")
+    else:
+        row = proportion_summary(int(successes), int(n), conf_level=plan.conf_level, p0=plan.p0).iloc[0].to_dict()
     row.update(analysis=analysis, k=k)
     return row
+
+
+def _curve_and_median(km: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.DataFrame]:
+    times, n_event, n_censor = (km[c].to_numpy(dtype=float) for c in ("time", "n_event", "n_censor"))
+    if n_event.sum() + n_censor.sum() == 0:
+        curve = pd.DataFrame({c: pd.Series(dtype=float) for c in _CURVE_COLUMNS})
+        median = pd.DataFrame([dict(n=0, n_events=0, **_NAN, conf_level=plan.conf_level,
+                                    method="kaplan_meier_median_loglog")])
+        return curve, median
+    curve = km_from_counts(times, n_event, n_censor, conf_level=plan.conf_level)
+    curve = curve[(curve["time"] >= 2) & (curve["time"] <= plan.max_visit)]
+    # km_median takes episode arrays: rebuilt from the counts (one entry per episode, not per visit).
+    reps = np.column_stack([n_event, n_censor]).ravel().astype(np.int64)
+    time_ep = np.repeat(np.repeat(times, 2), reps)
+    event_ep = np.repeat(np.tile([1.0, 0.0], times.size), reps)
+    return curve, km_median(time_ep, event_ep, conf_level=plan.conf_level)
+
+
+_CURVE_COLUMNS = ("time", "n_risk", "n_event", "n_censor", "survival", "estimate", "std_err", "ci_low", "ci_high",
+                  "conf_level")
+_CHANGE_STATISTICS = ("mean", "median", "hodges_lehmann", "d_z", "es_kazis")
+
+
+def _change(gain: np.ndarray, base: np.ndarray, plan: Plan) -> pd.DataFrame:
+    if gain.size >= 2:
+        return paired_change(gain, baseline=base, conf_level=plan.conf_level, n_boot=plan.n_boot, seed=plan.seed)
+    return pd.DataFrame({"statistic": list(_CHANGE_STATISTICS), "n": gain.size, **_NAN,
+                         "conf_level": plan.conf_level, "p_value": np.nan,
+                         "method": "undefined: fewer than 2 episodes measured at visit k"})
 
 
 def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, Any]:
@@ -364,14 +407,7 @@ def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, An
     sens = pd.DataFrame(rows)
     sens["verdict"] = [verdict_from_bounds(lo, hi, plan.p0) for lo, hi in zip(sens["ci_low"], sens["ci_high"])]
 
-    times, n_event, n_censor = (km[c].to_numpy(dtype=float) for c in ("time", "n_event", "n_censor"))
-    curve = km_from_counts(times, n_event, n_censor, conf_level=plan.conf_level)
-    curve = curve[(curve["time"] >= 2) & (curve["time"] <= plan.max_visit)]
-    # km_median takes episode arrays: rebuilt from the counts (one entry per episode, not per visit).
-    time_ep = np.repeat(np.repeat(times, 2), np.column_stack([n_event, n_censor]).ravel().astype(np.int64))
-    event_ep = np.repeat(np.tile([1.0, 0.0], times.size),
-                         np.column_stack([n_event, n_censor]).ravel().astype(np.int64))
-    median = km_median(time_ep, event_ep, conf_level=plan.conf_level)
+    curve, median = _curve_and_median(km, plan)
 
     ch = counts.change[counts.change["measure"] == code]
     reps = ch["n"].to_numpy(dtype=np.int64)
@@ -379,7 +415,7 @@ def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, An
     # order, for the pandas and the Dask engine.
     gain = np.repeat(ch["gain"].to_numpy(dtype=float), reps)
     base = np.repeat(ch["baseline"].to_numpy(dtype=float), reps)
-    change = paired_change(gain, baseline=base, conf_level=plan.conf_level, n_boot=plan.n_boot, seed=plan.seed)
+    change = _change(gain, base, plan)
     change.insert(0, "n_not_measured_at_k", int(sh["n_included"]) - int(reps.sum()))
 
     excl = counts.exclusions[counts.exclusions["measure"] == code]
@@ -423,6 +459,10 @@ def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFra
                 f"The unadjusted interval lies {side} {_pct(plan.p0)}, but the evidence is not strong enough "
                 "once the number of range-of-motion measures tested is taken into account: inconclusive")
     min_cell = plan.min_cell_size
+    if row["n"] == 0:
+        reasons = {_EXCLUSION_TEXT.get(r, r): n for r, n in zip(exclusions["reason"], exclusions["n"])}
+        why = f" (excluded: {exclusion_text(reasons, min_cell, sep=', ')})" if reasons else ""
+        return f"{row['label']}: no episode could be analysed{why}, so these records cannot test the claim. {CAVEAT}"
     if row["n"] < min_cell:
         return (f"{row['label']}: only {count_text(row['n'], min_cell)} episodes could be analysed, too few to "
                 f"report an estimate without risking that a patient could be recognised. {CAVEAT}")

@@ -190,8 +190,9 @@ def spaghetti(traj: Trajectories, measure: Measure, *, ax: Axes | None = None, t
     'Pain (NPRS 0-10) (points)'
     """
     fig, ax = _axes(ax, (6.4, 3.8))
-    sns.lineplot(data=traj.lines, x="visit_number", y="value", units="episode_id", estimator=None,
-                 color=_GREY, linewidth=0.7, alpha=0.6, ax=ax)
+    if len(traj.lines):  # a measure with no analysable episode gets an empty panel (seaborn fails on none)
+        sns.lineplot(data=traj.lines, x="visit_number", y="value", units="episode_id", estimator=None,
+                     color=_GREY, linewidth=0.7, alpha=0.6, ax=ax)
     mean = traj.mean
     if len(mean):
         ax.fill_between(mean["visit"], mean["ci_low"], mean["ci_high"], color=PALETTE[0], alpha=0.3, linewidth=0,
