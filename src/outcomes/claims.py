@@ -337,8 +337,13 @@ _COUNT_COLUMNS = {"km": ["measure", "analysis", "time", "n_event", "n_censor"],
 _NAN = {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan}
 
 
+def _no_episodes(km: pd.DataFrame) -> bool:
+    """Whether a Kaplan-Meier count table holds no episode."""
+    return km["n_event"].sum() + km["n_censor"].sum() == 0
+
+
 def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[str, Any]:
-    if km["n_event"].sum() + km["n_censor"].sum() == 0:
+    if _no_episodes(km):
         row = dict(k=float(k), n=0, n_events_by_k=0, **_NAN, conf_level=plan.conf_level, p0=plan.p0,
                    p_value=np.nan, method="kaplan_meier_loglog")
     else:
@@ -360,12 +365,12 @@ def _share_row(successes: int, n: int, plan: Plan, analysis: str, k: int) -> dic
 
 
 def _curve_and_median(km: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.DataFrame]:
-    times, n_event, n_censor = (km[c].to_numpy(dtype=float) for c in ("time", "n_event", "n_censor"))
-    if n_event.sum() + n_censor.sum() == 0:
+    if _no_episodes(km):
         curve = pd.DataFrame({c: pd.Series(dtype=float) for c in _CURVE_COLUMNS})
         median = pd.DataFrame([dict(n=0, n_events=0, **_NAN, conf_level=plan.conf_level,
                                     method="kaplan_meier_median_loglog")])
         return curve, median
+    times, n_event, n_censor = (km[c].to_numpy(dtype=float) for c in ("time", "n_event", "n_censor"))
     curve = km_from_counts(times, n_event, n_censor, conf_level=plan.conf_level)
     curve = curve[(curve["time"] >= 2) & (curve["time"] <= plan.max_visit)]
     # km_median takes episode arrays: rebuilt from the counts (one entry per episode, not per visit).
@@ -459,8 +464,8 @@ def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFra
                 f"The unadjusted interval lies {side} {_pct(plan.p0)}, but the evidence is not strong enough "
                 "once the number of range-of-motion measures tested is taken into account: inconclusive")
     min_cell = plan.min_cell_size
+    reasons = {_EXCLUSION_TEXT.get(r, r): n for r, n in zip(exclusions["reason"], exclusions["n"])}
     if row["n"] == 0:
-        reasons = {_EXCLUSION_TEXT.get(r, r): n for r, n in zip(exclusions["reason"], exclusions["n"])}
         why = f" (excluded: {exclusion_text(reasons, min_cell, sep=', ')})" if reasons else ""
         return f"{row['label']}: no episode could be analysed{why}, so these records cannot test the claim. {CAVEAT}"
     if row["n"] < min_cell:
@@ -468,7 +473,6 @@ def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFra
                 f"report an estimate without risking that a patient could be recognised. {CAVEAT}")
     excl_txt = ""
     if row["n_excluded"]:
-        reasons = {_EXCLUSION_TEXT.get(r, r): n for r, n in zip(exclusions["reason"], exclusions["n"])}
         excl_txt = (f"; {count_text(row['n_excluded'], min_cell)} excluded: "
                     + exclusion_text(reasons, min_cell, sep=", "))
     text = (

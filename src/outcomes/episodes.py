@@ -53,6 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
+from ._coded import int_type
 from .measures import REGISTRY, Measure
 
 __all__ = ["measure_changes", "summarize_episodes", "change_at_visit", "EPISODE_ATTRIBUTES"]
@@ -66,11 +67,6 @@ _PARALLEL_ROWS = 200_000
 
 def _registry(registry: Mapping[str, Measure] | None) -> Mapping[str, Measure]:
     return REGISTRY if registry is None else registry
-
-
-def _int_type(n: int) -> type[np.signedinteger]:
-    """The smallest signed integer type that holds 0 .. n (less memory to sort and gather)."""
-    return np.int16 if n < 2 ** 15 else np.int32 if n < 2 ** 31 else np.int64
 
 
 def _arrow(column: pd.Series) -> pa.Array | None:
@@ -94,11 +90,11 @@ def _small_codes(column: pd.Series) -> tuple[np.ndarray, ExtensionArray]:
     arr = _arrow(column)
     if arr is None:
         codes, uniq = pd.factorize(column, sort=True, use_na_sentinel=False)
-        return codes.astype(_int_type(len(uniq)), copy=False), pd.Index(uniq).array
+        return codes.astype(int_type(len(uniq)), copy=False), pd.Index(uniq).array
     enc = pc.dictionary_encode(arr)
     values = enc.dictionary.to_pylist()
     order = sorted(range(len(values)), key=values.__getitem__)
-    rank = np.empty(len(values), dtype=_int_type(len(values)))
+    rank = np.empty(len(values), dtype=int_type(len(values)))
     rank[order] = np.arange(len(values))
     return rank[np.asarray(enc.indices)], pd.array([values[i] for i in order], dtype=column.dtype)
 
@@ -117,13 +113,13 @@ def _episode_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
         starts = np.flatnonzero(np.asarray(pc.not_equal(arr[1:], arr[:-1]))) + 1
     else:
         codes, uniq = pd.factorize(column, sort=True, use_na_sentinel=False)
-        codes = codes.astype(_int_type(len(uniq)), copy=False)
+        codes = codes.astype(int_type(len(uniq)), copy=False)
         if not np.all(codes[1:] >= codes[:-1]):
             return codes, None
         starts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
     starts = np.concatenate([np.zeros(min(n, 1), dtype=np.int64), starts])
     lengths = np.diff(starts, append=n)
-    return np.repeat(np.arange(len(starts), dtype=_int_type(len(starts))), lengths), starts
+    return np.repeat(np.arange(len(starts), dtype=int_type(len(starts))), lengths), starts
 
 
 @dataclass(frozen=True)
@@ -161,6 +157,10 @@ class _Codes:
         n_ep = len(ep_first) if ep_first is not None else (int(ep.max()) + 1 if len(ep) else 0)
         canonical = ep_first is not None and bool(np.all((vn[1:] >= vn[:-1]) | (ep[1:] != ep[:-1])))
         return cls(ep, m, side, vn, list(m_values), m_values, side_values, n_ep, ep_first, canonical)
+
+    def directions(self, registry: Mapping[str, Measure]) -> np.ndarray:
+        """Good direction (+1 / -1) of each measure code number (NaN: not registered)."""
+        return np.array([registry[c].direction if c in registry else np.nan for c in self.measures], dtype=float)
 
     @property
     def n_side(self) -> int:
@@ -240,8 +240,7 @@ def measure_changes(
     if rows is not None:
         order = rows[order]
     value = visits["value"].to_numpy(dtype=float)[order]
-    start = np.ones(len(g), dtype=bool)
-    start[1:] = g[1:] != g[:-1]
+    start = _first_of_each(g)
     group = np.cumsum(start) - 1  # 0-based index of the key, per sorted row
     first = np.flatnonzero(start)
     has_base = vn[first] == 1  # visit 1, if present, sorts first within its key
@@ -256,8 +255,7 @@ def measure_changes(
         pct = 100.0 * change / base
     out["pct_change"] = np.where(base == 0, np.nan, pct)
     m_rows = codes.m[order[keep]]
-    direction = np.array([reg[c].direction if c in reg else np.nan for c in codes.measures], dtype=float)
-    out["gain"] = direction[m_rows] * change + 0.0  # + 0.0 turns -0.0 into 0.0
+    out["gain"] = codes.directions(reg)[m_rows] * change + 0.0  # + 0.0 turns -0.0 into 0.0
     improved = np.zeros(len(out), dtype=bool)
     for i in np.unique(m_rows):  # loop over the distinct measure codes
         mask = m_rows == i
@@ -322,8 +320,7 @@ class EpisodeCore:
         ep, self.vn = codes.ep[pos], codes.vn[pos]
         self.value = visits["value"].to_numpy(dtype=float)[pos]
         del pos
-        start = np.ones(len(ep), dtype=bool)
-        start[1:] = ep[1:] != ep[:-1]
+        start = _first_of_each(ep)
         start[ms_bounds[ms_bounds < len(ep)]] = True
         _check_one_baseline(start, self.vn)
         self.key_row = key_row = np.flatnonzero(start)  # first sorted row of every key
@@ -343,9 +340,8 @@ class EpisodeCore:
         self.first_improved = self.first_improved_by(self.rules)
         self.reachable = self.reachable_by(self.rules)
         self.event, self.time = self.event_time(self.first_improved, self.reachable)
-        direction = np.array([reg[c].direction if c in reg else np.nan for c in codes.measures], dtype=float)
         pair = self.key_m * np.int64(codes.n_ep) + self.key_ep
-        self.sel = _one_side(pair, direction[self.key_m], self.baseline)
+        self.sel = _one_side(pair, codes.directions(reg)[self.key_m], self.baseline)
         self.last_visit = codes.last_visit()[self.key_ep]
 
     @staticmethod
@@ -357,7 +353,7 @@ class EpisodeCore:
         """
         n_side = codes.n_side
         n_ms = max(len(codes.measures), 1) * n_side
-        dtype = _int_type(n_ms)
+        dtype = int_type(n_ms)
         ms = codes.m.astype(dtype) * dtype(n_side) + codes.side.astype(dtype)
         if codes.canonical:
             # Rows are in (episode, visit) order already: a stable sort by the few (measure, side)

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._coded import int_type
 from .errors import OutcomesError, Problem
 from .measures import REGISTRY, Measure
 
@@ -336,10 +337,7 @@ def _dictionary_codes(codes: np.ndarray, dictionary) -> tuple[np.ndarray, pd.Ser
 
 def _compact(codes: np.ndarray, n_values: int) -> np.ndarray:
     """Codes in the smallest int type that holds them (a few distinct values: 1 byte per row)."""
-    for dtype in (np.int8, np.int16, np.int32):
-        if n_values < np.iinfo(dtype).max:
-            return codes.astype(dtype, copy=False)
-    return codes.astype(np.int64, copy=False)
+    return codes.astype(int_type(n_values), copy=False)
 
 
 def _first_seen(codes: np.ndarray, values: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -517,9 +515,10 @@ def _tidy(frame: pd.DataFrame, rows: np.ndarray, name: str, fmt: str, codes: dic
     return frame, rows, pd.concat([notes_frame(), *notes], ignore_index=True), codes
 
 
-def _coded_blank(factorized: tuple) -> np.ndarray:
+def _coded_blank(factorized: tuple, rows: np.ndarray | None = None) -> np.ndarray:
+    """Blank cells of a factorized column (at ``rows`` only, if given), checked on its distinct values."""
     codes, uniques = factorized
-    return np.append(_blank(uniques), True)[codes]  # code -1: missing
+    return np.append(_blank(uniques), True)[codes if rows is None else codes[rows]]  # code -1: missing
 
 
 def _blank_rows(frame: pd.DataFrame, codes: dict) -> np.ndarray:
@@ -531,8 +530,7 @@ def _blank_rows(frame: pd.DataFrame, codes: dict) -> np.ndarray:
     candidates = np.arange(len(frame))
     for c in frame.columns:
         if c in codes:
-            column_codes, uniques = codes[c]
-            blank = np.append(_blank(uniques), True)[column_codes[candidates]]  # code -1: missing
+            blank = _coded_blank(codes[c], candidates)
         else:
             column = frame[c]
             blank = _blank(column if len(candidates) == len(frame) else column.iloc[candidates])

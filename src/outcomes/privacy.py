@@ -42,6 +42,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -316,10 +317,6 @@ class _Coded:
     def __init__(self, codes: np.ndarray, uniques):
         self.codes, self.distinct = codes, pd.Series(uniques).reset_index(drop=True)
 
-    @property
-    def empty(self) -> bool:
-        return not len(self.distinct)
-
     def positions(self, matched: pd.Index) -> np.ndarray:
         """Frame positions of the first rows holding any of the matched distinct values.
 
@@ -378,32 +375,23 @@ def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None
         series = frame.iloc[:, i]
         if column in codes or isinstance(series.dtype, pd.StringDtype):  # text: factorize once, no copy
             coded = _Coded(*codes[column]) if column in codes else _Coded(*pd.factorize(series))
-            if coded.empty:
-                continue
             text = _checked_text(coded.distinct)
-            if text.empty:
-                continue
-            first_row = _file_rows(coded.positions(text.index[:1])[:1], rows)
-            kind = _kind_by_name(column)
-            if kind is not None:
-                problems.append(Problem(f"phi_{kind}", f"column name suggests {_LABELS[kind]}", source,
-                                        first_row, str(column)))
-                continue
-            for kind, mask in _content_hits(text, column).items():
-                positions = coded.positions(text.index[mask.to_numpy()])
-                problems.append(_content_problem(kind, int(mask.sum()), len(text), source,
-                                                 _file_rows(positions, rows), column))
+            if not text.empty:
+                problems += _text_problems(column, text, coded.positions, source, rows)
             continue
         present = series.reset_index(drop=True).dropna()
         if pd.api.types.is_bool_dtype(present):
             continue  # true/false identifies nobody
         numeric = (pd.api.types.is_numeric_dtype(present) or pd.api.types.is_datetime64_any_dtype(present)
                    or pd.api.types.is_timedelta64_dtype(present))
-        distinct, text = (None, None) if numeric else _checked_values(present)
-        if present.empty or (text is not None and text.empty):
+        if not numeric:
+            distinct, text = _checked_values(present)
+            if not text.empty:
+                problems += _text_problems(column, text, lambda m: _positions_of(present, distinct, m), source, rows)
             continue
-        first_row = _file_rows(present.index.to_numpy()[:1] if text is None
-                               else _positions_of(present, distinct, text.index[:1])[:1], rows)
+        if present.empty:
+            continue
+        first_row = _file_rows(present.index.to_numpy()[:1], rows)
         kind = _kind_by_name(column)
         if kind is not None:
             problems.append(Problem(f"phi_{kind}", f"column name suggests {_LABELS[kind]}", source,
@@ -411,11 +399,6 @@ def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None
         elif pd.api.types.is_datetime64_any_dtype(present):
             problems.append(Problem("phi_date", f"column holds {_LABELS['date']}", source, first_row,
                                     str(column)))
-        elif text is not None:
-            for kind, mask in _content_hits(text, column).items():
-                positions = _positions_of(present, distinct, text.index[mask.to_numpy()])
-                problems.append(_content_problem(kind, int(mask.sum()), len(text), source,
-                                                 _file_rows(positions, rows), column))
         elif _is_age_like(column):
             # Numbers carry no text identifiers; only an exact age over 89 can be PHI.
             over = _ages_over_89(present).to_numpy()
@@ -424,6 +407,22 @@ def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None
                                                  _file_rows(present.index.to_numpy()[over], rows),
                                                  column, unit="values"))
     return problems
+
+
+def _text_problems(column: object, text: pd.Series, positions: Callable[[pd.Index], np.ndarray], source: str,
+                   rows: np.ndarray | None) -> list[Problem]:
+    """Problems of a text column: a telling name, else identifiers in its checked distinct values.
+
+    ``text`` holds the checked distinct values; ``positions`` maps some of them (by index) to
+    the frame positions of the first rows holding them.
+    """
+    kind = _kind_by_name(column)
+    if kind is not None:
+        first_row = _file_rows(positions(text.index[:1])[:1], rows)
+        return [Problem(f"phi_{kind}", f"column name suggests {_LABELS[kind]}", source, first_row, str(column))]
+    return [_content_problem(kind, int(mask.sum()), len(text), source,
+                             _file_rows(positions(text.index[mask.to_numpy()]), rows), column)
+            for kind, mask in _content_hits(text, column).items()]
 
 
 def _content_problem(kind: str, n_hit: int, n_checked: int, source: str, rows: tuple[int, ...],

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._coded import text_cells
 from .claims import ClaimCounts, ClaimsResult, claim_counts, claim_measures, claims_from_counts
 from .errors import OutcomesError, Problem
 from .io import tidy_records
@@ -131,10 +132,10 @@ def _read_piece(piece: tuple[str, tuple[int, ...], int]) -> pd.DataFrame:
 
 
 def _key_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column's cells as validation reads them (stripped text, empty -> NA)."""
     if column not in frame.columns:
         return pd.Series(pd.NA, index=frame.index, dtype="str")
-    text = frame[column].astype("str").str.strip()
-    return text.mask(text == "")
+    return text_cells(frame[column])
 
 
 def _with_episode_key(frame: pd.DataFrame) -> pd.DataFrame:

@@ -233,11 +233,11 @@ def _bootstrap(rows: np.ndarray, row_counts: np.ndarray, n_boot: int, seed: int)
     p_hat = row_counts / n
     row_of = None if multinomial else np.repeat(np.arange(n_rows), row_counts)
     # Centred values keep the sums of squares accurate; the median needs counts per distinct change.
-    rd = rows[:, 0] - rows[:, 0] @ p_hat
+    centre = rows[:, 0] @ p_hat
+    rd = rows[:, 0] - centre
     rb = rows[:, 1] - rows[:, 1] @ p_hat if rows.shape[1] > 1 else None
     starts = np.flatnonzero(np.r_[True, np.diff(rows[:, 0]) != 0])
     values = rows[starts, 0]
-    centre = rows[:, 0] @ p_hat
 
     def weighted(draws: np.ndarray, x: np.ndarray) -> np.ndarray:
         # einsum, not ``@``: BLAS would start its own threads beside the block threads
