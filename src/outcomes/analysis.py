@@ -83,8 +83,8 @@ def analyse(data: str | Path | pd.DataFrame | None = None, plan: str | Path | Pl
     >>> analyse().plan.k
     3
     """
-    loaded = load_visits(SAMPLE_DATA if data is None else data)
-    plan_obj = plan if isinstance(plan, Plan) else load_plan(plan)
+    plan_obj = plan if isinstance(plan, Plan) else load_plan(plan)  # first: its registry reads the data
+    loaded = load_visits(SAMPLE_DATA if data is None else data, registry=plan_obj.registry)
     return Analysis(loaded=loaded, plan=plan_obj, claims=evaluate_claims(loaded.visits, plan_obj))
 
 

@@ -10,10 +10,34 @@ is a bug (exit 3).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Problem", "OutcomesError", "format_rows"]
+__all__ = ["Problem", "OutcomesError", "format_rows", "printable"]
+
+# C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text
+# (bidi overrides and isolates, zero-width marks): none may reach a terminal from a file name.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: object) -> str:
+    """``text`` with control and invisible characters written as escapes (``\\x1b``, ``\\u202e``).
+
+    File names and column names come from the user's disk and files; an escape byte in one
+    could move the cursor or recolour the terminal, a bidi override could make a message
+    read backwards. Every message passes through here before it is printed.
+
+    Examples
+    --------
+    >>> print(printable("v\\x1b[31m.csv"))
+    v\\x1b[31m.csv
+    >>> print(printable("report\\u202eLMTH.csv"))
+    report\\u202eLMTH.csv
+    >>> printable("plain name.csv")
+    'plain name.csv'
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 #: At most this many row numbers are listed per problem; the rest are counted.
 MAX_ROWS_SHOWN = 8
@@ -119,4 +143,4 @@ class OutcomesError(Exception):
         lines += [prefix + str(p) for p in shown]
         if len(self.problems) > limit:
             lines.append(f"  ... and {len(self.problems) - limit} more problems")
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)
