@@ -24,15 +24,16 @@
 # %% tags=["parameters"]
 DATA = "../data/sample/visits.csv"
 PLAN = "../plans/default.yaml"
+ANALYSIS = None
 
 # %%
 import pandas as pd
 
 from outcomes import cohort, plots
-from outcomes.analysis import analyse
+from outcomes.analysis import analyse, load_analysis
 
 pd.set_option("display.precision", 3)
-a = analyse(DATA, PLAN)
+a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
 print(f"data sha256 {a.loaded.sha256[:12]}, plan sha256 {a.plan.sha256[:12]}")
 
 # %% [markdown]

@@ -24,16 +24,17 @@
 # %% tags=["parameters"]
 DATA = "../data/sample/visits.csv"
 PLAN = "../plans/default.yaml"
+ANALYSIS = None
 
 # %%
 import pandas as pd
 
 from outcomes import plots
-from outcomes.analysis import analyse
+from outcomes.analysis import analyse, load_analysis
 from outcomes.trajectories import change_at_k, trajectories
 
 pd.set_option("display.precision", 3)
-a = analyse(DATA, PLAN)
+a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
 res, plan = a.claims, a.plan
 code = plan.primary_measure
 claim = res.claims[res.claims["measure"] == code].iloc[0]

@@ -23,16 +23,17 @@
 # %% tags=["parameters"]
 DATA = "../data/sample/visits.csv"
 PLAN = "../plans/default.yaml"
+ANALYSIS = None
 
 # %%
 import pandas as pd
 
 from outcomes import plots
-from outcomes.analysis import analyse
+from outcomes.analysis import analyse, load_analysis
 from outcomes.trajectories import trajectories
 
 pd.set_option("display.precision", 3)
-a = analyse(DATA, PLAN)
+a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
 res, plan = a.claims, a.plan
 rom = res.claims[res.claims["family"] == "secondary"]
 print(f"{len(rom)} ROM claims; k = {plan.k}; p0 = {plan.p0:.0%}; Holm-adjusted one-sided alpha = {plan.alpha}")

@@ -24,16 +24,17 @@
 # %% tags=["parameters"]
 DATA = "../data/sample/visits.csv"
 PLAN = "../plans/default.yaml"
+ANALYSIS = None
 
 # %%
 import pandas as pd
 
 from outcomes import plots
-from outcomes.analysis import analyse
+from outcomes.analysis import analyse, load_analysis
 from outcomes.subgroups import condition_estimates
 
 pd.set_option("display.precision", 3)
-a = analyse(DATA, PLAN)
+a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
 plan = a.plan
 est = condition_estimates(a.claims)
 

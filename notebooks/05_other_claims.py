@@ -26,18 +26,19 @@
 # %% tags=["parameters"]
 DATA = "../data/sample/visits.csv"
 PLAN = "../plans/default.yaml"
+ANALYSIS = None
 
 # %%
 import pandas as pd
 
 from outcomes import plots_claims
-from outcomes.analysis import analyse
+from outcomes.analysis import analyse, load_analysis
 from outcomes.other_claims import settings
 from outcomes.soreness import needled_visits
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.width", 120)
-a = analyse(DATA, PLAN)
+a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
 other = a.other_claims
 cols = ["id", "verdict", "estimate", "ci_low", "ci_high", "threshold", "n", "n_excluded"]
 print(other.claims[cols].round(3).to_string(index=False))

@@ -22,22 +22,31 @@
 # %% tags=["parameters"]
 DATA = "../data/sample/visits.csv"
 PLAN = "../plans/default.yaml"
+ANALYSIS = None
 
 # %%
-from IPython.display import Markdown
+from outcomes.analysis import analyse, load_analysis
+from outcomes.report import (about_lines, bottom_line, other_claims_lines, report_figures, verdict_sentences,
+                             verdict_table)
 
-from outcomes import plots
-from outcomes.analysis import analyse
-from outcomes.report import about_markdown, headline_markdown, other_claims_markdown, verdicts_markdown
-from outcomes.subgroups import condition_estimates
-from outcomes.trajectories import trajectories
+a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
+figures = {f.name: f for f in report_figures(a)}  # the report's figures: small cells suppressed
 
-a = analyse(DATA, PLAN)
-res, plan = a.claims, a.plan
-primary = res.claims.iloc[0]
+# %% [markdown]
+# The same page as `report.html`, from the same functions: small cells (fewer than the plan's
+# `min_cell_size` episodes) are suppressed everywhere.
 
 # %%
-Markdown(headline_markdown(a))
+print("\n\n".join(bottom_line(a)))
+
+# %% [markdown]
+# ## Every verdict
+#
+# A claim is *supported* when the whole interval lies above the share the claim needs, *not
+# supported* when it lies below, and *inconclusive* when it includes it.
+
+# %%
+verdict_table(a)
 
 # %% [markdown]
 # ## Every claim at a glance
@@ -47,7 +56,7 @@ Markdown(headline_markdown(a))
 # of the dashed line.
 
 # %%
-plots.claims_forest(res.claims)
+figures["claims"].figure
 
 # %% [markdown]
 # ## How quickly pain improves
@@ -56,7 +65,7 @@ plots.claims_forest(res.claims)
 # visit named in the claim, the dashed line the share the claim needs.
 
 # %%
-plots.improvement_curve(res.curves[res.curves["id"] == primary["id"]], primary)
+figures["curve"].figure
 
 # %% [markdown]
 # ## Pain over the visits
@@ -65,7 +74,7 @@ plots.improvement_curve(res.curves[res.curves["id"] == primary["id"]], primary)
 # its confidence band.
 
 # %%
-plots.spaghetti(trajectories(a.visits, res, primary["measure"]), plan.measure(primary["measure"]))
+figures["trajectories"].figure
 
 # %% [markdown]
 # ## By condition
@@ -74,7 +83,7 @@ plots.spaghetti(trajectories(a.visits, res, primary["measure"]), plan.measure(pr
 # (fewer than the plan's minimum cell size) are not shown, to protect patients' privacy.
 
 # %%
-plots.condition_forest(condition_estimates(res), p0=plan.p0, k=plan.k)
+figures["conditions"].figure
 
 # %% [markdown]
 # ## The clinic's other claims
@@ -85,16 +94,20 @@ plots.condition_forest(condition_estimates(res), p0=plan.p0, k=plan.k)
 # the clinic's records: associations, not proof of cause.
 
 # %%
-Markdown(other_claims_markdown(a))
+for verdict, sentence in other_claims_lines(a):
+    print(f"- {verdict}: {sentence}\n")
 
 # %% [markdown]
 # ## Each verdict in words
 
 # %%
-Markdown(verdicts_markdown(a))
+print("\n\n".join(f"- {s}" for s in verdict_sentences(a)))
 
 # %% [markdown]
 # ## What these numbers can and cannot say
 
 # %%
-Markdown(about_markdown(a))
+about = about_lines(a)
+print(f"Caveat. {about['caveat']}\n\nRecords: {about['episodes']} episodes of care of {about['patients']} "
+      f"patients, file {about['file']} (SHA-256 {about['data_sha256'][:12]}). Plan: {about['plan_name']} "
+      f"(SHA-256 {about['plan_sha256'][:12]}), fixed before the data were analysed. outcomes {about['version']}.")

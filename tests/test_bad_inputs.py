@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import outcomes.io
+import outcomes.files
 from outcomes import load_visits
 from outcomes.cli import main
 from outcomes.errors import OutcomesError
@@ -39,6 +39,8 @@ CASES = {
     "visit_day_fraction.csv": ("visit_day_integer", (3,), "visit_day"),
     "visit_day_text.csv": ("visit_day_integer", (3,), "visit_day"),
     "visit_day_empty.csv": ("required_present", (3,), "visit_day"),
+    "visit_day_huge.csv": ("visit_day_range", (3,), "visit_day"),
+    "visit_number_huge.csv": ("visit_number_range", (3,), "visit_number"),
     "conflicting_duplicate.csv": ("duplicate_conflict", (3, 4), "value"),
     "unknown_measure.csv": ("measure_registered", (3,), "measure"),
     "swapped_columns.csv": ("measure_registered", (2, 3), "measure"),
@@ -135,7 +137,20 @@ def test_specific_messages():
         return str(exc.value)
 
     assert "decimal comma" in err("decimal_comma.csv")
-    assert "did you mean 'pain_nprs'" in err("unknown_measure.csv")
+    assert "did you mean 'pain_nprs' (row 3)?" in err("unknown_measure.csv")
+    condition = err("condition_unknown.csv")
+    assert "did you mean 'neck_pain' (rows 2, 3)?" in condition and "1 distinct value not allowed" in condition
+    treatment = err("treatment_bad.csv")
+    assert "1 distinct value not allowed" in treatment
+    for name, cell in (("condition_unknown.csv", "neck_pian"), ("unknown_measure.csv", "pain_nrs"),
+                       ("treatment_bad.csv", "cupping"), ("side_invalid.csv", None), ("sex_bad.csv", None),
+                       ("rom_400.csv", "400"), ("pain_11.csv", "11"), ("visit_day_huge.csv", "18446744073709551616"),
+                       ("visit_number_huge.csv", "9223372036854775807")):
+        text = err(name)
+        cells = {c for line in (BAD / name).read_text().splitlines()[1:] for c in line.split(",")}
+        quoted = [c for c in ({cell} if cell else cells) - {"", "P001"} if f"'{c}'" in text or f"({c})" in text]
+        assert not quoted, (name, quoted)  # no message quotes a cell value
+    assert "1 value above the upper bound" in err("pain_11.csv")
     assert "swapped" in err("swapped_columns.csv")
     text = err("rom_400.csv")
     assert "rom_cervical_flexion" in text and "0-90 degrees" in text
@@ -268,7 +283,7 @@ def test_permission_denied_is_reported(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(outcomes.io, "open", denied, raising=False)
+    monkeypatch.setattr(outcomes.files.os, "open", denied)  # the one place input files are opened
     with pytest.raises(OutcomesError) as exc:
         load_visits(path)
     assert exc.value.rules == ("file_readable",)

@@ -208,3 +208,30 @@ def test_cli_claims_on_sparse_measures_exits_0(sim, tmp_path):
     doc = json.loads((tmp_path / "r.json").read_text())
     flexion = [c for c in doc["claims"] if c["measure"] == "rom_cervical_flexion"]
     assert flexion and flexion[0]["estimate"] is None and flexion[0]["verdict"] == "inconclusive"
+
+
+def test_disclosed_result_hides_small_cells_and_keeps_large_ones():
+    trajs = [[6, 3, 3]] * 20 + [[6, 6, 6]] * 14 + [[6]] * 4  # 4 leave after the baseline
+    res = evaluate_claims(pain_visits(trajs), Plan())
+    shown = res.disclosed()
+    claim = shown.claims.iloc[0]
+    assert claim["n"] == 38 and claim["estimate"] == res.claims.iloc[0]["estimate"] and not claim["suppressed"]
+    change = shown.change.iloc[0]
+    # 34 measured at visit 3 + 4 not measured = 38 (published): the 4 and, to protect it, the 34 are hidden
+    assert pd.isna(change["n_not_measured_at_k"]) and pd.isna(change["n"]) and change["n_text"] == "*"
+    assert np.isfinite(change["estimate"])  # the estimate itself is from 34 episodes: shown
+    small = evaluate_claims(pain_visits([[6, 3, 3]] * 6 + [[6, 6, 6]] * 3), Plan()).disclosed()
+    assert small.claims.iloc[0]["verdict"] == "suppressed" and small.sensitivity["estimate"].isna().all()
+    assert "9" not in small.claims.iloc[0]["sentence"] and small.medians["estimate"].isna().all()
+
+
+def test_a_small_sensitivity_analysis_is_named_not_quoted():
+    # 14 improve at visit 2 and leave, 10 leave after the baseline, 6 attend visit 3 unimproved:
+    # Kaplan-Meier 70% (n = 30) but the completers analysis (n = 6) says 0%, not supported
+    trajs = [[6, 3]] * 14 + [[6]] * 10 + [[6, 6, 6]] * 6
+    res = evaluate_claims(pain_visits(trajs), Plan())
+    sens = res.sensitivity.set_index("analysis")
+    assert sens.loc["completers", "n"] == 6 and sens.loc["completers", "verdict"] != res.claims.iloc[0]["verdict"]
+    claim = res.claims.iloc[0]
+    assert "only episodes still attending at visit 3: fewer than 11 episodes" in claim["sentence"]
+    assert "0%, not supported" not in claim["sentence"]

@@ -9,7 +9,8 @@ from pandas.testing import assert_frame_equal
 
 from outcomes import load_visits
 from outcomes.errors import OutcomesError
-from outcomes.io import MAX_LINE_BYTES, RawTable, read_records
+from outcomes.io import RawTable, read_records
+from outcomes.limits import current_limits
 
 LONG = (
     "patient_id,visit_day,measure,side,value,condition\n"
@@ -130,13 +131,24 @@ def test_wide_parquet_equals_long_csv(tmp_path):
 
 
 def test_line_guard_just_below_limit_is_parsed(tmp_path):
-    cell = "x" * (MAX_LINE_BYTES - 40)
+    cell = "x" * (current_limits().max_line_bytes - 40)
     p = _write(tmp_path, "ok.csv", f"patient_id,visit_day,measure,value,notes\nP1,0,pain_nprs,6,{cell}\n")
     assert read_records(p).frame["notes"].str.len().tolist() == [len(cell)]
     p = _write(tmp_path, "long.csv", f"patient_id,visit_day,measure,value,notes\nP1,0,pain_nprs,6,{cell * 2}\n")
     with pytest.raises(OutcomesError) as exc:
         read_records(p)
     assert exc.value.rules == ("line_too_long",) and exc.value.problems[0].rows == (2,)
+    assert "OUTCOMES_MAX_LINE_BYTES" in str(exc.value)  # says how to raise the limit
+
+
+def test_line_limit_follows_the_environment(tmp_path, monkeypatch):
+    p = _write(tmp_path, "v.csv", LONG)
+    monkeypatch.setenv("OUTCOMES_MAX_LINE_BYTES", "30")
+    with pytest.raises(OutcomesError) as exc:
+        read_records(p)
+    assert exc.value.rules == ("line_too_long",) and exc.value.problems[0].rows == (1,)
+    monkeypatch.setenv("OUTCOMES_MAX_LINE_BYTES", "60")
+    assert len(read_records(p).frame) == 6
 
 
 def test_duplicate_column_names_refused_for_frames():

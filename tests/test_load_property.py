@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcomes import load_visits
+from outcomes import LoadedVisits, load_visits
 from outcomes.contract import AGE_BANDS, CONDITIONS, SEXES, TREATMENTS
 from outcomes.errors import OutcomesError
 from outcomes.measures import REGISTRY
@@ -162,3 +162,61 @@ def test_fixed_example_loads(fmt, tmp_path):
     loaded = load_visits(_write(frame, fmt, tmp_path))
     assert loaded.visits["side"].tolist() == ["left", "right"]
     assert loaded.exclusions[["row", "rule"]].values.tolist() == [[4, "value_missing"]]
+
+
+# --- arbitrary bytes: a LoadedVisits or an OutcomesError, never another exception --------------
+
+def _load_bytes(data: bytes, name: str = "v.csv"):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return load_visits(path)
+        except OutcomesError as err:
+            assert err.problems and all(p.source == str(path) for p in err.problems)
+            return err
+        finally:
+            assert path.read_bytes() == data
+
+
+_HEADERS = st.sampled_from([b"", b"patient_id,visit_day,measure,value\n", b"PAR1",
+                            b"patient_id,visit_day,pain_nprs,rom_cervical_flexion\n",
+                            b"\xef\xbb\xbfpatient_id,visit_day,visit_number,measure,value,side\n"])
+
+
+@settings(SETTINGS, max_examples=150)
+@given(head=_HEADERS, body=st.binary(max_size=400))
+def test_arbitrary_bytes_raise_only_outcomes_error(head, body):
+    out = _load_bytes(head + body)
+    assert isinstance(out, (OutcomesError, LoadedVisits))
+
+
+_CELLS = st.sampled_from(["", "0", "7", "-1", "1e30", "18446744073709551616", "9223372036854775807", "nan",
+                          "inf", "6,5", "pain_nprs", "rom_cervical_flexion", "left", "P1", "E1", '"', '""', "\r",
+                          "\x00", "\u202e", "=1+2", "1" * 400])
+
+
+@settings(SETTINGS, max_examples=150)
+@given(rows=st.lists(st.lists(_CELLS, min_size=1, max_size=7), min_size=1, max_size=8),
+       head=_HEADERS, sep=st.sampled_from([b",", b";", b"\t"]))
+def test_arbitrary_csv_like_tables_raise_only_outcomes_error(rows, head, sep):
+    body = b"\n".join(sep.join(c.encode("utf-8", "surrogatepass") for c in row) for row in rows)
+    out = _load_bytes(head + body + b"\n")
+    assert isinstance(out, (OutcomesError, LoadedVisits))
+
+
+@settings(SETTINGS, max_examples=80)
+@given(frame=contract_frames(), how=st.sampled_from(["truncate", "insert", "replace"]), pos=st.floats(0, 1),
+       junk=st.binary(min_size=1, max_size=16))
+def test_corrupted_parquet_raises_only_outcomes_error(frame, how, pos, junk):
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    out = _load_bytes(_corrupt(buffer.getvalue(), how, pos, junk), "v.parquet")
+    assert isinstance(out, (OutcomesError, LoadedVisits))
+
+
+def test_arbitrary_bytes_strategies_reach_both_outcomes():
+    # the property tests above see loadable data as well as refusals, or they would prove little
+    ok = _load_bytes(b"patient_id,visit_day,measure,value\nP1,0,pain_nprs,6\n")
+    bad = _load_bytes(b"patient_id,visit_day,measure,value\nP1,1e30,pain_nprs,6\n")
+    assert isinstance(ok, LoadedVisits) and isinstance(bad, OutcomesError)

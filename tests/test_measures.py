@@ -55,13 +55,29 @@ def test_overrides_and_additions():
 
 
 @pytest.mark.parametrize("bad, rule_field", [
-    ({"pain_nprs": {"threshold_abs": -1}}, "measures.pain_nprs"),
-    ({"pain_nprs": {"colour": "red"}}, "measures.pain_nprs"),
-    ({"new_code": {"label": "x"}}, "measures.new_code"),
-    ({"pain_nprs": {"lower": 5, "upper": 1}}, "measures.pain_nprs"),
+    ({"pain_nprs": {"threshold_abs": -1}}, "measures.pain_nprs.threshold_abs"),
+    ({"pain_nprs": {"threshold_abs": True}}, "measures.pain_nprs.threshold_abs"),
+    ({"pain_nprs": {"colour": "red"}}, "measures.pain_nprs.colour"),
+    ({"pain_nprs": {"label": None}}, "measures.pain_nprs.label"),
+    ({"pain_nprs": {"direction": 2}}, "measures.pain_nprs.direction"),
+    ({"pain_nprs": {"direction": True}}, "measures.pain_nprs.direction"),
+    ({"pain_nprs": {"kind": "mood"}}, "measures.pain_nprs.kind"),
+    ({"pain_nprs": {"threshold_rel": 1.5}}, "measures.pain_nprs.threshold_rel"),
+    ({"pain_nprs": {"upper": float("inf")}}, "measures.pain_nprs.upper"),
+    ({"pain_nprs": "loose"}, "measures.pain_nprs"),
+    ({"new_code": {"label": "x"}}, "measures.new_code.unit"),
+    ({"Bad Code": {"label": "x"}}, "measures.Bad Code"),
+    ({"r" * 300: {"label": "x"}}, "measures." + "r" * 300),
+    ({"pain_nprs": {"lower": 5, "upper": 1}}, "measures.pain_nprs.upper"),
+    ({"pain_nprs": {"lower": 20}}, "measures.pain_nprs.lower"),
 ])
 def test_bad_overrides_name_the_field(bad, rule_field):
     with pytest.raises(OutcomesError) as exc:
         build_registry(bad, source="plan.yaml")
     assert exc.value.problems[0].column == rule_field
-    assert "plan.yaml" in str(exc.value)
+    assert set(exc.value.rules) == {"plan_measures"}
+    assert "plan.yaml" in str(exc.value) and rule_field[:40] in str(exc.value)
+
+
+def test_threshold_rel_may_be_removed_with_null():
+    assert build_registry({"pain_nprs": {"threshold_rel": None}})["pain_nprs"].threshold_rel is None

@@ -38,7 +38,7 @@ def test_notebook_structure(path):
     for node in tree.body:  # literals only, so papermill can override them
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
         assigned[node.targets[0].id] = node.value.value
-    assert assigned == {"DATA": "../data/sample/visits.csv", "PLAN": "../plans/default.yaml"}
+    assert assigned == {"DATA": "../data/sample/visits.csv", "PLAN": "../plans/default.yaml", "ANALYSIS": None}
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs or c is params[0] or "import" in c.source for c in code)
     for c in code:
@@ -88,7 +88,8 @@ def test_phi_scan_would_catch_an_identifier():
 def _absolute_parameters(nb: nbformat.NotebookNode) -> None:
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     cell.source = (f'DATA = "{ROOT / "data" / "sample" / "visits.csv"}"\n'
-                   f'PLAN = "{ROOT / "plans" / "default.yaml"}"')
+                   f'PLAN = "{ROOT / "plans" / "default.yaml"}"\n'
+                   "ANALYSIS = None")
 
 
 @pytest.mark.slow

@@ -97,3 +97,24 @@ def test_trajectory_panel_of_a_measure_without_episodes_is_drawn_empty(a):
     fig = plots.spaghetti(empty, a.plan.measure("rom_cervical_flexion"))
     assert isinstance(fig, Figure) and not fig.axes[0].get_lines()[0].get_xdata().size
     plt.close(fig)
+
+
+def test_disclosed_forest_and_curve_draw_nothing_of_a_suppressed_claim(a):
+    from matplotlib.text import Text
+
+    shown = a.claims.claims.assign(n=[392, 5, *a.claims.claims["n"].iloc[2:]])
+    from outcomes.suppress import disclose_claims
+
+    disclosed = disclose_claims(shown, a.plan.min_cell_size, name_col="label")
+    ax = plots.claims_forest(disclosed).axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[1].endswith("(n <11)") and labels[0].endswith("(n = 392)")
+    texts = [t.get_text() for t in ax.findobj(Text)]
+    assert texts.count("suppressed: too few episodes") == 1
+    hidden = a.claims.claims.iloc[1]
+    drawn = [x for line in ax.get_lines() for x in line.get_xdata()]
+    assert hidden["estimate"] not in drawn and hidden["ci_low"] not in drawn
+    row = disclosed.iloc[1]
+    fig = plots.improvement_curve(a.claims.curves[a.claims.curves["id"] == row["id"]], row)
+    assert fig.axes[0].get_lines()[0].get_xdata().tolist() == [1]  # no curve beyond the origin
+    assert "suppressed: too few episodes" in [t.get_text() for t in fig.axes[0].texts]

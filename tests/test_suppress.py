@@ -146,3 +146,35 @@ def test_suppress_estimates_blanks_small_groups():
     assert not out["ci_low"].isna().iloc[1]
     with pytest.raises(OutcomesError, match="counts_valid"):
         suppress_estimates(r, n_col="n_episodes")
+
+
+def test_count_columns_are_numeric_n_columns_only():
+    from outcomes.suppress import count_columns
+
+    t = pd.DataFrame({"n": [1], "n_excluded": [2], "n_text": ["<11"], "successes": [3.0], "k": [3], "nx": [1]})
+    assert count_columns(t) == ["n", "n_excluded", "successes"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_hide_counts_leaves_nothing_recoverable_from_the_published_totals(seed):
+    from outcomes.suppress import hide_counts
+
+    rng = np.random.default_rng(seed)
+    counts = rng.choice([0, 2, 7, 11, 30, 200], size=(8, 3))
+    t = pd.DataFrame(counts, columns=["a", "b", "c"])
+    out = hide_counts(t, count_cols=["a", "b", "c"], total_col="n")
+    hidden = out[["a", "b", "c", "n"]].isna().to_numpy()
+    full = np.column_stack([counts, counts.sum(axis=1)])
+    assert (hidden | ~((full >= 1) & (full < 11))).all()  # every small cell hidden
+    assert (hidden.sum(axis=1) != 1).all()  # never one hidden cell alone in a line with its total
+    shown = out[["a", "b", "c", "n"]].to_numpy(dtype=float, na_value=np.nan)
+    assert (shown[~hidden] == full[~hidden]).all()
+
+
+def test_disclose_claims_refuses_a_frame_without_its_columns():
+    from outcomes.suppress import disclose_claims
+
+    with pytest.raises(OutcomesError, match="counts_valid"):
+        disclose_claims(pd.DataFrame({"n": [3]}))
+    with pytest.raises(OutcomesError, match="min_cell_size"):
+        disclose_claims(pd.DataFrame({"id": ["a"], "n": [3]}), min_cell=0)

@@ -118,6 +118,45 @@ def test_identifiers_and_free_text_never_echoed():
     assert set(err.rules) == {"required_present", "measure_registered", "sex_code"}
 
 
+def test_unknown_codes_counted_never_quoted():
+    err = _error(_frame(condition=["neck_painn", "Maria Lopez", "neck_pain", "neck_pain"],
+                        side=["Left", "", "", ""], measure=["pain_nprs", "pain_nprs", "pain_nprs", "pain_nprss"]))
+    text = str(err)
+    for cell in ("neck_painn", "Maria", "Lopez", "Left", "pain_nprss"):
+        assert cell not in text, cell
+    condition = next(p for p in err.problems if p.rule == "condition_code")
+    assert condition.rows == (2, 3)
+    assert "2 distinct values not allowed; did you mean 'neck_pain' (row 2)?" in condition.message
+    assert "did you mean 'pain_nprs' (row 5)?" in text and "did you mean 'left' (row 2)?" in text
+
+
+def test_bounds_message_says_below_or_above_not_the_value():
+    err = _error(_frame(value=["-3", "12", "17", "4"]))
+    assert err.problems[0].message.endswith("3 values outside: 1 below, 2 above")
+    assert "17" not in str(err) and "-3" not in str(err)
+
+
+@pytest.mark.parametrize("day", [2 ** 64, 2 ** 63, 2 ** 63 - 1, 10 ** 30, 1e30, np.uint64(2 ** 64 - 1)])
+def test_days_beyond_int64_in_a_frame_refused(day):
+    err = _error(_frame(visit_day=pd.Series([0, day, 0, 3], dtype=object)))
+    assert err.rules == ("visit_day_range",) and err.problems[0].rows == (3,)
+
+
+@pytest.mark.parametrize("cell", ["inf", "-inf", "nan", "NaN", "1e400", "-1e400", "Infinity"])
+def test_non_finite_values_refused(cell):
+    assert _error(_frame(value=["5", cell, "7", "4"])).rules == ("value_finite",)
+    err = _error(_frame(soreness_hours=["", cell, "", ""]))
+    assert err.rules == ("soreness_in_bounds",) and err.problems[0].rows == (3,)
+
+
+def test_largest_allowed_day_and_visit_number_load():
+    frame = _frame(visit_day=["0", "36525", "0", "3"], visit_number=["1", "10000", "1", "2"])
+    v = _load(frame).visits
+    assert v["visit_day"].max() == 36525 and v["visit_number"].max() == 10000
+    err = _error(_frame(visit_day=["0", "36526", "0", "3"], visit_number=["1", "10001", "1", "2"]))
+    assert set(err.rules) == {"visit_day_range", "visit_number_range"}
+
+
 def test_unknown_columns_ignored_and_recorded():
     loaded = _load(_frame(notes=["a", "b", "c", "d"]))
     assert "notes" not in loaded.visits.columns

@@ -11,8 +11,10 @@ True
 
 from __future__ import annotations
 
+import os
+import pickle
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,18 @@ import numpy as np
 import pandas as pd
 
 from .claims import ClaimsResult, evaluate_claims
+from .errors import OutcomesError, Problem
 from .other_claims import OtherClaimsResult, other_claims_section, run_other_claims
 from .plan import Plan, load_plan
 from .results import results_document
-from .suppress import count_text
+from .suppress import count_marks, disclose_claims
 from .visits import LoadedVisits, load_visits
 
-__all__ = ["Analysis", "analyse", "SAMPLE_DATA", "summary_lines"]
+__all__ = ["Analysis", "analyse", "load_analysis", "save_analysis", "SAMPLE_DATA", "summary_lines"]
+
+# How a suppressed other claim is named in its sentence.
+_OTHER_CLAIM_NAMES = {"strength": "Strength", "twitch": "Twitch response", "soreness": "Soreness after needling",
+                      "combined": "Needling combined with other therapy", "early": "Larger effect early in treatment"}
 
 #: The bundled synthetic sample (used when no data file is given).
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data" / "sample" / "visits.csv"
@@ -52,15 +59,58 @@ class Analysis:
 
     @cached_property
     def document(self) -> dict[str, Any]:
-        """The ``results.json`` document."""
-        return results_document(self.claims, data_sha256=self.loaded.sha256,
-                                n_episodes=self.loaded.n_episodes, data_source=self.loaded.source,
-                                extra=other_claims_section(self.other_claims))
+        """The ``results.json`` document, small cells suppressed (what travels with the report)."""
+        return self._document(suppressed=True)
+
+    @cached_property
+    def research_document(self) -> dict[str, Any]:
+        """The unsuppressed document for the research team, with a top-level ``warning``.
+
+        Every count and estimate, small cells included: written only on explicit request
+        (``DIR/research/results.unsuppressed.json`` of ``outcomes report --research``).
+        """
+        return self._document(suppressed=False)
+
+    def _document(self, *, suppressed: bool) -> dict[str, Any]:
+        other = self.disclosed_other_claims if suppressed else self.other_claims
+        return results_document(self.claims, data_sha256=self.loaded.sha256, n_episodes=self.loaded.n_episodes,
+                                data_source=self.loaded.source, extra=other_claims_section(other),
+                                suppressed=suppressed)
 
     @cached_property
     def other_claims(self) -> OtherClaimsResult:
         """The clinic's other claims and every claim per condition (:mod:`outcomes.other_claims`)."""
         return run_other_claims(self.loaded.visits, self.plan)
+
+    @cached_property
+    def claim_groups(self) -> pd.DataFrame:
+        """Sizes of the groups the comparison claims compare (:func:`outcomes.condition_claims.claim_groups`)."""
+        from .condition_claims import claim_groups
+
+        return claim_groups(self.loaded.visits, self.plan)
+
+    @cached_property
+    def disclosed_claims(self) -> ClaimsResult:
+        """The primary and secondary claims with small cells suppressed (:meth:`ClaimsResult.disclosed`)."""
+        return self.claims.disclosed()
+
+    @cached_property
+    def disclosed_other_claims(self) -> OtherClaimsResult:
+        """The other claims with small cells suppressed (:func:`outcomes.suppress.disclose_claims`).
+
+        A claim is suppressed when its primary row has fewer than ``min_cell_size``
+        episodes or one of the groups it compares does (:attr:`claim_groups`); the
+        per-condition table is suppressed where it is built.
+        """
+        raw = self.other_claims.results
+        names = raw["claim"].map(_OTHER_CLAIM_NAMES).fillna(raw["id"])
+        strength = raw["claim"].eq("strength") & raw["measure"].isin(list(self.plan.registry))
+        names = names.mask(strength, "Strength, " + raw["measure"].map(
+            {c: m.label for c, m in self.plan.registry.items()}))
+        results = disclose_claims(raw.assign(name=names), self.plan.min_cell_size, groups=self.claim_groups,
+                                  name_col="name").drop(columns=["n_text", "name"])
+        return OtherClaimsResult(results=results, claims=results[results["primary"]].reset_index(drop=True),
+                                 by_condition=self.other_claims.by_condition)
 
     @property
     def visits(self) -> pd.DataFrame:
@@ -88,11 +138,65 @@ def analyse(data: str | Path | pd.DataFrame | None = None, plan: str | Path | Pl
     return Analysis(loaded=loaded, plan=plan_obj, claims=evaluate_claims(loaded.visits, plan_obj))
 
 
+# Pickle is safe here, and only here: the file is written by save_analysis in the same run, into
+# the report's private temporary directory (mkdtemp: mode 0700, owned by this user), read by the
+# notebooks that run, and deleted with that directory before the report is published.  No one
+# else can write it, and it is never read from a user-supplied path.  A format that could not
+# execute code (JSON, Parquet) would need a serialiser for every frame and dataclass of the result.
+def save_analysis(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
+    """Write ``analysis`` (with its other claims computed) for :func:`load_analysis`.
+
+    Only for the report's private temporary directory (see the comment above).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> a = analyse()
+    >>> path = save_analysis(a, pathlib.Path(tempfile.mkdtemp()) / "analysis.pickle")
+    >>> load_analysis(path).loaded.sha256 == a.loaded.sha256
+    True
+    """
+    _ = analysis.other_claims, analysis.claim_groups  # computed once, carried to the notebooks
+    target = Path(path)
+    with open(target, "xb") as fh:  # never over an existing file
+        pickle.dump(analysis, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return target
+
+
+def load_analysis(path: str | os.PathLike[str]) -> Analysis:
+    """The :class:`Analysis` written by :func:`save_analysis` in the same run (the notebooks' ``ANALYSIS``).
+
+    Raises
+    ------
+    OutcomesError
+        Rule ``analysis_file`` when the file is missing or holds no analysis.
+
+    Examples
+    --------
+    >>> load_analysis("/nonexistent/analysis.pickle")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outcomes.errors.OutcomesError: /nonexistent/analysis.pickle: [analysis_file] ...
+    """
+    try:
+        with open(path, "rb") as fh:
+            obj = pickle.load(fh)  # noqa: S301 -- our own file, see the comment above save_analysis
+    except (OSError, pickle.UnpicklingError, EOFError):
+        obj = None
+    if not isinstance(obj, Analysis):
+        raise OutcomesError(Problem("analysis_file", "no analysis saved by this run of outcomes report",
+                                    os.fspath(path)))
+    return obj
+
+
 def summary_lines(analysis: Analysis, *, other_claims: bool = False) -> list[str]:
     """One line per claim: measure, verdict, estimate, CI, n used / excluded.
 
-    Counts of 1 to ``min_cell_size - 1`` episodes are shown as ``<11`` (this is what a
-    clinic lead reads), and so are estimates from fewer than ``min_cell_size`` episodes.
+    What a clinic lead reads, so small cells are suppressed as in the report
+    (:attr:`Analysis.disclosed_claims`): a claim of fewer than ``min_cell_size`` episodes
+    (or comparing a group that small) shows the verdict ``suppressed`` and no estimate;
+    counts of 1 to ``min_cell_size - 1`` are ``<11`` and counts hidden to protect them
+    ``*``.
 
     Parameters
     ----------
@@ -107,23 +211,27 @@ def summary_lines(analysis: Analysis, *, other_claims: bool = False) -> list[str
     claim...
     """
     plan = analysis.plan
-    count = partial(count_text, min_cell=plan.min_cell_size)
+    mc = plan.min_cell_size
+    disclosed = getattr(analysis, "disclosed_claims", None) or analysis.claims.disclosed()
 
-    def line(name: str, verdict: str, est: float, lo: float, hi: float, n: float, excl: float) -> str:
-        if n < plan.min_cell_size or not np.isfinite(est):
-            numbers = f"{'':8}  {'':<14}"
-        else:
-            ci = f"{lo:.2f} to {hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) else "-"
-            numbers = f"{est:8.2f}  {ci:<14}"
-        return f"{name:<58} {verdict:<15} {numbers} {count(n):>4}  {count(excl):>8}"
+    def lines_of(raw: pd.DataFrame, shown: pd.DataFrame, name_col: str) -> list[str]:
+        n = count_marks(raw["n"], shown["n"], mc).mask(raw["n"].isna().to_numpy(), "0")
+        excl = count_marks(raw["n_excluded"], shown["n_excluded"], mc).mask(raw["n_excluded"].isna().to_numpy(), "0")
+        out = []
+        for name, verdict, est, lo, hi, n_txt, e_txt in zip(shown[name_col], shown["verdict"], shown["estimate"],
+                                                           shown["ci_low"], shown["ci_high"], n, excl):
+            if np.isfinite(est):
+                ci = f"{lo:.2f} to {hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) else "-"
+                numbers = f"{est:8.2f}  {ci:<14}"
+            else:
+                numbers = f"{'':8}  {'':<14}"
+            out.append(f"{name:<58} {verdict:<15} {numbers} {n_txt:>4}  {e_txt:>8}")
+        return out
 
     lines = [f"claim (P(improved by visit {plan.k}) vs p0 = {plan.p0:g}, "
              f"{plan.conf_level:.0%} CI, Kaplan-Meier)   verdict          estimate  CI                n  excluded"]
-    for r in analysis.claims.claims.itertuples():
-        lines.append(line(r.measure, r.verdict, r.estimate, r.ci_low, r.ci_high, r.n, r.n_excluded))
+    lines += lines_of(analysis.claims.claims, disclosed.claims, "measure")
     if other_claims:
         lines.append("other claims (estimate vs its threshold; see results.json for the methods)")
-        for r in analysis.other_claims.claims.itertuples():
-            lines.append(line(r.id, r.verdict, r.estimate, r.ci_low, r.ci_high, np.nan_to_num(r.n),
-                              np.nan_to_num(r.n_excluded)))
+        lines += lines_of(analysis.other_claims.claims, analysis.disclosed_other_claims.claims, "id")
     return lines

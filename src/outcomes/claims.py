@@ -50,7 +50,7 @@ from .episodes import EpisodeCore
 from .measures import Measure
 from .plan import Plan
 from .stats import holm, km_at_from_counts, km_counts, km_from_counts, km_median, paired_change, proportion_summary
-from .suppress import count_text, exclusion_text
+from .suppress import count_marks, count_text, disclose_claims, exclusion_text, hide_counts
 
 __all__ = [
     "ClaimsResult",
@@ -113,6 +113,59 @@ class ClaimsResult:
     exclusions: pd.DataFrame
     episodes: pd.DataFrame
     plan: Plan
+
+    def disclosed(self) -> ClaimsResult:
+        """The result as a clinic may see it: small cells suppressed in every frame.
+
+        :func:`outcomes.suppress.disclose_claims` with the plan's ``min_cell_size`` on
+        ``claims`` (a claim of fewer episodes: no estimate, interval, p-value or verdict,
+        which becomes ``"suppressed"``), then on ``sensitivity``, ``medians`` and
+        ``change`` (rows of a suppressed claim, and rows of fewer episodes themselves) and
+        on ``curves`` (visits with fewer than ``min_cell_size`` episodes at risk are not
+        shown).  Complementary suppression (:func:`outcomes.suppress.hide_counts`) where a
+        published total would give a hidden count away: the reasons for exclusion sum to
+        ``n_excluded``, and the episodes measured and not measured at visit ``k`` sum to
+        the claim's ``n``.  ``episodes`` (per-episode rows, never published) is kept.
+
+        Examples
+        --------
+        >>> from outcomes.synth import SynthParams, simulate_visits
+        >>> sim = simulate_visits(SynthParams(n_episodes=60), seed=3)
+        >>> shown = evaluate_claims(sim.visits, Plan(n_boot=200)).disclosed().claims
+        >>> bool(shown.loc[shown["suppressed"], "estimate"].isna().all())
+        True
+        >>> bool((shown.loc[~shown["suppressed"], "n"] >= 11).all())
+        True
+        """
+        mc = self.plan.min_cell_size
+        claims = disclose_claims(self.claims, mc, name_col="label")
+        gone = list(claims.loc[claims["suppressed"], "id"])
+        exclusions = self.exclusions.copy()
+        if len(exclusions):
+            wide = exclusions.pivot_table(index="id", columns="reason", values="n", aggfunc="sum", fill_value=0)
+            reasons = [str(c) for c in wide.columns]
+            hidden = hide_counts(wide.set_axis(reasons, axis=1), count_cols=reasons, total_col="n_excluded",
+                                 min_cell=mc)
+            long = hidden[reasons].stack().rename("n_shown")
+            key = pd.MultiIndex.from_frame(exclusions[["id", "reason"]].astype("str"))
+            exclusions["n"] = pd.array(long.reindex(key).to_numpy(), dtype="Int64")
+            total = hidden["n_excluded"].reindex(claims["id"].astype("str")).to_numpy()
+            claims["n_excluded"] = pd.array(np.where(claims["id"].isin(hidden.index), total,
+                                                     claims["n_excluded"]), dtype="Int64")
+        change = disclose_claims(self.change, mc, suppressed_ids=gone)
+        if len(change):
+            first = self.change.drop_duplicates("id").set_index("id")  # n is the same for every statistic
+            line = pd.DataFrame({"measured": first["n"], "not_measured": first["n_not_measured_at_k"]})
+            hidden = hide_counts(line.fillna(0).astype("int64"), count_cols=["measured", "not_measured"],
+                                 total_col="n_claim", min_cell=mc)
+            for col, part in (("n", "measured"), ("n_not_measured_at_k", "not_measured")):
+                change[col] = change[col].mask(change["id"].map(hidden[part]).isna().to_numpy())
+            change["n_text"] = count_marks(self.change["n"], change["n"], mc)
+        return replace(
+            self, claims=claims, exclusions=exclusions, change=change,
+            sensitivity=disclose_claims(self.sensitivity, mc, suppressed_ids=gone),
+            medians=disclose_claims(self.medians, mc, suppressed_ids=gone),
+            curves=disclose_claims(self.curves, mc, n_col="n_risk", suppressed_ids=gone))
 
 
 def claim_measures(visits: pd.DataFrame, plan: Plan) -> list[str]:
@@ -486,8 +539,11 @@ def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFra
     if disagree.empty:
         text += f" All {len(others)} sensitivity analyses agree."
     else:
-        names = "; ".join(f"{_analysis_text(a, row['k'])}: {_pct(e)}, {v.replace('_', ' ')}"
-                          for a, e, v in zip(disagree["analysis"], disagree["estimate"], disagree["verdict"]))
+        # an analysis of fewer than min_cell episodes is named, never quoted (small cells)
+        names = "; ".join(f"{_analysis_text(a, row['k'])}: {_pct(e)}, {v.replace('_', ' ')}" if n >= min_cell
+                          else f"{_analysis_text(a, row['k'])}: fewer than {min_cell} episodes"
+                          for a, e, v, n in zip(disagree["analysis"], disagree["estimate"], disagree["verdict"],
+                                                disagree["n"]))
         text += f" Sensitivity analyses that disagree: {names}."
     return text + " " + CAVEAT
 

@@ -1,19 +1,26 @@
 """``outcomes`` command line: a thin layer over the public API.
 
-Exit codes: 0 ok; 1 unusable input (data, plan); 2 usage error; 3 internal error
-(a bug: please report it).  No traceback is printed unless ``--debug`` is given.
+Exit codes: 0 ok; 1 unusable input (data, plan, mapping) or refused output path (see
+``docs/outputs.md``), a disk that cannot be read or written, not enough memory; 2 usage error;
+3 internal error (a bug: please report it); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM),
+129 hung up (SIGHUP): temporaries are removed on the way out. No traceback is printed unless
+``--debug`` is given. Every output path is checked by :mod:`outcomes.outputs` before any work.
+``claims --json -`` writes only the JSON document to stdout (the summary then goes to stderr).
 No statistics live here.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
-from .errors import OutcomesError, Problem
+from .errors import OutcomesError, Problem, printable
 
 __all__ = ["main"]
 
@@ -25,31 +32,88 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        print(f"{self.prog}: usage error: {message}", file=sys.stderr)
+        print(printable(f"{self.prog}: usage error: {message}"), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
+
+
+def _print(text: str, file: TextIO | None = None) -> None:
+    """Print ``text`` line by line through :func:`~outcomes.errors.printable` (file names may hold escape bytes)."""
+    print("\n".join(printable(line) for line in str(text).split("\n")), file=sys.stdout if file is None else file)
+
+
+def _file_only(text: str) -> Path:
+    """argparse type of an option that must name a file (not ``-``, stdout)."""
+    if text == "-":
+        raise argparse.ArgumentTypeError("must name a file ('-', stdout, is not allowed here)")
+    return Path(text)
+
+
+def _path(text: str) -> Path:
+    """argparse type of a path: a NUL byte (which no file system can hold) or an empty path is a usage error."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("a path cannot contain a NUL byte")
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty")
+    return Path(text)
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    """argparse type of a whole number >= ``minimum`` (a usage error otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}")
+        return value
+    return parse
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .visits import load_visits
 
     loaded = load_visits(args.data, phi_guard=not args.allow_phi)
-    print(loaded.describe())
+    _print(loaded.describe())
     return EXIT_OK
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
+    from .outputs import check_output_file, record_output
     from .synth import SynthParams, simulate_visits, write_visits
 
+    check_output_file(args.out, force=args.force, what="output")  # before any work: a refused path costs nothing
     sim = simulate_visits(SynthParams(n_episodes=args.episodes), seed=args.seed)
     write_visits(sim.visits, args.out)
-    print(f"wrote {len(sim.visits)} rows, {args.episodes} episodes (seed {args.seed}) to {args.out}")
+    record_output(args.out)
+    _print(f"wrote {len(sim.visits)} rows, {args.episodes} episodes (seed {args.seed}) to {args.out}")
     return EXIT_OK
 
 
-def _cmd_claims(args: argparse.Namespace) -> int:
-    from .analysis import analyse, summary_lines
-    from .results import dumps, write_results
+def _defaults(args: argparse.Namespace) -> list[Path]:
+    """The files an analysis reads: the data and the plan (the bundled defaults when not given)."""
+    from .analysis import SAMPLE_DATA
+    from .plan import DEFAULT_PLAN_PATH
 
+    return [SAMPLE_DATA if args.data is None else args.data, Path(DEFAULT_PLAN_PATH) if args.plan is None else args.plan]
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from .outputs import atomic_write_text, check_output_file, record_output, same_file
+    from .results import dumps
+
+    if args.engine == "dask" and args.unsuppressed_json is not None:
+        raise OutcomesError(Problem("engine_input", "--unsuppressed-json needs the pandas engine", "<args>"))
+    to_stdout = args.json is not None and str(args.json) == "-"
+    targets = [(path, doc, what) for path, doc, what in
+               ((None if to_stdout else args.json, "document", "--json file"),
+                (args.unsuppressed_json, "research_document", "--unsuppressed-json file")) if path is not None]
+    if len(targets) == 2 and same_file(targets[0][0], targets[1][0]):
+        raise OutcomesError(Problem("output_same_file", "--json and --unsuppressed-json name the same file; give two "
+                                    "different files", str(args.json)))
+    inputs = _defaults(args)
+    for path, _, what in targets:  # before any work: a refused path costs nothing
+        check_output_file(path, inputs=inputs, force=args.force, what=what)
     if args.engine == "dask":  # P2 claims only; see docs/scaling.md
         from .scaleout import evaluate_claims_dask
 
@@ -57,29 +121,43 @@ def _cmd_claims(args: argparse.Namespace) -> int:
             raise OutcomesError(Problem("engine_input", "--engine dask needs a Parquet file or directory", "<args>"))
         result = evaluate_claims_dask(args.data, args.plan, scheduler=args.scheduler)
     else:
+        from .analysis import analyse
+
         result = analyse(args.data, args.plan)
-    print("\n".join(summary_lines(result)))
-    if args.json is not None:
-        if str(args.json) == "-":
-            sys.stdout.write(dumps(result.document))
+    from .analysis import summary_lines
+
+    tell = sys.stderr if to_stdout else sys.stdout  # with --json -, stdout holds the JSON document and nothing else
+    _print("\n".join(summary_lines(result)), file=tell)
+    if to_stdout:
+        sys.stdout.write(dumps(result.document))
+        sys.stdout.flush()
+    for path, doc, _ in targets:
+        atomic_write_text(path, dumps(getattr(result, doc)))
+        record_output(path)
+        if doc == "research_document":
+            _print(f"wrote {path}: UNSUPPRESSED small cells, for the research team only; never share or publish it",
+                   file=sys.stderr)
         else:
-            write_results(result.document, args.json)
-            print(f"wrote {args.json}")
+            _print(f"wrote {path}", file=tell)
     return EXIT_OK
 
 
 def _cmd_deidentify(args: argparse.Namespace) -> int:
     from .deidentify import deidentify_export
 
-    summary = deidentify_export(args.raw, out=args.out, key_file=args.key_file, mapping=args.mapping)
-    print(summary.describe())
+    # deidentify_export applies the output policy to --out and --key-file before reading anything
+    summary = deidentify_export(args.raw, out=args.out, key_file=args.key_file, mapping=args.mapping,
+                                force=args.force)
+    _print(summary.describe())
     return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from .outputs import check_output_directory
     from .report import build_report
 
-    build_report(args.data, args.plan, args.out, progress=True)
+    check_output_directory(args.out, inputs=_defaults(args), force=args.force)  # before any work
+    build_report(args.data, args.plan, args.out, progress=True, research=args.research, force=args.force)
     return EXIT_OK
 
 
@@ -89,6 +167,11 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
+    def force(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--force", action="store_true",
+                       help="replace an output outcomes wrote earlier even if it changed since (never a file it did "
+                            "not write; see docs/outputs.md)")
+
     def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -96,42 +179,75 @@ def _build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("validate", _cmd_validate, "Check a visits file against the data contract and summarise it.")
-    p.add_argument("data", type=Path, help="visits file (CSV or Parquet, long or wide form)")
+    p.add_argument("data", type=_path, help="visits file (CSV or Parquet, long or wide form)")
     p.add_argument("--allow-phi", action="store_true",
                    help="skip the identifier check (only for data already known to be de-identified)")
 
     p = add("synth", _cmd_synth, "Generate synthetic, de-identified visit records with known truth.")
-    p.add_argument("--episodes", type=int, default=400, help="number of episodes (default 400)")
-    p.add_argument("--seed", type=int, default=20261201, help="random seed (default 20261201)")
-    p.add_argument("--out", type=Path, required=True, help="output file (.csv or .parquet)")
+    p.add_argument("--episodes", type=_whole(1), default=400, help="number of episodes (default 400)")
+    p.add_argument("--seed", type=_whole(0), default=20261201, help="random seed (default 20261201)")
+    p.add_argument("--out", type=_path, required=True, help="output file (.csv or .parquet)")
+    force(p)
     p = add("claims", _cmd_claims, "Test the claim 'patients improve within a few visits' (pain, ROM).")
-    p.add_argument("data", type=Path, nargs="?", default=None,
+    p.add_argument("data", type=_path, nargs="?", default=None,
                    help="visits file (default: the bundled sample data/sample/visits.csv)")
-    p.add_argument("--plan", type=Path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
-    p.add_argument("--json", type=Path, default=None, metavar="FILE",
-                   help="also write the results.json document to FILE ('-' for stdout)")
+    p.add_argument("--plan", type=_path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
+    p.add_argument("--json", type=_path, default=None, metavar="FILE",
+                   help="also write the results.json document to FILE ('-': stdout, the summary then goes to stderr)")
+    p.add_argument("--unsuppressed-json", type=_file_only, default=None, metavar="FILE",
+                   help="also write the document with small cells unsuppressed, for the research team only "
+                        "(never to be shared; not '-')")
+    force(p)
     p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
                    help="dask: out-of-core on Parquet, the P2 claims only (needs `pip install -e .[dask]`)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="with --engine dask: address of a distributed scheduler (default: local threads)")
 
     p = add("report", _cmd_report,
-            "Run the notebooks on DATA and write DIR/report.html, DIR/results.json and DIR/notebooks/.")
-    p.add_argument("data", type=Path, nargs="?", default=None,
+            "Analyse DATA once and write DIR/report.html and DIR/results.json (and DIR/research/ with --research).")
+    p.add_argument("data", type=_path, nargs="?", default=None,
                    help="visits file (default: the bundled sample data/sample/visits.csv)")
-    p.add_argument("--plan", type=Path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
-    p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
-                   help="report directory, replaced as a whole on success (default: reports)")
+    p.add_argument("--plan", type=_path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
+    p.add_argument("--out", type=_path, default=Path("reports"), metavar="DIR",
+                   help="report directory: new, empty or an earlier outcomes report, replaced as a whole on success "
+                        "(default: reports)")
+    p.add_argument("--research", action="store_true",
+                   help="also write DIR/research/: unsuppressed results and the executed notebooks (not for the clinic)")
+    force(p)
 
     p = add("deidentify", _cmd_deidentify,
             "Turn a raw EMR export into de-identified visit records plus a private crosswalk.")
-    p.add_argument("raw", type=Path, help="raw export (CSV or Parquet, one row per visit); only read")
-    p.add_argument("--out", type=Path, required=True, help="de-identified output (.csv or .parquet)")
-    p.add_argument("--key-file", type=Path, required=True, metavar="CROSSWALK",
+    p.add_argument("raw", type=_path, help="raw export (CSV or Parquet, one row per visit); only read")
+    p.add_argument("--out", type=_path, required=True, help="de-identified output (.csv or .parquet)")
+    p.add_argument("--key-file", type=_path, required=True, metavar="CROSSWALK",
                    help="crosswalk CSV (identifier -> pseudonym), reused and extended; not in --out's directory")
-    p.add_argument("--mapping", type=Path, default=None, metavar="YAML",
+    p.add_argument("--mapping", type=_path, default=None, metavar="YAML",
                    help="column roles (see docs/privacy.md); default: mrn, visit_date, dob")
+    force(p)
     return parser
+
+
+@contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Within the block, the library's warnings (e.g. a stale temporary removed) are printed on stderr."""
+    logger = logging.getLogger("outcomes")
+    handler = _StderrHandler(logging.WARNING)
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+class _StderrHandler(logging.Handler):
+    """One line per warning, ``outcomes: ...``, on the *current* ``sys.stderr`` (which tests may swap)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _print(f"outcomes: {record.getMessage()}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,29 +259,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage: outcomes ...
     0
     """
+    from .outputs import Terminated, install_signal_handlers
+
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or usage error (2)
         return int(exc.code or 0)
-    try:
-        return int(args.func(args))
-    except OutcomesError as exc:
-        print(f"outcomes {args.command}: error:\n{exc.render()}", file=sys.stderr)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # e.g. `outcomes validate x.csv | head`: the reader left; not an error
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
-    except Exception as exc:  # a bug: say so plainly
-        if args.debug:
-            raise
-        print(f"outcomes {args.command}: internal error ({type(exc).__name__}: {exc}).\n"
-              "This is a bug in outcomes; rerun with --debug for the traceback.", file=sys.stderr)
-        return EXIT_BUG
+    name = f"outcomes {args.command}"
+    # SIGTERM/SIGHUP unwind like Ctrl-C, through every ``finally``: temporaries are removed
+    with install_signal_handlers(), _warnings_to_stderr():
+        try:
+            return int(args.func(args))
+        except OutcomesError as exc:
+            print(f"{name}: error:\n{exc.render()}", file=sys.stderr)
+            return EXIT_INPUT
+        except KeyboardInterrupt:
+            print(f"{name}: interrupted; temporary files were removed", file=sys.stderr)
+            return 130
+        except Terminated as exc:
+            print(f"{name}: {exc}; temporary files were removed", file=sys.stderr)
+            return exc.exit_code
+        except BrokenPipeError:  # e.g. `outcomes validate x.csv | head`: the reader left; not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return EXIT_OK
+        except MemoryError:
+            print(f"{name}: error: not enough memory for this input; see the limits in docs/security.md (lower "
+                  "them to refuse such inputs before the work starts, or use a machine with more memory)",
+                  file=sys.stderr)
+            return EXIT_INPUT
+        except OSError as exc:  # the disk, not the code: a file that vanished, a full disk, a read-only directory
+            where = printable(exc.filename) if exc.filename else "a file"
+            print(f"{name}: error: {where}: cannot be read or written "
+                  f"({printable(exc.strerror or type(exc).__name__)})", file=sys.stderr)
+            return EXIT_INPUT
+        except Exception as exc:  # a bug: say so plainly
+            if args.debug:
+                raise
+            print(f"{name}: internal error ({type(exc).__name__}).\n"
+                  "This is a bug in outcomes; rerun with --debug for the traceback.", file=sys.stderr)
+            return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,11 +44,11 @@ import pandas as pd
 from .adjusted import ancova_difference, ipw_risk_difference, standardized_risk_difference
 from .contract import parse_treatment
 from .episodes import change_at_visit, measure_changes, summarize_episodes
-from .other_claims import missing_columns, not_testable, result_frame
+from .other_claims import group_sizes, missing_columns, not_testable, result_frame
 from .plan import Plan
 from .suppress import count_text, exclusion_text
 
-__all__ = ["treatment_groups", "combined_claim", "EXTRA_THERAPIES", "CONFOUNDING_CAVEAT"]
+__all__ = ["treatment_groups", "combined_claim", "combined_groups", "EXTRA_THERAPIES", "CONFOUNDING_CAVEAT"]
 
 #: Therapies that make an episode "combined" when given with dry needling.
 EXTRA_THERAPIES: tuple[str, ...] = ("exercise", "manual_therapy")
@@ -86,6 +86,52 @@ def _covariates(frame: pd.DataFrame) -> list[str]:
     return [c for c in ("condition", "age_band") if c in frame.columns and frame[c].notna().any()]
 
 
+def _prepared(frame: pd.DataFrame, plan: Plan) -> dict[str, Any]:
+    """The episodes of the claim: excluded counts, the binary-outcome set and the change-at-k set."""
+    code, k = plan.primary_measure, plan.k
+    summary = summarize_episodes(frame, plan.registry, measures=[code])
+    inc = summary[summary["status"] == "included"].merge(treatment_groups(frame), on="episode_id", how="left")
+    needled = inc["needled"].fillna(False).to_numpy(dtype=bool)
+    known = (inc["time"] >= k).to_numpy() | inc["event"].to_numpy(dtype=bool)
+    excluded = {"not included for the measure": len(summary) - len(inc), "never needled": int((~needled).sum()),
+                f"left before visit {k} without improving": int((needled & ~known).sum())}
+    eps = inc[needled].assign(group=lambda d: d["combined"].astype(int),
+                              improved=lambda d: (d["event"] & (d["time"] <= k)).astype(int))
+    covs = _covariates(frame)
+    at_k = change_at_visit(measure_changes(frame, plan.registry, measures=[code]), k, summary)
+    at_k = at_k.drop(columns=[c for c in covs if c in at_k.columns]).merge(
+        eps[["episode_id", "group", *covs]], on="episode_id", how="inner")
+    return dict(summary=summary, excluded=excluded, binary=eps[known[needled]], at_k=at_k, covs=covs)
+
+
+def combined_groups(visits: Any, plan: Plan) -> pd.DataFrame:
+    """Sizes of the two groups the combined-therapy claim compares (for small-cell suppression).
+
+    Per group, the fewer episodes of its two sets: the binary outcome (risk differences)
+    and the change at visit ``k`` (linear model).
+
+    Returns
+    -------
+    DataFrame
+        ``id`` (``"combined"``), ``group`` (``combined``, ``needling_alone``), ``n``; empty
+        when the data has no ``treatment``.
+
+    Examples
+    --------
+    >>> from outcomes.synth import SynthParams, simulate_visits
+    >>> g = combined_groups(simulate_visits(SynthParams(n_episodes=120), seed=2).visits, Plan())
+    >>> g["group"].tolist(), bool((g["n"] > 0).all())
+    (['combined', 'needling_alone'], True)
+    """
+    frame = getattr(visits, "visits", visits)
+    if missing_columns(frame, ["treatment"]):
+        return group_sizes("combined", [], [])
+    sets = _prepared(frame, plan)
+    sizes = [sets[name]["group"].value_counts().reindex([1, 0], fill_value=0).to_numpy()
+             for name in ("binary", "at_k")]
+    return group_sizes("combined", ["combined", "needling_alone"], np.minimum(*sizes))
+
+
 def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     """Compare needling combined with exercise / manual therapy against needling alone.
 
@@ -116,25 +162,14 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     code, k, m = plan.primary_measure, plan.k, plan.measure(plan.primary_measure)
     if reason:
         return not_testable("combined", "combined", reason, code)
-    summary = summarize_episodes(frame, plan.registry, measures=[code])
-    inc = summary[summary["status"] == "included"].merge(treatment_groups(frame), on="episode_id", how="left")
-    needled = inc["needled"].fillna(False).to_numpy(dtype=bool)
-    known = (inc["time"] >= k).to_numpy() | inc["event"].to_numpy(dtype=bool)
-    excluded = {"not included for the measure": len(summary) - len(inc), "never needled": int((~needled).sum()),
-                f"left before visit {k} without improving": int((needled & ~known).sum())}
-    eps = inc[needled].assign(group=lambda d: d["combined"].astype(int),
-                              improved=lambda d: (d["event"] & (d["time"] <= k)).astype(int))
-    binary = eps[known[needled]]
-    covs = _covariates(frame)
+    sets = _prepared(frame, plan)
+    summary, binary, at_k, covs, excluded = (sets[n] for n in ("summary", "binary", "at_k", "covs", "excluded"))
     if (binary["group"].value_counts().reindex([1, 0], fill_value=0) < 2).any():
         return not_testable("combined", "combined", "not testable: fewer than 2 needled episodes with "
                             "(or without) exercise / manual therapy", code)
     adjust = dict(numeric=["baseline"], categorical=covs, conf_level=plan.conf_level)
     rd = standardized_risk_difference(binary, "improved", "group", **adjust)
     ipw = ipw_risk_difference(binary, "improved", "group", **adjust)
-    at_k = change_at_visit(measure_changes(frame, plan.registry, measures=[code]), k, summary)
-    at_k = at_k.drop(columns=[c for c in covs if c in at_k.columns]).merge(
-        eps[["episode_id", "group", *covs]], on="episode_id", how="inner")
     anc = ancova_difference(at_k, "gain", "group", **adjust)
 
     adj_txt = ", ".join(["baseline", *[c.replace("_", " ") for c in covs]])
@@ -168,7 +203,8 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
                  n_excluded=len(summary) - anc["n"],
                  sentence=(f"Difference in {m.label} gain at visit {k}, combined minus alone, adjusted for "
                            f"{adj_txt}: {anc['estimate']:+.2f} {m.unit} ({anc['conf_level']:.0%} CI "
-                           f"{anc['ci_low']:+.2f} to {anc['ci_high']:+.2f}; n = {anc['n']}).")),
+                           f"{anc['ci_low']:+.2f} to {anc['ci_high']:+.2f}; "
+                           f"n = {count_text(anc['n'], plan.min_cell_size)}).")),
             dict(base, analysis="ipw_risk_difference", **{f: ipw[f] for f in fields},
                  n_excluded=len(summary) - ipw["n"],
                  sentence=(f"Sensitivity (stabilized inverse-propensity weights, largest weight "

@@ -27,14 +27,14 @@ from .other_claims import evaluate_other_claims, not_testable, result_frame, set
 from .plan import Plan
 from .stats import benjamini_hochberg, holm, km_at
 from .strength import strength_measures
-from .suppress import suppress_counts, small_mark, suppress_estimates
+from .suppress import disclose_claims, suppress_counts
 
-__all__ = ["claims_by_condition", "BY_CONDITION_COLUMNS"]
+__all__ = ["claims_by_condition", "claim_groups", "BY_CONDITION_COLUMNS"]
 #: Columns of :func:`claims_by_condition`.
 BY_CONDITION_COLUMNS: tuple[str, ...] = (
     "condition", "label", "n_episodes", "n_episodes_shown", "claim", "id", "measure", "analysis", "verdict", "reason", "estimate",
     "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_adjusted", "p_value_not", "p_not_adjusted",
-    "adjust", "n", "n_shown", "suppressed",
+    "adjust", "n", "n_shown", "suppressed", "suppression_reason",
 )
 
 
@@ -63,6 +63,40 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
                          p_value_not=1.0 - km["p_value"], n=int(km["n"]), n_excluded=len(part) - len(inc),
                          method=km["method"]))
     return result_frame(rows)
+
+
+def claim_groups(visits: Any, plan: Plan) -> pd.DataFrame:
+    """Sizes of the groups each comparison claim compares, for small-cell suppression.
+
+    The twitch claim (:func:`outcomes.twitch.twitch_groups`), the combined-therapy claim
+    (:func:`outcomes.combined.combined_groups`) and the episodes behind the soreness claim,
+    whose ``n`` counts visits (:func:`outcomes.soreness.soreness_groups`); claims disabled
+    in the plan are left out.  A claim with a group below ``plan.min_cell_size`` is
+    suppressed as a whole (:func:`outcomes.suppress.disclose_claims`).
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``group``, ``n`` (episodes).
+
+    Examples
+    --------
+    >>> from outcomes.synth import SynthParams, simulate_visits
+    >>> g = claim_groups(simulate_visits(SynthParams(n_episodes=120), seed=2).visits, Plan())
+    >>> g[["id", "group"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['twitch', 'twitch'], ['twitch', 'no_twitch'], ['combined', 'combined'],
+     ['combined', 'needling_alone'], ['soreness', 'episodes']]
+    """
+    from .combined import combined_groups
+    from .soreness import soreness_groups
+    from .twitch import twitch_groups
+
+    frame = getattr(visits, "visits", visits)
+    runs = {"twitch": twitch_groups, "combined": combined_groups, "soreness": soreness_groups}
+    parts = [run(frame, plan) for claim, run in runs.items()  # three claims, not data rows
+             if settings(claim, plan.other_claims)["enabled"] is not False]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["id", "group", "n"])
+    return out.astype({"id": "str", "group": "str", "n": "int64"})
 
 
 def _condition_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
@@ -101,10 +135,12 @@ def claims_by_condition(visits: Any, plan: Plan) -> pd.DataFrame:
     ``1 - 2 alpha`` intervals.
 
     Small cells: a row whose ``n`` (episodes behind the estimate) is below
-    ``plan.min_cell_size`` is suppressed (:func:`outcomes.suppress.suppress_estimates`):
-    estimate, interval, p-values and verdict blanked, ``n`` missing and ``n_shown``
-    ``"<11"``; suppressed rows are left out of the adjustment family.  A condition with
-    fewer episodes than that is not analysed at all (one suppressed row).
+    ``plan.min_cell_size``, or whose claim compares a group that small in that condition
+    (:func:`claim_groups`), is suppressed (:func:`outcomes.suppress.disclose_claims`):
+    estimate, interval and p-values blanked, verdict ``"suppressed"``, ``n`` missing and
+    ``n_shown`` ``"<11"`` when it is 1-10, the reason in ``suppression_reason``;
+    suppressed rows are left out of the adjustment family.  A condition with fewer
+    episodes than that is not analysed at all (one suppressed row).
 
     Returns
     -------
@@ -128,17 +164,22 @@ def claims_by_condition(visits: Any, plan: Plan) -> pd.DataFrame:
     adjust_fn = holm if adjust == "holm" else benjamini_hochberg
     cond = frame["condition"].astype("str")
     n_eps = frame.groupby(cond, sort=True)["episode_id"].nunique()
-    parts = []
+    parts, groups = [], []
     for code, n in n_eps.items():  # a dozen conditions, not data rows
         if n < plan.min_cell_size:
-            rows = result_frame([dict(claim="all", id="*", analysis="none", primary=True, n=int(n),
-                                      reason=f"suppressed: fewer than {plan.min_cell_size} episodes")])
+            rows = result_frame([dict(claim="all", id="*", analysis="none", primary=True, n=int(n))])
         else:
             rows = _condition_rows(frame[cond == code], plan)
             rows = rows[rows["verdict"].ne("not_testable").to_numpy()]
+            groups.append(claim_groups(frame[cond == code], plan).assign(condition=code))
         parts.append(rows.assign(condition=code, n_episodes=int(n)))
     table = pd.concat(parts, ignore_index=True)
-    small = table["n"].fillna(0).to_numpy() < plan.min_cell_size
+    # One claim per (condition, id): disclose_claims decides on each, with that condition's groups.
+    key = table["condition"].astype("str") + "/" + table["id"].astype("str")
+    sizes = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["id", "group", "n", "condition"])
+    sizes = sizes.assign(id=sizes["condition"].astype("str") + "/" + sizes["id"].astype("str"))
+    table = disclose_claims(table.assign(id=key), plan.min_cell_size, groups=sizes).assign(id=table["id"])
+    small = table["suppressed"].to_numpy()
     table["p_adjusted"] = np.nan
     table["p_not_adjusted"] = np.nan
     for _, idx in table[~small].groupby("id", sort=False).groups.items():  # one family per claim id
@@ -146,17 +187,11 @@ def claims_by_condition(visits: Any, plan: Plan) -> pd.DataFrame:
         table.loc[idx, "p_not_adjusted"] = adjust_fn(table.loc[idx, "p_value_not"].to_numpy())
     sup, nsup = table["p_adjusted"].to_numpy(), table["p_not_adjusted"].to_numpy()
     verdict = np.where(sup < plan.alpha, "supported", np.where(nsup < plan.alpha, "not_supported", "inconclusive"))
-    table["verdict"] = pd.array(np.where(np.isnan(sup), None, verdict), dtype="str")
+    table["verdict"] = pd.array(np.where(small, "suppressed", np.where(np.isnan(sup), None, verdict)), dtype="str")
     table["adjust"] = adjust
-    n = table["n"].fillna(0).astype("int64").to_numpy()
-    table["n"] = n
-    table = suppress_estimates(table, min_cell=plan.min_cell_size,
-                               cols=["estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "p_value_not",
-                                     "p_not_adjusted", "verdict"])
-    shown = np.where((n >= 1) & (n < plan.min_cell_size), small_mark(plan.min_cell_size), n.astype(str))
-    table["n_shown"] = pd.array(shown, dtype="str")
-    table["reason"] = table["reason"].mask(table["suppressed"] & table["reason"].isna(),
-                                           f"suppressed: fewer than {plan.min_cell_size} episodes")
+    table["n_shown"] = table["n_text"]
+    table["reason"] = table["reason"].astype("str").mask(table["suppressed"] & table["reason"].isna(),
+                                                         "suppressed: " + table["suppression_reason"])
     # Episodes per condition, as published: the total number of episodes is public (results.json
     # data.episodes), so a single small condition could be recovered by subtraction;
     # suppress_counts adds the complementary suppression against that total.

@@ -114,7 +114,8 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
         f"{m.label}: average improvement per visit was {slopes['early']:.2f} {m.unit} up to visit {knee} and "
         f"{slopes['late']:.2f} {m.unit} after it; the difference (early minus late) is {res['estimate']:.2f} "
         f"({res['conf_level']:.0%} CI {res['ci_low']:.2f} to {res['ci_high']:.2f}; piecewise mixed model, "
-        f"n = {fit.n_groups} episodes, {fit.n_obs} visits"
+        f"n = {count_text(fit.n_groups, plan.min_cell_size)} episodes, "
+        f"{count_text(fit.n_obs, plan.min_cell_size)} visits"
         f"{f', {count_text(n_excl, plan.min_cell_size)} excluded' if n_excl else ''}"
         f"{'' if fit.converged else '; the model did not converge, read with care'}). Improvement is "
         f"{words}. {CAVEAT}")

@@ -7,9 +7,21 @@ number of each record in the file, and the file's SHA-256.  Content rules are
 as a table, each refusal an :class:`~outcomes.errors.OutcomesError` naming a
 rule:
 
-``file_exists``, ``not_a_directory``, ``file_readable``, ``file_not_empty``,
-``excel_file``, ``parquet_readable``, ``binary_file``, ``encoding_utf8``,
-``line_too_long``, ``delimiter_comma``, ``csv_parsable``, ``unique_columns``.
+``file_exists``, ``not_a_directory``, ``file_readable``, ``regular_file``,
+``limit_max_file_bytes``, ``file_not_empty``, ``excel_file``, ``parquet_readable``,
+``parquet_nested_column``, ``parquet_column_type``, ``limit_max_uncompressed_bytes``,
+``binary_file``, ``encoding_utf8``, ``line_too_long``, ``delimiter_comma``,
+``limit_max_columns``, ``limit_max_rows``, ``csv_parsable``, ``unique_columns``.
+
+Bounded work (limits of :mod:`outcomes.limits`, each raised with an ``OUTCOMES_<NAME>``
+variable): the file is read through :func:`outcomes.files.read_input_bytes` (regular files
+only: a FIFO, ``/dev/zero`` or a socket is refused before a byte is read; at most
+``max_file_bytes``). A Parquet file's footer is checked before any column is decoded: at
+most ``max_rows`` rows, ``max_columns`` columns and ``max_uncompressed_bytes`` of decoded
+data, and no nested (list, struct, map, union) or binary column. A CSV header with more than
+``max_columns`` names is refused before the rows are parsed, at most ``max_rows + 1``
+records are ever parsed, and no line may exceed ``max_line_bytes``. A wide table counts its
+melted measurements against ``max_rows``. Every step over columns is linear in their number.
 
 Format is detected from the content (Parquet files start with ``PAR1``), not
 from the extension.  CSV must be UTF-8 (a byte-order mark is tolerated) and
@@ -43,32 +55,39 @@ import hashlib
 import io
 import os
 import re
+from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 
 from ._coded import int_type
+from .contract import ALL_COLUMNS
 from .errors import OutcomesError, Problem
+from .files import read_input_bytes
+from .limits import current_limits, limit_problem
 from .measures import REGISTRY, Measure
 
-__all__ = ["RawTable", "read_records", "tidy_records", "NOTE_COLUMNS", "notes_frame", "MAX_LINE_BYTES", "READ_RULES"]
+__all__ = ["RawTable", "read_records", "tidy_records", "NOTE_COLUMNS", "notes_frame", "column_notes",
+           "check_parquet_metadata", "READ_RULES"]
 
-#: Rules of refusals raised while reading (before the contract is checked).
+#: Rules of refusals raised while reading (before the contract is checked), in the order of
+#: ``docs/data-contract.md``.
 READ_RULES: tuple[str, ...] = (
-    "file_exists", "not_a_directory", "file_readable", "file_not_empty", "excel_file",
-    "parquet_readable", "binary_file", "encoding_utf8", "line_too_long", "delimiter_comma",
-    "csv_parsable", "unique_columns",
+    "file_exists", "not_a_directory", "file_readable", "regular_file", "limit_max_file_bytes",
+    "file_not_empty", "excel_file", "parquet_readable", "parquet_nested_column", "parquet_column_type",
+    "limit_max_uncompressed_bytes", "binary_file", "encoding_utf8", "line_too_long", "delimiter_comma",
+    "limit_max_columns", "limit_max_rows", "csv_parsable", "unique_columns",
 )
 
-#: A single line longer than this is refused (``line_too_long``) instead of parsed.
-MAX_LINE_BYTES = 1_000_000
 #: Columns of :attr:`RawTable.notes` and of ``LoadedVisits.exclusions``.
 NOTE_COLUMNS = ("row", "column", "rule", "reason")
 
 _FRAME_SOURCE = "<DataFrame>"
+_TALL_LINES = 10_000  # from this many lines every CSV column is read as a categorical (see _parse_csv)
 _SNIFF_BYTES = 65_536
 
 
@@ -90,6 +109,18 @@ def notes_frame(rows=(), column: str = "", rule: str = "", reason: str = "") -> 
         "rule": pd.Series([rule] * n, dtype="str"),
         "reason": pd.Series([reason] * n, dtype="str"),
     })
+
+
+def column_notes(columns, rule: str, reason: str) -> pd.DataFrame:
+    """One note per column (header row 1), built at once: a file of many columns costs one frame.
+
+    Examples
+    --------
+    >>> column_notes(["notes", "x"], "unknown_column", "ignored").values.tolist()
+    [[1, 'notes', 'unknown_column', 'ignored'], [1, 'x', 'unknown_column', 'ignored']]
+    """
+    frame = notes_frame(np.ones(len(columns), dtype=np.int64), "", rule, reason)
+    return frame.assign(column=pd.Series(list(columns), dtype="str"))
 
 
 @dataclass(frozen=True)
@@ -215,29 +246,20 @@ def tidy_records(frame: pd.DataFrame, rows: np.ndarray, source: str, sha256: str
     wide = _is_wide(frame, reg)
     if wide:
         frame, codes = _materialize(frame, codes), {}  # coded columns hold whole rows: not after melting
-        frame, rows, missing = _wide_to_long(frame, rows, reg)
+        frame, rows, missing = _wide_to_long(frame, rows, reg, source)
         notes = pd.concat([notes, missing], ignore_index=True)
     return RawTable(frame, rows, source, sha256, fmt, notes, wide, codes)
 
 
 # --- reading bytes -----------------------------------------------------------------------------
 
-def _fail(rule: str, message: str, source: str, rows: tuple[int, ...] = (), column: str | None = None):
+def _fail(rule: str, message: str, source: str, rows: tuple[int, ...] = (), column: str | None = None) -> NoReturn:
     raise OutcomesError(Problem(rule, message, source, rows, column))
 
 
 def _read_bytes(path: Path, name: str) -> bytes:
-    if path.is_dir():
-        _fail("not_a_directory", "is a directory; give the visits file (CSV or Parquet) inside it", name)
-    if not path.exists():
-        _fail("file_exists", "no such file (check the path and the current directory)", name)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except PermissionError:
-        _fail("file_readable", "permission denied: the file cannot be read by this user", name)
-    except OSError as exc:
-        _fail("file_readable", f"cannot be read ({exc.strerror or type(exc).__name__})", name)
+    """The file's bytes: a regular file of at most ``max_file_bytes`` (see :mod:`outcomes.files`)."""
+    data = read_input_bytes(path, source=name, limit="max_file_bytes", what="the visits file (CSV or Parquet)")
     if not re.search(rb"[^ \t\r\n\xef\xbb\xbf]", data):  # data.strip() without copying the bytes
         _fail("file_not_empty", "the file is empty (no header, no rows)", name)
     return data
@@ -260,6 +282,14 @@ def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.Data
     if data[-4:] != b"PAR1":
         _fail("parquet_readable", "starts like a Parquet file but its end is missing (truncated "
               "copy or interrupted download?); export it again", name)
+    try:  # the footer only: nothing is decoded before its sizes and types are checked
+        footer = pq.ParquetFile(pa.BufferReader(data))
+        metadata, arrow_schema = footer.metadata, footer.schema_arrow
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        _fail("parquet_readable", f"is not a readable Parquet file ({type(exc).__name__}); export it again",
+              name)
+    check_parquet_metadata(metadata, arrow_schema, name)
+    del footer
     try:
         if not coded:
             return pq.read_table(pa.BufferReader(data)).to_pandas(), {}
@@ -289,6 +319,89 @@ def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.Data
         _fail("parquet_readable", f"is not a readable Parquet file ({type(exc).__name__}); export it again",
               name)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _type_problem(arrow_type) -> tuple[str, str] | None:
+    """(rule, what) when a column of this Arrow type cannot be read as contract cells, else None."""
+    import pyarrow as pa
+
+    t = arrow_type
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    nested = (pa.types.is_nested(t) or pa.types.is_union(t) or pa.types.is_dictionary(t)
+              or getattr(pa.types, "is_list_view", lambda _: False)(t))
+    if nested:
+        return "parquet_nested_column", ("holds nested values (lists, structs, maps or unions), not one "
+                                         "value per cell; flatten it before exporting")
+    readable = (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+                or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_decimal(t)
+                or pa.types.is_temporal(t) or pa.types.is_null(t)
+                or getattr(pa.types, "is_string_view", lambda _: False)(t))
+    if not readable:
+        kind = "binary data (bytes)" if (pa.types.is_binary(t) or pa.types.is_large_binary(t)
+                                         or pa.types.is_fixed_size_binary(t)) else "values of an unsupported type"
+        return "parquet_column_type", f"holds {kind}, not numbers, booleans or text; export it as text"
+    return None
+
+
+def _byte_width(arrow_type) -> int:
+    """Bytes per cell once decoded (8 for text: an offset or a pointer per cell, before its characters)."""
+    try:
+        return max(int(arrow_type.bit_width) // 8, 1)
+    except ValueError:  # variable width
+        return 8
+
+
+def check_parquet_metadata(metadata, schema, source: str) -> None:
+    """Refuse a Parquet file from its footer alone, before any column is decoded.
+
+    Parameters
+    ----------
+    metadata : pyarrow.parquet.FileMetaData
+        ``ParquetFile(...).metadata``.
+    schema : pyarrow.Schema
+        ``ParquetFile(...).schema_arrow``.
+    source : str
+        The file's name in messages.
+
+    Raises
+    ------
+    OutcomesError
+        ``limit_max_rows``, ``limit_max_columns``, ``limit_max_uncompressed_bytes`` (decoded size:
+        the larger of the pages' uncompressed size and rows x cell widths), ``parquet_nested_column``
+        and ``parquet_column_type`` (one problem per column, naming it).
+
+    Examples
+    --------
+    >>> import io, pyarrow as pa, pyarrow.parquet as pq
+    >>> buffer = io.BytesIO()
+    >>> pq.write_table(pa.table({"patient_id": ["P1"], "tags": [[1, 2]]}), buffer)
+    >>> footer = pq.ParquetFile(pa.BufferReader(buffer.getvalue()))
+    >>> check_parquet_metadata(footer.metadata, footer.schema_arrow, "v.parquet")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outcomes.errors.OutcomesError: v.parquet, column tags: [parquet_nested_column] holds nested values ...
+    """
+    limits = current_limits()
+    problems: list[Problem] = []
+    n_rows, n_columns = int(metadata.num_rows), len(schema)
+    if n_rows > limits.max_rows:
+        problems.append(limit_problem("max_rows", f"the file has {n_rows:,} rows", source))
+    if n_columns > limits.max_columns:
+        problems.append(limit_problem("max_columns", f"the file has {n_columns:,} columns", source))
+    if problems:  # sizes first: a file of a million columns is not examined column by column
+        raise OutcomesError(problems)
+    pages = sum(int(metadata.row_group(i).total_byte_size) for i in range(metadata.num_row_groups))
+    decoded = max(pages, n_rows * sum(_byte_width(f.type) for f in schema))
+    if decoded > limits.max_uncompressed_bytes:
+        problems.append(limit_problem("max_uncompressed_bytes", f"the file's data is about {decoded:,} bytes "
+                                      "once decompressed and decoded", source))
+    for f in schema:
+        found = _type_problem(f.type)
+        if found:
+            problems.append(Problem(found[0], found[1], source, (), str(f.name)))
+    if problems:
+        raise OutcomesError(problems)
 
 
 def _plain_text_columns(schema) -> set[str]:
@@ -417,17 +530,34 @@ def _is_cp1252(data: bytes) -> bool:
     return True
 
 
-def _check_line_length(data: bytes, name: str) -> None:
+def _check_line_length(data: bytes, name: str) -> int:
+    """Refuse a line over ``max_line_bytes``; return the number of line-end bytes (CR and LF)."""
     arr = np.frombuffer(data, dtype=np.uint8)
     block = 1 << 24  # line ends found block by block: no temporaries the size of the file
     ends = np.concatenate([np.flatnonzero((arr[i:i + block] == 10) | (arr[i:i + block] == 13)) + i
                            for i in range(0, len(arr), block)] or [np.zeros(0, dtype=np.intp)])
     lengths = np.diff(np.concatenate(([-1], ends, [len(arr)])))
     longest = int(np.argmax(lengths))
-    if lengths[longest] - 1 > MAX_LINE_BYTES:
+    if lengths[longest] - 1 > current_limits().max_line_bytes:
         row = _row_of_offset(data, int(ends[longest - 1]) + 1 if longest else 0)
-        _fail("line_too_long", f"a line is {lengths[longest] - 1:,} bytes long (limit "
-              f"{MAX_LINE_BYTES:,}); this is not a visits table (missing line breaks?)", name, (row,))
+        problem = limit_problem("max_line_bytes", f"a line is {lengths[longest] - 1:,} bytes long: this is "
+                                "not a visits table (missing line breaks?)", name, (row,))
+        raise OutcomesError(replace(problem, rule="line_too_long"))
+    return len(ends)
+
+
+def _raise_limit(name: str, what: str, source: str, rows: tuple[int, ...] = ()) -> NoReturn:
+    raise OutcomesError(limit_problem(name, what, source, rows))
+
+
+def _check_unique(columns: pd.Index, name: str, where: str = "", rows: tuple[int, ...] = ()) -> None:
+    """Refuse repeated column names (``unique_columns``), in time linear in the number of columns."""
+    dupes = sorted(set(columns[columns.duplicated()]))
+    if dupes:
+        shown = dupes[:10]
+        more = f" (+{len(dupes) - len(shown)} more)" if len(dupes) > len(shown) else ""
+        _fail("unique_columns", f"column name(s) {shown}{more} appear more than once{where}", name, rows,
+              ", ".join(shown))
 
 
 def _check_delimiter(header: str, name: str) -> list[str]:
@@ -449,30 +579,38 @@ def _check_delimiter(header: str, name: str) -> list[str]:
 def _parse_csv(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFrame, dict]:
     """The table (all cells text), and its columns left coded (see :func:`_read`)."""
     data = _check_text(data, name)
-    _check_line_length(data, name)
+    n_lines = _check_line_length(data, name)
     end = re.search(rb"\r\n|\r|\n", data)
     first = (data[:end.start()] if end else data).decode("utf-8")  # the header line (no copy of the rest)
     header = _check_delimiter(first, name)
-    seen = [h for h in header if h]
-    dupes = sorted({h for h in seen if seen.count(h) > 1})
-    if dupes:
-        _fail("unique_columns", f"column name(s) {dupes} appear more than once in the header", name, (1,),
-              ", ".join(dupes))
+    limits = current_limits()
+    if len(header) > limits.max_columns:  # before a cell is parsed
+        _raise_limit("max_columns", f"the header has {len(header):,} columns", name, (1,))
+    _check_unique(pd.Index([h for h in header if h]), name, " in the header", (1,))
+    dtype: object = str
+    if coded:
+        # the parser hashes each cell straight into a categorical (categories stay text) instead of
+        # making millions of str objects; but a categorical column costs ~1 ms to set up, so in a short
+        # file only the contract's columns are (a file of 1,000 columns and few rows stays fast)
+        tall = n_lines >= _TALL_LINES
+        dtype = defaultdict(lambda: str, {i: "category" for i, h in enumerate(header) if tall or h in ALL_COLUMNS})
     try:
-        # coded: the parser hashes each cell straight into a categorical (categories stay text),
-        # instead of making millions of str objects
-        table = pd.read_csv(io.BytesIO(data), header=None, dtype="category" if coded else str,
+        # at most max_rows records (+ header, + 1 to tell that there are more) are ever parsed
+        table = pd.read_csv(io.BytesIO(data), header=None, dtype=dtype,
                             keep_default_na=False, na_filter=False, skip_blank_lines=False, index_col=False,
-                            encoding="utf-8")
+                            encoding="utf-8", nrows=limits.max_rows + 2)
     except pd.errors.ParserError as exc:
         msg = str(exc).strip()
         rows = tuple(int(tok) for tok in msg.replace(",", " ").split() if tok.isdigit())[1:2]
         _fail("csv_parsable", "cannot be parsed as CSV: a row with more cells than the header (stray "
               "comma?) or an unclosed quote; " + msg.split(". ", 1)[-1].replace("C error: ", ""), name, rows)
-    names = [str(c).strip() for c in table.iloc[0].tolist()]
+    if len(table) - 1 > limits.max_rows:
+        _raise_limit("max_rows", f"the file has more than {limits.max_rows:,} records", name)
+    names = [str(table.iat[0, i]).strip() for i in range(table.shape[1])]  # no row of mixed types built
     frame = table.iloc[1:].reset_index(drop=True)
     frame.columns = [n if n else f"unnamed_{i + 1}" for i, n in enumerate(names)]
-    codes = {c: _categorical_codes(frame[c]) for c in frame.columns} if coded else {}
+    codes = {c: _categorical_codes(frame[c]) for c in frame.columns
+             if isinstance(frame[c].dtype, pd.CategoricalDtype)} if coded else {}
     return frame, codes
 
 
@@ -494,15 +632,11 @@ def _tidy(frame: pd.DataFrame, rows: np.ndarray, name: str, fmt: str, codes: dic
     codes = {str(c).strip(): v for c, v in codes.items()}
     notes = []
     if len(frame.columns) and fmt == "frame":
-        dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-        if dupes:
-            _fail("unique_columns", f"column name(s) {dupes} appear more than once", name, (),
-                  ", ".join(dupes))
+        _check_unique(frame.columns, name)
     unnamed = [c for c in frame.columns
                if (c.startswith("unnamed_") or c.startswith("Unnamed:") or not c)
                and (_coded_blank(codes[c]) if c in codes else _blank(frame[c])).all()]
-    for c in unnamed:
-        notes.append(notes_frame([1], c, "blank_column", "column without a name or any content dropped"))
+    notes.append(column_notes(unnamed, "blank_column", "column without a name or any content dropped"))
     frame = frame.drop(columns=unnamed)
     codes = {c: v for c, v in codes.items() if c in frame.columns}
     if len(frame.columns) and len(frame):
@@ -547,15 +681,19 @@ def _is_wide(frame: pd.DataFrame, registry: Mapping[str, Measure]) -> bool:
     return not ({"measure", "value"} & cols) and any(c in registry for c in cols)
 
 
-def _wide_to_long(frame: pd.DataFrame, rows: np.ndarray, registry: Mapping[str, Measure]):
+def _wide_to_long(frame: pd.DataFrame, rows: np.ndarray, registry: Mapping[str, Measure], source: str):
     measures = [c for c in frame.columns if c in registry]
     ids = [c for c in frame.columns if c not in registry]
     present = np.column_stack([~_blank(frame[m]) for m in measures])  # shape (n rows, n measures)
+    n_long = int(present.sum())
+    if n_long > current_limits().max_rows:  # before the long frame is built
+        _raise_limit("max_rows", f"the wide table holds {n_long:,} measurements (rows once melted)", source)
     r_idx, m_idx = np.nonzero(present)  # row-major: each visit row's measures in column order
-    long = frame.iloc[r_idx][ids].reset_index(drop=True)
-    long["measure"] = pd.Series(np.asarray(measures, dtype=object)[m_idx], dtype="str")
     cells = frame[measures].to_numpy(dtype=object)[r_idx, m_idx]
-    long["value"] = pd.Series(cells, dtype="str" if _all_text(frame, measures) else object)
+    melted = pd.DataFrame({"measure": pd.Series(np.asarray(measures, dtype=object)[m_idx], dtype="str"),
+                           "value": pd.Series(cells, dtype="str" if _all_text(frame, measures) else object)})
+    # joined at once: inserting columns one by one into a frame of many columns is slow (and warns)
+    long = pd.concat([frame.iloc[r_idx][ids].reset_index(drop=True), melted], axis=1)
     if "side" in long.columns:  # a visit row's side belongs to its sided measures only
         sided = long["measure"].isin([m for m in measures if registry[m].sided]).to_numpy()
         long["side"] = long["side"].where(sided, "" if _all_text(frame, ["side"]) else None)

@@ -175,9 +175,6 @@ _MEASURES: tuple[Measure, ...] = (
 #: The built-in registry, keyed by code.  Read-only: use :func:`build_registry` to override.
 REGISTRY: Mapping[str, Measure] = {m.code: m for m in _MEASURES}
 
-_OVERRIDABLE = {f for f in Measure.__dataclass_fields__ if f != "code"}
-
-
 def get_measure(code: str, registry: Mapping[str, Measure] | None = None) -> Measure:
     """Look a measure up by code.
 
@@ -209,59 +206,54 @@ def build_registry(
     ----------
     overrides : mapping of code -> mapping of field -> value
         For an existing code, only the given fields change.  A new code must give
-        every field except ``threshold_rel``, ``sided`` and ``source``.
+        every field except ``threshold_rel``, ``sided`` and ``source``.  Types and ranges
+        are those of :class:`outcomes.plan_schema.MeasureFields`.
     source : str
         Named in error messages.
+
+    Raises
+    ------
+    OutcomesError
+        Rule ``plan_measures``, one problem per field with its key path
+        (``measures.rom_custom.upper``): a wrong type or range, an unknown field, a field
+        missing from a new measure, ``lower`` not below ``upper`` once merged.
 
     Examples
     --------
     >>> reg = build_registry({"pain_nprs": {"threshold_abs": 1.0}})
     >>> reg["pain_nprs"].threshold_abs, REGISTRY["pain_nprs"].threshold_abs
     (1.0, 2.0)
+    >>> build_registry({"rom_custom": {"label": "Custom", "upper": 180}})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outcomes.errors.OutcomesError: The plan's measure definitions are invalid:
+      - plan, column measures.rom_custom.unit: [plan_measures] measures.rom_custom.unit is required for a new measure...
     """
+    from .plan_schema import MEASURE_REQUIRED, measures_problems
+
     reg = dict(REGISTRY)
-    problems: list[Problem] = []
-    for code, fields in (overrides or {}).items():
+    given, problems = measures_problems({} if overrides is None else overrides, source)
+    for code, fields in given.items():
         col = f"measures.{code}"
-        if not isinstance(fields, Mapping):
-            problems.append(Problem("measure_override", "must be a mapping of fields", source, (), col))
+        if code in reg:
+            m = replace(reg[code], **fields)
+        else:
+            missing = [f for f in MEASURE_REQUIRED if f not in fields]
+            problems += [Problem("plan_measures", f"{col}.{f} is required for a new measure ({code} is not in the "
+                                 "built-in registry, docs/measures.md)", source, (), f"{col}.{f}") for f in missing]
+            if missing:
+                continue
+            m = Measure(code=code, **fields)
+        if not m.lower < m.upper:
+            end = "upper" if "upper" in fields else "lower"
+            problems.append(Problem("plan_measures", f"{col}.{end}: lower ({m.lower:g}) must be below upper "
+                                    f"({m.upper:g})", source, (), f"{col}.{end}"))
             continue
-        unknown = set(fields) - _OVERRIDABLE
-        if unknown:
-            problems.append(Problem("measure_override", f"unknown field(s) {sorted(unknown)}", source, (), col))
-            continue
-        try:
-            if code in reg:
-                m = replace(reg[code], **fields)
-            else:
-                m = Measure(code=code, **fields)
-            m = _checked(m)
-        except (TypeError, ValueError) as exc:
-            problems.append(Problem("measure_override", str(exc), source, (), col))
-            continue
-        reg[code] = m
+        reg[code] = replace(m, lower=float(m.lower), upper=float(m.upper), threshold_abs=float(m.threshold_abs),
+                            direction=int(m.direction))
     if problems:
         raise OutcomesError(problems, "The plan's measure definitions are invalid:")
     return reg
-
-
-def _checked(m: Measure) -> Measure:
-    if not m.code.isidentifier() or m.code.lower() != m.code:
-        raise ValueError("code must be snake_case")
-    lower, upper, thr = float(m.lower), float(m.upper), float(m.threshold_abs)
-    if not lower < upper:
-        raise ValueError("lower must be below upper")
-    if m.direction not in (-1, 1):
-        raise ValueError("direction must be -1 (lower is better) or 1 (higher is better)")
-    if m.kind not in ("pain", "rom", "strength"):
-        raise ValueError("kind must be pain, rom or strength")
-    if not thr > 0:
-        raise ValueError("threshold_abs (MCID/MDC) must be positive")
-    rel = m.threshold_rel
-    if rel is not None and not 0 < float(rel) < 1:
-        raise ValueError("threshold_rel must be a fraction in (0, 1)")
-    return replace(m, lower=lower, upper=upper, threshold_abs=thr,
-                   threshold_rel=None if rel is None else float(rel), direction=int(m.direction))
 
 
 def measures_of_kind(kind: Kind, registry: Mapping[str, Measure] | None = None) -> list[str]:

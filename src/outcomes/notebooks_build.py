@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .atomic import atomic_write_text
+from .outputs import atomic_write_text
 from .report import KERNEL_ARGS, NOTEBOOKS, REPO_NOTEBOOKS, WORKERS
 
 __all__ = ["build_notebook", "cell_id", "clean_notebook", "main"]

@@ -34,8 +34,9 @@ Examples
 --------
 >>> settings("soreness", {})["share"]
 0.9
->>> [str(p) for p in validate_other_claims({"soreness": {"share": 2}}, "plan.yaml")]
-['plan.yaml, column other_claims.soreness.share: [plan_other_claims] must be a number in (0, 1), got 2']
+>>> [str(p) for p in validate_other_claims({"soreness": {"share": 2}}, "plan.yaml")]  # doctest: +NORMALIZE_WHITESPACE
+['plan.yaml, column other_claims.soreness.share: [plan_other_claims] other_claims.soreness.share must be
+  a number in (0, 1), got 2']
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import OutcomesError, Problem
+from .plan_schema import default_other_claims, other_claims_problems
 
 __all__ = [
     "DEFAULT_OTHER_CLAIMS",
@@ -66,14 +68,8 @@ __all__ = [
     "other_claims_section",
 ]
 
-DEFAULT_OTHER_CLAIMS: Mapping[str, Mapping[str, Any]] = {
-    "strength": {"enabled": "auto"},
-    "twitch": {"enabled": "auto"},
-    "soreness": {"enabled": "auto", "hours": 48.0, "share": 0.90},
-    "combined": {"enabled": "auto"},
-    "early": {"enabled": "auto", "knee": 3},
-    "conditions": {"enabled": "auto", "adjust": "bh"},
-}
+#: Each claim's default settings (from the declared plan schema, :mod:`outcomes.plan_schema`).
+DEFAULT_OTHER_CLAIMS: Mapping[str, Mapping[str, Any]] = default_other_claims()
 
 #: Columns of every claim result frame (see the module notes).
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -91,18 +87,6 @@ CLAIM_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "early": (),
 }
 
-# field -> (check, description) for the fields that are not ``enabled``
-_CHECKS: Mapping[str, tuple[Any, str]] = {
-    "hours": (lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 336,
-              "a number of hours in (0, 336]"),
-    "share": (lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1,
-              "a number in (0, 1)"),
-    "knee": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "an integer visit number >= 2"),
-    "adjust": (lambda v: v in ("holm", "bh"), "'holm' or 'bh'"),
-    "enabled": (lambda v: v in ("auto", True, False), "auto, true or false"),
-}
-
-
 def settings(claim: str, other_claims: Mapping[str, Any]) -> dict[str, Any]:
     """A claim's settings: the defaults updated with the plan's ``other_claims[claim]``.
 
@@ -115,34 +99,17 @@ def settings(claim: str, other_claims: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def validate_other_claims(other_claims: Mapping[str, Any], source: str) -> list[Problem]:
-    """Every problem in a plan's ``other_claims`` section, each naming its field.
+    """Every problem in a plan's ``other_claims`` section, each naming its key path.
+
+    The section's schema is :class:`outcomes.plan_schema.OtherClaimsModel` (the same one a whole
+    plan is validated with).
 
     Examples
     --------
     >>> [p.column for p in validate_other_claims({"twitch": {"enabled": "yes"}, "x": {}}, "p.yaml")]
     ['other_claims.twitch.enabled', 'other_claims.x']
     """
-    problems: list[Problem] = []
-    for claim, given in other_claims.items():
-        col = f"other_claims.{claim}"
-        if claim not in DEFAULT_OTHER_CLAIMS:
-            problems.append(Problem("plan_other_claims", f"unknown claim; known: {', '.join(DEFAULT_OTHER_CLAIMS)}",
-                                    source, (), col))
-            continue
-        if not isinstance(given or {}, Mapping):
-            problems.append(Problem("plan_other_claims", "must be a mapping of settings", source, (), col))
-            continue
-        allowed = set(DEFAULT_OTHER_CLAIMS[claim])
-        for key, value in (given or {}).items():
-            if key not in allowed:
-                problems.append(Problem("plan_other_claims", f"unknown setting; known: {', '.join(sorted(allowed))}",
-                                        source, (), f"{col}.{key}"))
-                continue
-            check, description = _CHECKS[key]
-            if not check(value):
-                problems.append(Problem("plan_other_claims", f"must be {description}, got {value!r}",
-                                        source, (), f"{col}.{key}"))
-    return problems
+    return other_claims_problems(other_claims, source)
 
 
 # ----------------------------------------------------------------------------- result rows
@@ -164,6 +131,25 @@ def missing_columns(visits: pd.DataFrame, columns: Sequence[str]) -> str | None:
         if visits[col].isna().all():
             return f"not testable: column {col} has no values"
     return None
+
+
+def group_sizes(claim_id: str, groups: Sequence[str], counts: Sequence[int]) -> pd.DataFrame:
+    """Episodes behind each arm of a claim (what small-cell suppression needs): ``id``, ``group``, ``n``.
+
+    Empty ``groups`` give the empty frame of a claim that cannot be tested.
+
+    Examples
+    --------
+    >>> group_sizes("twitch", ["twitch", "no_twitch"], [40, 7])
+           id      group   n
+    0  twitch     twitch  40
+    1  twitch  no_twitch   7
+    >>> group_sizes("twitch", [], []).shape
+    (0, 3)
+    """
+    return pd.DataFrame({"id": pd.Series([claim_id] * len(groups), dtype="str"),
+                         "group": pd.Series(list(groups), dtype="str"),
+                         "n": pd.Series([int(c) for c in counts], dtype="int64")})
 
 
 def not_testable(claim: str, claim_id: str, reason: str, measure: str | None = None) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -27,13 +28,12 @@ import yaml
 
 from .errors import OutcomesError, Problem
 from .measures import REGISTRY, Measure, build_registry
+from .plan_schema import describe_value, validate_plan
+from .safe_yaml import load_yaml_file
 
 __all__ = ["Plan", "load_plan", "plan_from_mapping", "DEFAULT_PLAN_PATH"]
 
 DEFAULT_PLAN_PATH = Path(__file__).with_name("plans") / "default.yaml"
-
-_TRAJECTORIES = ("log", "linear")
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -131,13 +131,24 @@ class Plan:
 _KNOWN = {f.name for f in fields(Plan)} - {"registry", "source"}
 
 
+def _top(problem: Problem) -> str:
+    """The top-level plan field a problem is about (first part of its key path)."""
+    return re.split(r"[.\[]", problem.column or "", maxsplit=1)[0]
+
+
 def plan_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Plan:
     """Validate a mapping (parsed YAML) into a :class:`Plan`, reporting every bad field.
+
+    The mapping is checked against the declared schema (:class:`outcomes.plan_schema.PlanModel`:
+    types, ranges, unknown keys, limits), then against the rules that need the registry or two
+    fields at once: measure definitions (:func:`outcomes.measures.build_registry`), measure codes
+    registered, ``max_visit >= k + 1``.
 
     Raises
     ------
     OutcomesError
-        One problem per bad field, each naming the field (``column``) and the rule.
+        Headed "The analysis plan X is invalid:", one problem per bad field, each naming the key
+        path (``column``) and the rule.
 
     Examples
     --------
@@ -147,89 +158,55 @@ def plan_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Pla
     outcomes.errors.OutcomesError: The analysis plan bad.yaml is invalid:
       - bad.yaml, column k: [plan_k] k must be an integer >= 2 (visit 1 is the baseline), got 1
       - bad.yaml, column p0: [plan_p0] p0 must be a number strictly between 0 and 1, got 1.5
+    >>> plan_from_mapping([], source="list.yaml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outcomes.errors.OutcomesError: ...[plan_mapping] a plan must be a YAML mapping of fields (e.g. `k: 3`), not a list
     """
+    headline = f"The analysis plan {source} is invalid:"
     if not isinstance(data, Mapping):
-        raise OutcomesError(Problem("plan_mapping", "a plan must be a YAML mapping of fields", source))
-    problems: list[Problem] = []
-
-    def bad(fieldname: str, rule: str, message: str) -> None:
-        problems.append(Problem(rule, message, source, (), fieldname))
-
-    unknown = sorted(set(data) - _KNOWN)
-    for key in unknown:
-        bad(str(key), "plan_field_known", f"unknown plan field {key!r}; known: {', '.join(sorted(_KNOWN))}")
-
-    defaults = Plan()
-    values: dict[str, Any] = {k: data.get(k, getattr(defaults, k)) for k in _KNOWN}
+        raise OutcomesError(Problem("plan_mapping", f"a plan must be a YAML mapping of fields (e.g. `k: 3`), not "
+                                    f"{describe_value(data)}", source), headline)
+    model, problems = validate_plan(data, source)
+    failed = {_top(p) for p in problems}
 
     registry: Mapping[str, Measure] = REGISTRY
-    overrides = values.pop("measures") or {}
-    try:
-        registry = build_registry(overrides, source=source)
-    except OutcomesError as exc:
-        problems.extend(exc.problems)
+    if "measures" not in failed:
+        try:
+            registry = build_registry(data.get("measures") or {}, source=source)
+        except OutcomesError as exc:
+            problems.extend(exc.problems)
+            failed.add("measures")
+    if model is not None and not problems and model.max_visit < model.k + 1:
+        problems.append(Problem("plan_max_visit", "max_visit must be at least k + 1 (the k+1 sensitivity analysis)",
+                                source, (), "max_visit"))
 
-    def integer(name: str, minimum: int, why: str) -> None:
-        v = values[name]
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            bad(name, f"plan_{name}", f"{name} must be an integer >= {minimum}{why}, got {v!r}")
+    def registered(name: str, codes: list[Any]) -> None:
+        unknown = [c for c in codes if c not in registry]
+        if unknown:
+            shown = ", ".join(describe_value(c) for c in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            problems.append(Problem("plan_measure_registered", f"{name}: unknown measure {shown} (see "
+                                    "docs/measures.md, or add it under measures:)", source, (), name))
 
-    integer("k", 2, " (visit 1 is the baseline)")
-    integer("max_visit", 2, "")
-    integer("min_cell_size", 1, "")
-    integer("seed", 0, "")
-    integer("n_boot", 100, "")
-    if not problems and values["max_visit"] < values["k"] + 1:
-        bad("max_visit", "plan_max_visit", "max_visit must be at least k + 1 (the k+1 sensitivity analysis)")
-
-    def fraction(name: str, upper: float) -> None:
-        v = values[name]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < upper:
-            bad(name, f"plan_{name}", f"{name} must be a number strictly between 0 and {upper:g}, got {v!r}")
-        else:
-            values[name] = float(v)
-
-    fraction("p0", 1)
-    fraction("alpha", 0.5)
-
-    if values["trajectory"] not in _TRAJECTORIES:
-        bad("trajectory", "plan_trajectory", f"trajectory must be one of {_TRAJECTORIES}")
-
-    def measure_code(name: str, code: Any) -> None:
-        if not isinstance(code, str) or code not in registry:
-            bad(name, "plan_measure_registered", f"unknown measure {code!r} (see docs/measures.md)")
-
-    measure_code("primary_measure", values["primary_measure"])
-    sec = values["secondary_measures"]
-    if sec in (None, "auto"):
-        values["secondary_measures"] = None
-    elif isinstance(sec, list | tuple):
-        for code in sec:
-            measure_code("secondary_measures", code)
-        values["secondary_measures"] = tuple(sec)
-    else:
-        bad("secondary_measures", "plan_secondary_measures", "secondary_measures must be 'auto' or a list")
-
-    for name in ("name", "description"):
-        if not isinstance(values[name], str):
-            bad(name, f"plan_{name}", f"{name} must be text")
-
-    other = values["other_claims"]
-    if not isinstance(other, Mapping):
-        bad("other_claims", "plan_other_claims", "other_claims must be a mapping of claim -> settings")
-    else:
-        from .other_claims import validate_other_claims
-
-        values["other_claims"] = dict(other)
-        problems.extend(validate_other_claims(other, source))
-
-    if problems:
-        raise OutcomesError(problems, f"The analysis plan {source} is invalid:")
-    return Plan(**values, registry=registry, measures=dict(overrides), source=source)
+    if "measures" not in failed:  # codes are judged against the plan's own registry
+        if "primary_measure" not in failed:
+            registered("primary_measure", [data.get("primary_measure", Plan.primary_measure)])
+        if "secondary_measures" not in failed and model is not None and model.secondary_measures:
+            registered("secondary_measures", list(model.secondary_measures))
+    if problems or model is None:
+        raise OutcomesError(problems, headline)
+    values = {name: getattr(model, name) for name in _KNOWN & set(data) - {"measures", "other_claims"}}
+    return Plan(**values, registry=registry, measures=dict(data.get("measures") or {}),
+                other_claims=dict(data.get("other_claims") or {}), source=source)
 
 
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read and validate a plan YAML file (default: the shipped ``plans/default.yaml``).
+
+    The file is read with :func:`outcomes.safe_yaml.load_yaml_file`: a regular file of at most
+    ``max_plan_bytes``, UTF-8, no duplicate key (``yaml_duplicate_key``), a bounded number of
+    aliases. An empty file (or one of comments only) is the default plan; any other document that
+    is not a mapping (``false``, ``[]``, ``3``, text) is refused (``plan_mapping``).
 
     Examples
     --------
@@ -238,19 +215,11 @@ def load_plan(path: str | Path | None = None) -> Plan:
     """
     path = Path(path) if path is not None else DEFAULT_PLAN_PATH
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise OutcomesError(Problem("file_exists", "plan file not found", str(path))) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OutcomesError(Problem("file_readable", f"cannot read plan: {exc.__class__.__name__}",
-                                    str(path))) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        rows = (mark.line + 1,) if mark is not None else ()
-        raise OutcomesError(Problem("plan_yaml", f"not valid YAML ({getattr(exc, 'problem', exc)})",
-                                    str(path), rows)) from None
-    return plan_from_mapping(data or {}, source=str(path))
-
-
+        data = load_yaml_file(path, source=str(path), what="a plan YAML file")
+    except (yaml.YAMLError, ValueError) as exc:
+        # Not yet caught by safe_yaml: a control character refused by PyYAML's reader (raised before its
+        # guard), an integer of more than 4,300 digits (ValueError from int()). Reported, never a traceback.
+        reason = getattr(exc, "reason", None) or ("a number with too many digits" if isinstance(exc, ValueError)
+                                                  else "unreadable text")
+        raise OutcomesError(Problem("yaml_syntax", f"not valid YAML ({reason})", str(path))) from None
+    return plan_from_mapping({} if data is None else data, source=str(path))

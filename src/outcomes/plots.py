@@ -3,7 +3,11 @@
 Every function draws numbers computed elsewhere (:mod:`outcomes.claims`,
 :mod:`outcomes.trajectories`, :mod:`outcomes.subgroups`, :mod:`outcomes.cohort`) and
 returns the :class:`~matplotlib.figure.Figure`; none estimates anything.  Functions
-that draw one panel accept ``ax=`` so small multiples reuse them.
+that draw one panel accept ``ax=`` so small multiples reuse them.  Given disclosed
+frames (:meth:`outcomes.claims.ClaimsResult.disclosed`, what the clinic report draws),
+they draw nothing of a suppressed row: forest plots label it "suppressed: too few
+episodes" and ``n`` as ``<11`` (or "n withheld"), curves stop where too few episodes
+are at risk.
 
 Conventions: explicit ``fig, ax = plt.subplots(...)``; the figure is closed in pyplot
 before it is returned (so Jupyter shows it once, as the cell's value, and a long
@@ -106,9 +110,12 @@ def improvement_curve(curve: pd.DataFrame, claim: pd.Series, *, ax: Axes | None 
     ----------
     curve : DataFrame
         Rows of ``ClaimsResult.curves`` for one claim (``time, estimate, ci_low, ci_high``).
+        Of a disclosed result (:meth:`outcomes.claims.ClaimsResult.disclosed`), rows marked
+        ``suppressed`` (too few episodes at risk) are not drawn.
     claim : Series
         The claim's row of ``ClaimsResult.claims`` (``k``, ``p0``, ``estimate``, ``ci_low``,
-        ``ci_high``, ``conf_level``, ``label``, ``verdict``).
+        ``ci_high``, ``conf_level``, ``label``, ``verdict``); a ``suppressed`` claim draws
+        neither curve nor estimate, only the words "suppressed: too few episodes".
     ax : Axes, optional
         Draw into this axes (small multiples).
     title : str, optional
@@ -124,6 +131,10 @@ def improvement_curve(curve: pd.DataFrame, claim: pd.Series, *, ax: Axes | None 
     'Visit number (visit 1 = baseline)'
     """
     fig, ax = _axes(ax, (6.4, 3.8))
+    if "suppressed" in curve.columns:  # a disclosed curve: visits with too few episodes at risk not drawn
+        curve = curve[~curve["suppressed"].to_numpy(dtype=bool)]
+    if claim.get("suppressed", False) is True or claim["verdict"] not in VERDICT_STYLE:
+        curve = curve.iloc[:0]
     time = np.concatenate([[1], curve["time"].to_numpy()])
     est = np.concatenate([[0.0], curve["estimate"].to_numpy()])
     low = np.concatenate([[0.0], curve["ci_low"].to_numpy()])
@@ -133,11 +144,15 @@ def improvement_curve(curve: pd.DataFrame, claim: pd.Series, *, ax: Axes | None 
     ax.step(time, est, where="post", color=PALETTE[0], linewidth=2, label="Kaplan-Meier")
     ax.axhline(claim["p0"], color="black", linestyle="--", linewidth=1, label=f"p0 = {claim['p0']:.0%}")
     ax.axvline(claim["k"], color=_GREY, linestyle=":", linewidth=1.5, label=f"k = visit {claim['k']}")
-    colour, marker, words = VERDICT_STYLE[claim["verdict"]]
-    ax.errorbar([claim["k"]], [claim["estimate"]],
-                yerr=[[claim["estimate"] - claim["ci_low"]], [claim["ci_high"] - claim["estimate"]]],
-                fmt=marker, color=colour, markeredgecolor="black", markersize=8, capsize=4,
-                label=f"by visit {claim['k']}: {words}")
+    if claim["verdict"] in VERDICT_STYLE:
+        colour, marker, words = VERDICT_STYLE[claim["verdict"]]
+        ax.errorbar([claim["k"]], [claim["estimate"]],
+                    yerr=[[claim["estimate"] - claim["ci_low"]], [claim["ci_high"] - claim["estimate"]]],
+                    fmt=marker, color=colour, markeredgecolor="black", markersize=8, capsize=4,
+                    label=f"by visit {claim['k']}: {words}")
+    else:  # suppressed (small cells): nothing from those episodes is drawn
+        ax.text(0.5, 0.5, "suppressed: too few episodes", ha="center", va="center", transform=ax.transAxes,
+                fontsize=9, color="0.3", style="italic")
     ax.set_xlim(1, max(time.max(), claim["k"] + 1))
     ax.set_ylim(0, 1)
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -162,7 +177,7 @@ def improvement_curves_grid(result_curves: pd.DataFrame, claims: pd.DataFrame, *
     fig, axes = _grid(len(claims), ncols, (3.0, 2.3))
     for ax, (_, claim) in zip(axes.flat, claims.iterrows()):
         improvement_curve(result_curves[result_curves["id"] == claim["id"]], claim, ax=ax,
-                          title=f"{claim['label']} (n = {claim['n']})")
+                          title=f"{claim['label']} ({_n_labels(claim.to_frame().T)[0]})")
         ax.set_xlabel("Visit")
         ax.set_ylabel("Improved")
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -275,9 +290,30 @@ def waterfall(changes: pd.DataFrame, measure: Measure, k: int, *, ax: Axes | Non
     return fig
 
 
-def _interval_rows(ax: Axes, frame: pd.DataFrame, labels: Sequence[str], p0: float) -> None:
-    """Horizontal estimate + CI rows, verdict shown by colour AND marker."""
+def _n_labels(frame: pd.DataFrame) -> list[str]:
+    """``n`` as a label: ``n = 40``, ``n <11`` (small cell) or ``n withheld`` (complementary suppression).
+
+    Uses the display column ``n_text`` of a disclosed frame
+    (:func:`outcomes.suppress.disclose_claims`) when there is one, else ``n``.
+    """
+    texts = frame["n_text"] if "n_text" in frame.columns else frame["n"].astype("str")
+    return ["n withheld" if t == "*" else (f"n {t}" if t.startswith("<") else f"n = {t}") for t in texts]
+
+
+def _mark_suppressed(ax: Axes, frame: pd.DataFrame) -> None:
+    """Say "suppressed" on the rows of a disclosed frame that are withheld (nothing else is drawn there)."""
+    if "suppressed" not in frame.columns:
+        return
     y = np.arange(len(frame))[::-1]
+    for yi, sup in zip(y, frame["suppressed"].to_numpy(dtype=bool)):
+        if sup:
+            ax.text(0.02, yi, "suppressed: too few episodes", va="center", fontsize=8, color="0.3", style="italic")
+
+
+def _interval_rows(ax: Axes, frame: pd.DataFrame, labels: Sequence[str], p0: float) -> None:
+    """Horizontal estimate + CI rows, verdict shown by colour AND marker; suppressed rows labelled."""
+    y = np.arange(len(frame))[::-1]
+    _mark_suppressed(ax, frame)
     for yi, (_, row) in zip(y, frame.iterrows()):
         # rows without a verdict (descriptive estimates) get a neutral style
         colour, marker, _ = VERDICT_STYLE.get(row.get("verdict"), (PALETTE[0], "o", ""))
@@ -339,7 +375,7 @@ def claims_forest(claims: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
         ax.text(0.5, 0.5, "no claims to show", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
-    labels = [f"{lab} (n = {n})" for lab, n in zip(claims["label"], claims["n"])]
+    labels = [f"{lab} ({n})" for lab, n in zip(claims["label"], _n_labels(claims))]
     _interval_rows(ax, claims, labels, float(claims["p0"].iloc[0]))
     k = int(claims["k"].iloc[0])
     ax.set_xlabel(f"Episodes improved by visit {k} (%)")
@@ -368,14 +404,8 @@ def condition_forest(estimates: pd.DataFrame, *, p0: float, k: int, ax: Axes | N
     """
     fig, ax = _axes(ax, (7.2, 0.42 * len(estimates) + 1.4))
     frame = estimates.drop(columns="verdict", errors="ignore")
-    shown = {"*": "n withheld"}
-    labels = [f"{lab} ({shown.get(t, 'n ' + t if t.startswith('<') else 'n = ' + t)})"
-              for lab, t in zip(estimates["label"], estimates["n_text"])]
+    labels = [f"{lab} ({n})" for lab, n in zip(estimates["label"], _n_labels(estimates))]
     _interval_rows(ax, frame, labels, p0)
-    y = np.arange(len(frame))[::-1]
-    for yi, sup in zip(y, estimates["suppressed"]):
-        if sup:
-            ax.text(0.02, yi, "suppressed: too few episodes", va="center", fontsize=8, color="0.3", style="italic")
     ax.get_yticklabels()[0].set_fontweight("bold")
     level = estimates["conf_level"].dropna()
     ax.set_xlabel(f"Episodes improved by visit {k} (%), {level.iloc[0]:.0%} CI (not adjusted)")

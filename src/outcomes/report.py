@@ -1,55 +1,73 @@
-"""``outcomes report``: from a visits file to a self-contained HTML report, written atomically.
+"""``outcomes report``: one analysis, a self-contained ``report.html`` and ``results.json``, written atomically.
 
 Steps of :func:`build_report`:
 
-1. validate the data and the plan and evaluate the claims (:func:`outcomes.analysis.analyse`)
-   *before anything is written*, so a missing or bad file fails with an
-   :class:`~outcomes.errors.OutcomesError` and leaves no output directory;
-2. run every notebook of :data:`NOTEBOOKS` with papermill (kernel ``python3`` of the
-   current environment) with the parameters ``DATA`` and ``PLAN`` set to absolute paths;
-3. convert ``clinic_summary`` to HTML with nbconvert: code hidden, figures embedded as
-   ``data:`` URIs, and no script or style loaded from the network (no MathJax, require.js
-   or Mermaid from a CDN), so the file opens offline and can be e-mailed;
-4. write ``results.json`` (:func:`outcomes.results.write_results`);
-5. swap the finished directory into place (:func:`outcomes.atomic.atomic_directory`): a
+1. read, validate and analyse the data with the plan **once**
+   (:func:`outcomes.analysis.analyse`) *before anything is written*, so a missing or bad
+   file fails with an :class:`~outcomes.errors.OutcomesError` and leaves no output;
+2. render ``report.html`` from that :class:`~outcomes.analysis.Analysis` with the Jinja2
+   template ``templates/report.html.j2`` (autoescaping on: every text from the user, such
+   as file, plan, measure and condition names, labels and units, is data and never
+   markup); small cells suppressed (:attr:`~outcomes.analysis.Analysis.disclosed_claims`);
+   inline CSS, figures embedded as ``data:image/png`` with an ``alt`` text, no script and
+   nothing fetched from the network, so the file opens offline and can be e-mailed;
+3. write ``results.json`` from the same analysis (:attr:`~outcomes.analysis.Analysis.document`,
+   small cells suppressed): both carry the same input SHA-256;
+4. with ``research=True`` only: ``research/results.unsuppressed.json``
+   (:attr:`~outcomes.analysis.Analysis.research_document`) and the executed notebooks in
+   ``research/notebooks/``; the notebooks receive the same analysis (pickled into a private
+   temporary directory, parameter ``ANALYSIS``), they never re-read the input;
+5. swap the finished directory into place (:func:`outcomes.outputs.atomic_directory`): a
    failed run leaves any previous report untouched and no half-written directory.
 
 The notebooks are read from the repository's ``notebooks/`` directory (found next to
-``src/``, as :data:`outcomes.analysis.SAMPLE_DATA` is), which works from a clone and from
-an editable install; pass ``notebooks_dir=`` (or set ``OUTCOMES_NOTEBOOKS``) otherwise.
-See ``docs/report.md``.
+``src/``, as :data:`outcomes.analysis.SAMPLE_DATA` is); pass ``notebooks=`` (or set
+``OUTCOMES_NOTEBOOKS``) otherwise.  See ``docs/report.md``.
 
 Examples
 --------
 >>> from outcomes.analysis import analyse
->>> print(headline_markdown(analyse()).splitlines()[0])  # doctest: +ELLIPSIS
-**Bottom line.** Pain (NPRS 0-10): an estimated 46% of episodes ...
+>>> html = render_report(analyse())
+>>> html.startswith("<!DOCTYPE html>"), "<script" in html, html.count("data:image/png;base64,")
+(True, False, 4)
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 from . import __version__
-from .analysis import SAMPLE_DATA, Analysis, analyse, summary_lines
-from .atomic import atomic_directory
+from .analysis import SAMPLE_DATA, Analysis, analyse, save_analysis, summary_lines
+from .outputs import atomic_directory, check_output_directory
 from .claims import CAVEAT
-from .errors import OutcomesError, Problem
-from .plan import DEFAULT_PLAN_PATH
-from .results import write_results
+from .errors import OutcomesError, Problem, printable
+from .plan import DEFAULT_PLAN_PATH, Plan
+from .results import dumps
+from .suppress import SUPPRESSED, count_text
 
-__all__ = ["NOTEBOOKS", "REPO_NOTEBOOKS", "WORKERS", "ReportResult", "ReportError", "build_report", "notebooks_dir", "render_html",
-           "headline_markdown", "other_claims_markdown", "verdicts_markdown", "about_markdown"]
+__all__ = ["NOTEBOOKS", "REPO_NOTEBOOKS", "WORKERS", "KERNEL_ARGS", "ReportResult", "ReportError", "ReportFigure",
+           "build_report", "notebooks_dir", "render_report", "report_context", "report_figures", "figure_png",
+           "verdict_table", "bottom_line", "verdict_sentences", "other_claims_lines", "about_lines"]
 
-#: Notebooks run for a report, in reading order (``clinic_summary`` becomes ``report.html``).
+#: Notebooks run for ``report --research``, in reading order.
 NOTEBOOKS: tuple[str, ...] = ("01_data_quality", "02_pain_within_a_few_visits", "03_range_of_motion",
                               "04_conditions", "05_other_claims", "clinic_summary")
-_SUMMARY = "clinic_summary"
 #: Extra kernel arguments: the kernel's own log lines (e.g. "running over TCP without
 #: encryption" on a local loopback kernel) would interleave with the progress lines.
 KERNEL_ARGS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
@@ -57,32 +75,20 @@ KERNEL_ARGS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 #: The repository's ``notebooks/`` directory (next to ``src/``; see the module notes).
 REPO_NOTEBOOKS = SAMPLE_DATA.parents[2] / "notebooks"
+#: The template of ``report.html`` (package data ``outcomes/templates``).
+TEMPLATE = "report.html.j2"
 
-_VERDICT_WORDS = {"supported": "supported", "not_supported": "not supported", "inconclusive": "inconclusive"}
-
-# The lab template without anything fetched from the network: require.js, MathJax and Mermaid
-# come from a CDN in nbconvert's templates; the summary needs none of them.  Plus a little CSS
-# for a readable, printable page.
-_TEMPLATE = """{%- extends 'index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block extra_css %}
-<style type="text/css">
-  main { max-width: 60rem; margin: 0 auto; padding: 1rem 2rem 3rem; }
-  body { font-size: 15px; }
-  .jp-RenderedMarkdown p, .jp-RenderedMarkdown li { line-height: 1.5; }
-  .jp-RenderedMarkdown table { margin: 0.5rem 0 1rem; }
-  .jp-OutputArea-output img { max-width: 100%; height: auto; }
-  .jp-Cell { padding: 0.2rem 0; }
-  footer.outcomes { color: #555; font-size: 12px; margin-top: 2rem; }
-</style>
-{% endblock extra_css %}
-"""
+_VERDICT_WORDS = {"supported": "supported", "not_supported": "not supported", "inconclusive": "inconclusive",
+                  SUPPRESSED: "suppressed", "not_testable": "not testable"}
+# Labels come from the plan: drawn as plain text, never parsed as mathtext ("$...$") or LaTeX,
+# so a label can neither change what a figure says nor make drawing it fail.
+_PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
+# PNG metadata: no "Software" (matplotlib version) entry, so the bytes depend only on the pixels.
+_PNG_METADATA = {"Software": None}
 
 
 class ReportError(RuntimeError):
-    """A notebook failed while building a report (a bug, or data the notebooks cannot handle)."""
+    """A notebook failed while building a research report (a bug, or data the notebooks cannot handle)."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +100,14 @@ class ReportResult:
     out_dir : Path
         The report directory.
     report_html, results_json : Path
-        ``out_dir / "report.html"`` and ``out_dir / "results.json"``.
+        ``out_dir / "report.html"`` and ``out_dir / "results.json"`` (small cells suppressed).
     notebooks : tuple of Path
-        The executed notebooks (``out_dir / "notebooks" / "<name>.ipynb"``).
+        The executed notebooks (``out_dir / "research" / "notebooks" / "<name>.ipynb"``);
+        empty unless ``research=True``.
+    unsuppressed_json : Path or None
+        ``out_dir / "research" / "results.unsuppressed.json"`` with ``research=True``.
     analysis : Analysis
-        The analysis the report shows.
+        The one analysis every file shows.
     seconds : float
         Wall-clock time of the whole run.
     """
@@ -107,112 +116,296 @@ class ReportResult:
     report_html: Path
     results_json: Path
     notebooks: tuple[Path, ...]
+    unsuppressed_json: Path | None
     analysis: Analysis
     seconds: float
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One figure of the report.
+
+    Attributes
+    ----------
+    name : str
+        ``claims``, ``curve``, ``trajectories`` or ``conditions``.
+    title, text : str
+        Section heading and the paragraph above the figure.
+    alt : str
+        What the figure shows, in words (the ``alt`` text of its ``<img>``).
+    figure : Figure or None
+        None when there is nothing to draw (every row suppressed); ``note`` says why.
+    note : str
+        Shown instead of a missing figure.
+    """
+
+    name: str
+    title: str
+    text: str
+    alt: str
+    figure: Figure | None
+    note: str = ""
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _counts(verdicts: list[str]) -> str:
-    parts = [f"{verdicts.count(v)} {w}" for v, w in _VERDICT_WORDS.items() if verdicts.count(v)]
-    return ", ".join(parts)
+def _words(verdict: Any) -> str:
+    return _VERDICT_WORDS.get(str(verdict), str(verdict).replace("_", " "))
 
 
-def headline_markdown(analysis: Analysis) -> str:
-    """The clinic summary's opening: the primary verdict in words and a table of every verdict.
+def _without_caveat(sentence: str) -> str:
+    return sentence.removesuffix(" " + CAVEAT)
 
-    Parameters
-    ----------
-    analysis : Analysis
-        Output of :func:`outcomes.analysis.analyse`.
+
+def verdict_table(analysis: Analysis) -> pd.DataFrame:
+    """Every primary and secondary claim as the report's table shows it (small cells suppressed).
 
     Returns
     -------
-    str
-        Markdown (rendered by the ``clinic_summary`` notebook).
+    DataFrame
+        Display text: ``measure`` (label), ``verdict``, ``improved`` (estimated share
+        improved by visit k), ``interval`` (its CI), ``episodes`` (n, ``<11`` when small).
+        A suppressed claim shows ``suppressed`` and no numbers.
 
     Examples
     --------
     >>> from outcomes.analysis import analyse
-    >>> text = headline_markdown(analyse())
-    >>> "| Pain (NPRS 0-10) | inconclusive |" in text
-    True
+    >>> verdict_table(analyse()).iloc[0].tolist()
+    ['Pain (NPRS 0-10)', 'inconclusive', '46%', '42% to 50%', '392']
     """
-    plan, claims = analysis.plan, analysis.claims.claims
-    k, level = plan.k, _pct(plan.conf_level)
-    primary = claims.iloc[0]
+    claims = analysis.disclosed_claims.claims
+    shown = claims["estimate"].notna().to_numpy()
+    improved = [_pct(e) if ok else "" for e, ok in zip(claims["estimate"], shown)]
+    interval = [f"{_pct(lo)} to {_pct(hi)}" if ok and np.isfinite(lo) and np.isfinite(hi) else ""
+                for lo, hi, ok in zip(claims["ci_low"], claims["ci_high"], shown)]
+    return pd.DataFrame({"measure": claims["label"].astype("str").to_numpy(),
+                         "verdict": [_words(v) for v in claims["verdict"]], "improved": improved,
+                         "interval": interval, "episodes": claims["n_text"].to_numpy()})
+
+
+def _verdict_counts(verdicts: pd.Series) -> str:
+    counts = verdicts.value_counts()
+    return ", ".join(f"{int(counts[v])} {w}" for v, w in _VERDICT_WORDS.items() if v in counts.index)
+
+
+def bottom_line(analysis: Analysis) -> list[str]:
+    """The report's opening: the primary verdict in words, then the range-of-motion verdicts counted.
+
+    Examples
+    --------
+    >>> from outcomes.analysis import analyse
+    >>> print(bottom_line(analyse())[0])  # doctest: +ELLIPSIS
+    Pain (NPRS 0-10): an estimated 46% of episodes ...
+    """
+    claims = analysis.disclosed_claims.claims
+    lines = [_without_caveat(str(claims["sentence"].iloc[0]))]
     secondary = claims.iloc[1:]
-    lines = [f"**Bottom line.** {primary['sentence'].removesuffix(' ' + CAVEAT)}", ""]
     if len(secondary):
-        lines += [f"**Range of motion.** Of {len(secondary)} range-of-motion measures: "
-                  f"{_counts(list(secondary['verdict']))} (adjusted for testing several measures).", ""]
-    lines += [
-        f"A claim is *supported* when the whole {level} interval lies above {_pct(plan.p0)}, *not supported* "
-        f"when it lies below, and *inconclusive* when it includes {_pct(plan.p0)}.",
-        "",
-        f"| Measure | Verdict | Improved by visit {k} | {level} CI | Episodes (n) |",
-        "|:--|:--|--:|:--|--:|",
-    ]
-    for r in claims.itertuples():
-        lines.append(f"| {r.label} | {_VERDICT_WORDS[r.verdict]} | {_pct(r.estimate)} | "
-                     f"{_pct(r.ci_low)} to {_pct(r.ci_high)} | {r.n} |")
-    return "\n".join(lines)
+        lines.append(f"Of {len(secondary)} range-of-motion measures: {_verdict_counts(secondary['verdict'])} "
+                     "(adjusted for testing several measures).")
+    return lines
 
 
-def verdicts_markdown(analysis: Analysis) -> str:
-    """Every claim's verdict sentence (without the repeated caveat), one bullet each.
+def verdict_sentences(analysis: Analysis) -> list[str]:
+    """Every claim's verdict in words (the no-control-group caveat is stated once, in "about").
 
     Examples
     --------
     >>> from outcomes.analysis import analyse
-    >>> verdicts_markdown(analyse()).startswith("- Pain (NPRS 0-10): an estimated")
-    True
+    >>> a = analyse()
+    >>> len(verdict_sentences(a)) == len(a.claims.claims), any(CAVEAT in s for s in verdict_sentences(a))
+    (True, False)
     """
-    return "\n".join(f"- {s.removesuffix(' ' + CAVEAT)}" for s in analysis.claims.claims["sentence"])
+    return [_without_caveat(str(s)) for s in analysis.disclosed_claims.claims["sentence"]]
 
 
-def other_claims_markdown(analysis: Analysis) -> str:
-    """The clinic's other claims (strength, twitch, soreness, combined therapy, early effect), one bullet each.
-
-    Each line is the claim's verdict sentence, generated from its numbers (or why it could
-    not be tested); the no-control-group caveat is stated once elsewhere on the page.
+def other_claims_lines(analysis: Analysis) -> list[tuple[str, str]]:
+    """The clinic's other claims: ``(verdict in words, sentence)`` each, small cells suppressed.
 
     Examples
     --------
     >>> from outcomes.analysis import analyse
-    >>> text = other_claims_markdown(analyse())
-    >>> text.count("\\n- ") + 1 == len(analyse().other_claims.claims)
-    True
+    >>> a = analyse()
+    >>> [v for v, _ in other_claims_lines(a)][:2]
+    ['not supported', 'not supported']
     """
-    claims = analysis.other_claims.claims
-    return "\n".join(f"- **{v.replace('_', ' ')}**: {s.removesuffix(' ' + CAVEAT)}"
-                      for v, s in zip(claims["verdict"], claims["sentence"]))
+    claims = analysis.disclosed_other_claims.claims
+    return [(_words(v), _without_caveat(str(s))) for v, s in zip(claims["verdict"], claims["sentence"])]
 
 
-def about_markdown(analysis: Analysis) -> str:
-    """The caveat and where the numbers come from (data and plan fingerprints, version).
+def about_lines(analysis: Analysis) -> dict[str, str]:
+    """Where the numbers come from: records, file name (no directories), fingerprints, plan, version.
 
     Examples
     --------
     >>> from outcomes.analysis import analyse
-    >>> print(about_markdown(analyse()).splitlines()[0])  # doctest: +ELLIPSIS
-    **Caveat.** These records have no control group...
+    >>> about = about_lines(analyse())
+    >>> about["file"], about["episodes"], len(about["data_sha256"])
+    ('visits.csv', '400', 64)
     """
     loaded, plan = analysis.loaded, analysis.plan
-    return "\n".join([
-        f"**Caveat.** {CAVEAT}",
-        "",
-        f"**Records**: {loaded.n_episodes} episodes of care of {loaded.n_patients} patients, file "
-        f"`{Path(loaded.source).name}` (SHA-256 `{loaded.sha256[:12]}`). **Plan**: `{plan.name}` "
-        f"(SHA-256 `{plan.sha256[:12]}`), fixed before the data were analysed. Produced by outcomes "
-        f"{__version__}; `results.json` next to this page holds every number.",
-    ])
+    mc = plan.min_cell_size
+    return {"caveat": CAVEAT, "episodes": count_text(loaded.n_episodes, mc),
+            "patients": count_text(loaded.n_patients, mc), "file": Path(loaded.source).name,
+            "data_sha256": loaded.sha256, "plan_name": plan.name, "plan_description": plan.description,
+            "plan_sha256": plan.sha256, "version": __version__, "min_cell_size": str(mc)}
+
+
+@contextmanager
+def _plain_text() -> Iterator[None]:
+    with matplotlib.rc_context(_PLAIN_TEXT):
+        yield
+
+
+def figure_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes, identical for identical figures (no software or time stamp).
+
+    Examples
+    --------
+    >>> from outcomes import plots
+    >>> from outcomes.analysis import analyse
+    >>> fig = plots.claims_forest(analyse().disclosed_claims.claims)
+    >>> png = figure_png(fig)
+    >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", png == figure_png(fig)
+    (True, True)
+    """
+    buf = io.BytesIO()
+    with _plain_text():
+        fig.savefig(buf, format="png", metadata=_PNG_METADATA)
+    return buf.getvalue()
+
+
+def _interval_words(est: float, lo: float, hi: float) -> str:
+    return f"{_pct(est)} ({_pct(lo)} to {_pct(hi)})" if np.isfinite(lo) and np.isfinite(hi) else _pct(est)
+
+
+def report_figures(analysis: Analysis) -> list[ReportFigure]:
+    """The report's figures, drawn from the disclosed (small-cell suppressed) results.
+
+    Claims forest, improvement curve of the primary measure, its trajectories, and the
+    per-condition forest; a figure with nothing to show (its claim suppressed) is
+    ``None`` with a note.  Texts from the plan are drawn as plain text (no mathtext).
+
+    Examples
+    --------
+    >>> from outcomes.analysis import analyse
+    >>> figs = report_figures(analyse())
+    >>> [f.name for f in figs], all(f.figure is not None for f in figs)
+    (['claims', 'curve', 'trajectories', 'conditions'], True)
+    """
+    from . import plots
+    from .subgroups import condition_estimates
+    from .trajectories import trajectories
+
+    plan, res = analysis.plan, analysis.disclosed_claims
+    claims, primary = res.claims, res.claims.iloc[0]
+    k, level, mc = plan.k, _pct(plan.conf_level), plan.min_cell_size
+    note = f"Not shown: fewer than {mc} episodes were available."
+    rows = "; ".join(f"{lab}: {_words(v)}" + (f", {_interval_words(e, lo, hi)}" if np.isfinite(e) else "")
+                     for lab, v, e, lo, hi in zip(claims["label"], claims["verdict"], claims["estimate"],
+                                                  claims["ci_low"], claims["ci_high"]))
+    shown = not bool(primary["suppressed"])
+    label = str(primary["label"])
+    with _plain_text():
+        forest = plots.claims_forest(claims)
+        curve = plots.improvement_curve(res.curves[res.curves["id"] == primary["id"]], primary) if shown else None
+        traj = trajectories(analysis.visits, res, str(primary["measure"])) if shown else None
+        spaghetti = plots.spaghetti(traj, plan.measure(str(primary["measure"]))) if traj is not None else None
+        est = condition_estimates(res)
+        conditions = (plots.condition_forest(est, p0=plan.p0, k=k) if not est["suppressed"].all() else None)
+    n_cond, n_hidden = len(est) - 1, int(est["suppressed"].iloc[1:].sum())
+    per_condition = "; ".join(f"{lab}: {_interval_words(e, lo, hi)}" for lab, e, lo, hi, sup in zip(
+        est["label"], est["estimate"], est["ci_low"], est["ci_high"], est["suppressed"]) if not sup)
+    return [
+        ReportFigure(
+            "claims", "Every claim at a glance",
+            "Each row is one measure: the share of episodes that improved by the visit the claim names, with its "
+            "confidence interval. The claim needs the whole interval to the right of the dashed line.",
+            f"Forest plot of the share of episodes improved by visit {k} for each measure, with its {level} "
+            f"interval, against the {_pct(plan.p0)} the claim needs. {rows}.", forest),
+        ReportFigure(
+            "curve", f"How quickly {label} improves",
+            "The share of episodes that had improved by each visit. The dotted line is the visit named in the "
+            "claim, the dashed line the share the claim needs.",
+            f"Step curve of the cumulative share of episodes whose {label} met the improvement rule, by visit, "
+            f"with its {level} band; dotted line at visit {k}, dashed line at {_pct(plan.p0)}. By visit {k}: "
+            + (_interval_words(primary["estimate"], primary["ci_low"], primary["ci_high"]) + ", "
+               + _words(primary["verdict"]) if shown else "suppressed") + ".", curve, "" if shown else note),
+        ReportFigure(
+            "trajectories", f"{label} over the visits",
+            "Grey: a random sample of individual episodes. Blue: the average course with its confidence band.",
+            f"Line chart of {label} by visit: thin grey lines for "
+            f"{traj.n_shown if traj is not None else 0} randomly chosen episodes and the mixed-model mean "
+            f"with its {level} band." if shown else "No chart: too few episodes.",
+            spaghetti, "" if shown else note),
+        ReportFigure(
+            "conditions", "By condition",
+            f"The same share for each condition treated. Conditions with fewer than {mc} episodes are not "
+            "shown, to protect patients' privacy.",
+            f"Forest plot of the share of episodes improved by visit {k} for all episodes and for each of "
+            f"{n_cond} conditions, with unadjusted {level} intervals (descriptive); conditions suppressed "
+            f"for too few episodes: {n_hidden}. {per_condition}.", conditions,
+            "" if conditions is not None else note),
+    ]
+
+
+def report_context(analysis: Analysis) -> dict[str, Any]:
+    """Everything the template shows, as plain data (text, lists, dicts); no markup anywhere.
+
+    Examples
+    --------
+    >>> from outcomes.analysis import analyse
+    >>> ctx = report_context(analyse())
+    >>> sorted(ctx)
+    ['about', 'bottom_line', 'figures', 'k', 'level', 'other_claims', 'p0', 'rule', 'table', 'title', 'verdicts']
+    """
+    plan = analysis.plan
+    figures = [dict(name=f.name, title=f.title, text=f.text, alt=f.alt, note=f.note,
+                    png=base64.b64encode(figure_png(f.figure)).decode("ascii") if f.figure is not None else None)
+               for f in report_figures(analysis)]
+    return {
+        "title": "Do our patients improve within a few visits?",
+        "bottom_line": bottom_line(analysis),
+        "k": plan.k, "level": _pct(plan.conf_level), "p0": _pct(plan.p0),
+        "rule": (f"A claim is supported when the whole {_pct(plan.conf_level)} interval lies above "
+                 f"{_pct(plan.p0)}, not supported when it lies below, and inconclusive when it includes "
+                 f"{_pct(plan.p0)}. A claim from fewer than {plan.min_cell_size} episodes is suppressed: "
+                 "no estimate or verdict is shown, to protect patients' privacy."),
+        "table": verdict_table(analysis).to_dict("records"),
+        "figures": figures,
+        "other_claims": [dict(verdict=v, sentence=s) for v, s in other_claims_lines(analysis)],
+        "verdicts": verdict_sentences(analysis),
+        "about": about_lines(analysis),
+    }
+
+
+def _environment() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    # autoescape=True for every template: whatever the context holds is escaped on output.
+    return Environment(loader=PackageLoader("outcomes", "templates"), autoescape=True, undefined=StrictUndefined,
+                       keep_trailing_newline=True)
+
+
+def render_report(analysis: Analysis) -> str:
+    """``report.html`` for ``analysis``: the template filled with :func:`report_context`.
+
+    Deterministic: the same data and plan give the same bytes.
+
+    Examples
+    --------
+    >>> from outcomes.analysis import analyse
+    >>> a = analyse()
+    >>> render_report(a) == render_report(a)
+    True
+    """
+    return _environment().get_template(TEMPLATE).render(**report_context(analysis))
 
 
 def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """Directory holding the report's notebooks.
+    """Directory holding the research notebooks.
 
     Order of precedence: ``path``, the ``OUTCOMES_NOTEBOOKS`` environment variable, the
     repository's ``notebooks/`` (next to ``src/``).
@@ -238,27 +431,6 @@ def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
     return folder
 
 
-def render_html(notebook: str | os.PathLike[str], title: str = "Clinic outcomes summary") -> str:
-    """A notebook as self-contained HTML: inputs and prompts hidden, no network resources.
-
-    Examples
-    --------
-    >>> html = render_html(notebooks_dir() / "clinic_summary.ipynb")
-    >>> "<script src=" in html, "data:image/png;base64," in html
-    (False, True)
-    """
-    import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(os.fspath(notebook), as_version=4)
-    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"outcomes.html.j2": _TEMPLATE})],
-                            template_file="outcomes.html.j2", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True, anchor_link_text="")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body
-
-
 def _run_notebook(src: Path, dst: Path, parameters: dict[str, str]) -> None:
     import papermill as pm
 
@@ -274,28 +446,58 @@ def _run_notebook(src: Path, dst: Path, parameters: dict[str, str]) -> None:
                           "(nothing was written; run the notebook in JupyterLab to see the cell)") from None
 
 
+def _write_research(analysis: Analysis, folder: Path, source: Path, params: dict[str, str],
+                    say: Callable[..., None]) -> None:
+    """``research/``: the unsuppressed document and the notebooks, run on this very analysis."""
+    (folder / "notebooks").mkdir(parents=True)
+    (folder / "results.unsuppressed.json").write_text(dumps(analysis.research_document), encoding="utf-8")
+    done: list[str] = []
+    # The analysis reaches the kernels as a file in a private directory (0700), deleted when the
+    # notebooks are done, before the report directory is published (see analysis.save_analysis).
+    with tempfile.TemporaryDirectory(prefix="outcomes-analysis-") as private:
+        given = {**params, "ANALYSIS": os.fspath(save_analysis(analysis, Path(private) / "analysis.pickle"))}
+
+        def run(name: str) -> None:
+            t0 = time.perf_counter()
+            _run_notebook(source / f"{name}.ipynb", folder / "notebooks" / f"{name}.ipynb", given)
+            done.append(name)
+            say(f"  [{len(done)}/{len(NOTEBOOKS)}] {name}.ipynb done ({time.perf_counter() - t0:.1f} s)")
+
+        say(f"running {len(NOTEBOOKS)} research notebooks ({WORKERS} at a time) ...")
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            list(pool.map(run, NOTEBOOKS))  # re-raises the first failure; the caller then discards everything
+
+
 def build_report(
     data: str | os.PathLike[str] | None = None,
-    plan: str | os.PathLike[str] | None = None,
+    plan: str | os.PathLike[str] | Plan | None = None,
     out_dir: str | os.PathLike[str] = "reports",
     *,
     progress: bool = True,
+    research: bool = False,
+    force: bool = False,
     notebooks: str | os.PathLike[str] | None = None,
 ) -> ReportResult:
-    """Run the notebooks on ``data`` and write ``report.html``, ``results.json`` and ``notebooks/``.
+    """Analyse ``data`` once and write ``report.html`` and ``results.json`` (and ``research/`` on request).
 
     Parameters
     ----------
     data : path, optional
         Visits file (default: the bundled sample).
-    plan : path, optional
+    plan : path or Plan, optional
         Analysis plan (default: ``plans/default.yaml``).
     out_dir : path
         Report directory; replaced as a whole on success, untouched on failure.
     progress : bool
-        Print one line per notebook (stderr) and the terminal summary (stdout).
+        Print progress (stderr) and the terminal summary (stdout).
+    research : bool
+        Also write ``research/results.unsuppressed.json`` (small cells included, with a
+        warning) and the executed notebooks in ``research/notebooks/``; not for the clinic.
+    force : bool
+        Accepted for the output-directory check of :mod:`outcomes.atomic` (``--force``: replace
+        a directory the tool did not mark as its own); the lead wires it there.
     notebooks : path, optional
-        Where the notebooks are (see :func:`notebooks_dir`).
+        Where the notebooks are (see :func:`notebooks_dir`); used with ``research=True``.
 
     Returns
     -------
@@ -306,7 +508,7 @@ def build_report(
     OutcomesError
         Unusable data or plan (nothing is written).
     ReportError
-        A notebook failed (nothing is written).
+        A research notebook failed (nothing is written).
 
     Examples
     --------
@@ -318,35 +520,36 @@ def build_report(
     outcomes.errors.OutcomesError: missing.csv: [file_exists] no such file ...
     >>> out.exists()
     False
+    >>> res = build_report(out_dir=out, progress=False)
+    >>> sorted(p.name for p in out.iterdir()), res.notebooks
+    (['.outcomes-output.json', 'report.html', 'results.json'], ())
     """
     start = time.perf_counter()
     data_path = Path(SAMPLE_DATA if data is None else data)
-    plan_path = Path(DEFAULT_PLAN_PATH if plan is None else plan)
-    analysis = analyse(data_path, plan_path)  # validation first: a bad input writes nothing
-    source = notebooks_dir(notebooks)
-    params = {"DATA": os.fspath(data_path.resolve()), "PLAN": os.fspath(plan_path.resolve())}
+    plan_arg = plan if isinstance(plan, Plan) else Path(DEFAULT_PLAN_PATH if plan is None else plan)
+    inputs = [data_path, None if isinstance(plan_arg, Plan) else plan_arg]
+    check_output_directory(out_dir, inputs=inputs, force=force)  # before any work: a refused --out costs nothing
+    analysis = analyse(data_path, plan_arg)  # the one read and analysis; a bad input writes nothing
+    html = render_report(analysis)
+    source = notebooks_dir(notebooks) if research else None
     out = Path(out_dir)
     say = (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True)) if progress else (lambda *a, **k: None)
-    done: list[str] = []
-
-    def run(name: str) -> None:
-        t0 = time.perf_counter()
-        _run_notebook(source / f"{name}.ipynb", tmp / "notebooks" / f"{name}.ipynb", params)
-        done.append(name)
-        say(f"  [{len(done)}/{len(NOTEBOOKS)}] {name}.ipynb done ({time.perf_counter() - t0:.1f} s)")
-
-    with atomic_directory(out) as tmp:
-        (tmp / "notebooks").mkdir()
-        say(f"running {len(NOTEBOOKS)} notebooks on {data_path.name} ({WORKERS} at a time) ...")
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            list(pool.map(run, NOTEBOOKS))  # re-raises the first failure; the with-block then discards tmp
-        (tmp / "report.html").write_text(render_html(tmp / "notebooks" / f"{_SUMMARY}.ipynb"), encoding="utf-8")
-        write_results(analysis.document, tmp / "results.json")
-    result = ReportResult(out_dir=out, report_html=out / "report.html", results_json=out / "results.json",
-                          notebooks=tuple(out / "notebooks" / f"{n}.ipynb" for n in NOTEBOOKS),
-                          analysis=analysis, seconds=time.perf_counter() - start)
+    with atomic_directory(out, inputs=inputs, force=force) as tmp:  # checked again at the swap
+        (tmp / "report.html").write_text(html, encoding="utf-8")
+        (tmp / "results.json").write_text(dumps(analysis.document), encoding="utf-8")
+        if source is not None:
+            # for the record only: the notebooks take the analysis itself (ANALYSIS), not these files
+            params = {"DATA": os.fspath(data_path.resolve()), "PLAN": analysis.plan.source}
+            _write_research(analysis, tmp / "research", source, params, say)
+    research_dir = out / "research"
+    result = ReportResult(
+        out_dir=out, report_html=out / "report.html", results_json=out / "results.json",
+        notebooks=tuple(research_dir / "notebooks" / f"{n}.ipynb" for n in NOTEBOOKS) if research else (),
+        unsuppressed_json=research_dir / "results.unsuppressed.json" if research else None,
+        analysis=analysis, seconds=time.perf_counter() - start)
     if progress:
         print("\n".join(summary_lines(analysis, other_claims=True)))
-        print(f"wrote {result.report_html}, {result.results_json} and {len(NOTEBOOKS)} notebooks "
+        extra = (f" and {printable(research_dir)} (unsuppressed: for the research team only)" if research else "")
+        print(f"wrote {printable(result.report_html)}, {printable(result.results_json)}{extra} "
               f"in {result.seconds:.0f} s")
     return result

@@ -4,6 +4,13 @@ The document is deterministic: keys sorted, floats rounded to 6 decimals, no
 timestamps or paths that change between runs, so the same data and plan give
 byte-identical output.
 
+By default small cells are suppressed (``small_cells: "suppressed"``): the document
+travels with the clinic report, so it holds what a clinic reader may see
+(:meth:`outcomes.claims.ClaimsResult.disclosed`).  ``suppressed=False`` gives the
+researchers' document (``small_cells: "unsuppressed"`` and a top-level ``warning``),
+written only on explicit request (``outcomes report --research``,
+``outcomes claims --unsuppressed-json``).
+
 Examples
 --------
 >>> from outcomes.synth import SynthParams, simulate_visits
@@ -12,9 +19,13 @@ Examples
 >>> sim = simulate_visits(SynthParams(n_episodes=120), seed=5)
 >>> doc = results_document(evaluate_claims(sim.visits, Plan()), data_sha256="0" * 64, n_episodes=120)
 >>> sorted(doc)
-['claims', 'data', 'outcomes_version', 'plan', 'schema_version']
->>> {"id", "verdict", "estimate", "ci_low", "ci_high", "n", "n_excluded"} <= set(doc["claims"][0])
+['claims', 'data', 'outcomes_version', 'plan', 'schema_version', 'small_cells']
+>>> {"id", "verdict", "estimate", "ci_low", "ci_high", "n", "n_excluded", "suppressed"} <= set(doc["claims"][0])
 True
+>>> research = results_document(evaluate_claims(sim.visits, Plan()), data_sha256="0" * 64, n_episodes=120,
+...                             suppressed=False)
+>>> research["small_cells"], research["warning"].startswith("UNSUPPRESSED")
+('unsuppressed', True)
 """
 
 from __future__ import annotations
@@ -29,12 +40,22 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .atomic import atomic_write_text
+from .outputs import atomic_write_text
 from .claims import ClaimsResult
 
-__all__ = ["SCHEMA_VERSION", "results_document", "dumps", "write_results", "CLAIM_FIELDS"]
+__all__ = ["SCHEMA_VERSION", "results_document", "dumps", "write_results", "CLAIM_FIELDS", "RESEARCH_WARNING",
+           "DISCLOSURE_FIELDS"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Top-level ``warning`` of the unsuppressed (research) document.
+RESEARCH_WARNING = (
+    "UNSUPPRESSED: this file holds small cells (counts and estimates from fewer than the plan's "
+    "min_cell_size episodes). It is for the research team only and must not leave it: do not send it "
+    "with the clinic report; results.json is the document to share."
+)
+#: Extra fields of each claim of the suppressed document.
+DISCLOSURE_FIELDS: tuple[str, ...] = ("suppressed", "suppression_reason")
 
 #: Fields of each entry of ``claims`` (documented in docs/results-schema.md).
 CLAIM_FIELDS: tuple[str, ...] = (
@@ -60,7 +81,8 @@ def _clean(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_clean(r) for r in frame.to_dict("records")]
+    # n_text is the display form of n (the report's); the document says null for a hidden count
+    return [_clean(r) for r in frame.drop(columns="n_text", errors="ignore").to_dict("records")]
 
 
 def results_document(
@@ -70,6 +92,7 @@ def results_document(
     n_episodes: int,
     data_source: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    suppressed: bool = True,
 ) -> dict[str, Any]:
     """Build the ``results.json`` document.
 
@@ -84,19 +107,30 @@ def results_document(
     data_source : str, optional
         File name only (no directories, so outputs do not depend on where data lives).
     extra : mapping, optional
-        Further top-level sections (e.g. ``other_claims``, ``subgroups``).
+        Further top-level sections (e.g. ``other_claims``), already suppressed or not as
+        ``suppressed`` says.
+    suppressed : bool, default True
+        Small cells suppressed (:meth:`outcomes.claims.ClaimsResult.disclosed`): the
+        document shared with a clinic.  ``False``: every number, plus :data:`RESEARCH_WARNING`.
     """
     plan = result.plan
-    claims = result.claims[list(CLAIM_FIELDS)]
+    min_cell = plan.min_cell_size
+    if suppressed:
+        result = result.disclosed()
+    claims = result.claims[list(CLAIM_FIELDS) + (list(DISCLOSURE_FIELDS) if suppressed else [])]
     sens = result.sensitivity
+    episodes = None if suppressed and 0 < int(n_episodes) < min_cell else int(n_episodes)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "outcomes_version": __version__,
+        "small_cells": "suppressed" if suppressed else "unsuppressed",
         "plan": {"sha256": plan.sha256, **plan.canonical()},
-        "data": {"sha256": data_sha256, "episodes": int(n_episodes),
+        "data": {"sha256": data_sha256, "episodes": episodes,
                  "source": Path(data_source).name if data_source else None},
         "claims": [],
     }
+    if not suppressed:
+        doc["warning"] = RESEARCH_WARNING
     for claim in _records(claims):
         cid = claim["id"]
         claim["sensitivity"] = _records(sens.loc[sens["id"] == cid].drop(columns=["id", "measure"]))

@@ -120,8 +120,9 @@ def parse_yaml(text: str, *, source: str) -> Any:
     outcomes.errors.OutcomesError: p.yaml, row 7: [limit_max_yaml_aliases] the file uses more aliases (*name) than allowed; ...
     """
     limits = current_limits()
-    loader = _CountingLoader(text, limits.max_yaml_aliases, source)
+    loader: _CountingLoader | None = None
     try:
+        loader = _CountingLoader(text, limits.max_yaml_aliases, source)  # the reader refuses control characters
         node = loader.get_single_node()
         if node is None:
             return None
@@ -134,8 +135,12 @@ def parse_yaml(text: str, *, source: str) -> Any:
         raise OutcomesError(Problem("yaml_syntax", f"not valid YAML ({problem})", source, rows)) from None
     except RecursionError:
         raise OutcomesError(Problem("yaml_syntax", "not valid YAML (nested too deeply)", source)) from None
+    except ValueError:  # e.g. an integer of more than 4,300 digits (Python's int() limit)
+        raise OutcomesError(Problem("yaml_syntax", "not valid YAML (a value that cannot be read, such as a number "
+                                    "with thousands of digits)", source)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_yaml_file(path: str | os.PathLike[str], *, source: str | None = None, what: str = "a YAML file") -> Any:

@@ -45,7 +45,8 @@ import pandas as pd
 from ._coded import text_cells
 from .claims import ClaimCounts, ClaimsResult, claim_counts, claim_measures, claims_from_counts
 from .errors import OutcomesError, Problem
-from .io import tidy_records
+from .files import check_regular_file
+from .io import check_parquet_metadata, tidy_records
 from .plan import Plan, load_plan
 
 __all__ = ["ROWS_PER_PARTITION", "ScaledClaims", "evaluate_claims_dask"]
@@ -86,9 +87,7 @@ def _parquet_files(path: Path) -> list[Path]:
         if not files:
             raise OutcomesError(Problem("file_exists", "directory holds no .parquet files", str(path)))
         return files
-    if not path.exists():
-        raise OutcomesError(Problem("file_exists", "no such file (check the path and the current directory)",
-                                    str(path)))
+    check_regular_file(path, source=str(path), what="a Parquet file or a directory of them")  # no FIFO, no device
     with open(path, "rb") as fh:
         if fh.read(4) != b"PAR1":
             raise OutcomesError(Problem("parquet_readable", "the Dask engine reads Parquet; convert the CSV "
@@ -103,10 +102,12 @@ def _pieces(files: list[Path], rows_per_partition: int) -> list[tuple[str, tuple
     pieces, first = [], 2  # header = row 1
     for f in files:
         try:
-            meta = pq.ParquetFile(f).metadata
+            parquet = pq.ParquetFile(f)
+            meta, schema = parquet.metadata, parquet.schema_arrow
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise OutcomesError(Problem("parquet_readable", f"is not a readable Parquet file "
                                         f"({type(exc).__name__}); export it again", str(f))) from None
+        check_parquet_metadata(meta, schema, str(f))  # the pandas engine's limits, from the footer alone
         groups: list[int] = []
         n, start = 0, first
         for i in range(meta.num_row_groups):
@@ -158,9 +159,9 @@ def _partition_result(part: pd.DataFrame, source: str, plan: Plan, phi_guard: bo
         phi = scan_phi(frame, source=source, rows=rows)
         if phi:
             return {"phi": phi}
-    raw = tidy_records(frame, rows, source, "", "parquet")
+    raw = tidy_records(frame, rows, source, "", "parquet", registry=plan.registry)
     try:
-        loaded = validate_records(raw)
+        loaded = validate_records(raw, plan.registry)  # the plan's measure additions and overrides apply here too
     except OutcomesError as exc:
         return {"problems": list(exc.problems)}
     visits = loaded.visits

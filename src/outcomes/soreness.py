@@ -42,10 +42,11 @@ import pandas as pd
 import statsmodels.api as sm
 
 from .contract import parse_treatment
-from .other_claims import missing_columns, not_testable, result_frame, settings, wald_result
+from .other_claims import group_sizes, missing_columns, not_testable, result_frame, settings, wald_result
 from .plan import Plan
+from .suppress import count_text
 
-__all__ = ["needled_visits", "soreness_share", "soreness_claim", "QUANTILES"]
+__all__ = ["needled_visits", "soreness_share", "soreness_claim", "soreness_groups", "QUANTILES"]
 
 #: Quantiles of soreness duration reported.
 QUANTILES: tuple[float, ...] = (0.10, 0.25, 0.50, 0.75, 0.90)
@@ -122,6 +123,37 @@ def soreness_share(
             "method": "ratio_estimator_cluster_robust_episode"}
 
 
+def _reported(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Needled visits with a soreness report, and the number of needled visits without one."""
+    needled = needled_visits(frame)
+    reported = needled[needled["soreness_hours"].notna()]
+    return reported, len(needled) - len(reported)
+
+
+def soreness_groups(visits: Any, plan: Plan) -> pd.DataFrame:
+    """The episodes behind the soreness claim, whose ``n`` counts visits (for small-cell suppression).
+
+    Returns
+    -------
+    DataFrame
+        ``id`` (``"soreness"``), ``group`` (``"episodes"``), ``n``: episodes with a reported
+        needled visit; empty when the data has no ``soreness_hours``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"episode_id": ["A", "A", "B"], "visit_number": [1, 2, 1],
+    ...                   "soreness_hours": [10.0, 20.0, np.nan]})
+    >>> soreness_groups(v, Plan())
+             id     group  n
+    0  soreness  episodes  1
+    """
+    frame = getattr(visits, "visits", visits)
+    if missing_columns(frame, ["soreness_hours"]):
+        return group_sizes("soreness", [], [])
+    reported, _ = _reported(frame)
+    return group_sizes("soreness", ["episodes"], [reported["episode_id"].nunique()])
+
+
 def soreness_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     """Test "soreness lasts a few hours up to two days" (share resolved within ``hours``).
 
@@ -151,21 +183,23 @@ def soreness_claim(visits: Any, plan: Plan) -> pd.DataFrame:
         return not_testable("soreness", "soreness", reason)
     cfg = settings("soreness", plan.other_claims)
     hours, share = float(cfg["hours"]), float(cfg["share"])
-    needled = needled_visits(frame)
-    reported = needled[needled["soreness_hours"].notna()]
-    n_excl = len(needled) - len(reported)
+    reported, n_excl = _reported(frame)
     if reported.empty:
         return not_testable("soreness", "soreness", "not testable: no needled visit has a soreness report")
     r = soreness_share(reported, hours, threshold=share, conf_level=plan.conf_level)
     q = np.quantile(reported["soreness_hours"].to_numpy(dtype=float), QUANTILES)
+
+    def count(n: int) -> str:
+        return count_text(n, plan.min_cell_size)
+
     words = {"supported": "supported", "not_supported": "not supported",
              "inconclusive": "inconclusive (the interval includes the threshold)"}[r["verdict"]]
     ci = (f"{r['conf_level']:.0%} CI {100 * r['ci_low']:.0f}% to {100 * r['ci_high']:.0f}%, clustered by episode"
           if np.isfinite(r["ci_low"]) else "no interval: too little variation")
     sentence = (
         f"Soreness after needling resolved within {hours:g} hours after {100 * r['estimate']:.0f}% of needled "
-        f"visits ({ci}; n = {r['n']} visits in {r['n_episodes']} episodes"
-        f"{f', {n_excl} needled visits without a soreness report excluded' if n_excl else ''}); median "
+        f"visits ({ci}; n = {count(r['n'])} visits in {count(r['n_episodes'])} episodes"
+        f"{f', {count(n_excl)} needled visits without a soreness report excluded' if n_excl else ''}); median "
         f"{q[2]:.0f} h (interquartile range {q[1]:.0f}-{q[3]:.0f} h). The claim \"a few hours up to two days\" "
         f"is read as at least {100 * share:.0f}% resolved within {hours:g} h: {words}.")
     rows = [dict(claim="soreness", id="soreness", analysis="share_within_hours", primary=True,

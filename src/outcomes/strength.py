@@ -30,6 +30,7 @@ from .claims import evaluate_claims
 from .other_claims import not_testable, result_frame
 from .plan import Plan
 from .stats import holm
+from .suppress import count_text
 
 __all__ = ["strength_claims", "strength_measures"]
 
@@ -109,5 +110,6 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
                 method=c["method"],
                 sentence=(f"{m.label}: {stat.replace('_', '-')} gain from baseline to visit {plan.k} "
                           f"{c['estimate']:.1f} {m.unit} ({c['conf_level']:.0%} CI {c['ci_low']:.1f} to "
-                          f"{c['ci_high']:.1f}; n = {c['n']}); the MCID is {m.threshold_abs:g} {m.unit}.")))
+                          f"{c['ci_high']:.1f}; n = {count_text(c['n'], plan.min_cell_size)}); the MCID is "
+                          f"{m.threshold_abs:g} {m.unit}.")))
     return result_frame(rows)

@@ -25,6 +25,16 @@ totals, so suppression has two steps:
 :func:`suppress_estimates` withholds estimates (and their CIs) computed from fewer
 than ``min_cell`` episodes, and hides the ``n`` of such rows when it is 1-10.
 
+:func:`disclose_claims` is *the* disclosure step of every clinic-facing output (the
+report, the terminal summary, the figures and ``results.json``): on a tidy frame of
+claim results it withholds every estimate, interval, p-value and verdict computed from
+fewer than ``min_cell`` episodes (for a comparison of groups: when any compared group is
+that small), hides every count of 1 to ``min_cell - 1`` and says why in
+``suppression_reason``.  :func:`hide_counts` applies the complementary suppression of
+:func:`suppress_counts` to lines of counts whose total is published (e.g. the reasons
+for exclusion and their total ``n_excluded``), returning numbers with hidden cells
+missing.
+
 Examples
 --------
 >>> import pandas as pd
@@ -45,10 +55,18 @@ import pandas as pd
 from .errors import OutcomesError, Problem
 
 __all__ = ["suppress_counts", "suppress_estimates", "COMPLEMENTARY_MARK", "small_mark", "count_text",
-           "exclusion_text"]
+           "exclusion_text", "disclose_claims", "hide_counts", "count_columns", "suppressed_sentence",
+           "count_marks", "SUPPRESSED", "VALUE_COLUMNS"]
 
 #: Marker of a complementary (secondary) suppression.
 COMPLEMENTARY_MARK = "*"
+#: The verdict of a claim withheld because of small cells.
+SUPPRESSED = "suppressed"
+#: Columns withheld (set to missing) in a suppressed row, when present.
+VALUE_COLUMNS: tuple[str, ...] = (
+    "estimate", "ci_low", "ci_high", "std_err", "p_value", "p_value_not", "p_adjusted",
+    "p_not_adjusted", "survival", "sensitivity_agree",
+)
 _SOURCE = "suppression"
 
 
@@ -309,3 +327,187 @@ def suppress_estimates(frame: pd.DataFrame, *, n_col: str = "n", min_cell: int =
     out[n_col] = out[n_col].mask((n >= 1) & small)
     out["suppressed"] = small
     return out
+
+
+def count_columns(frame: pd.DataFrame) -> list[str]:
+    """The count columns of a result frame: numeric columns named ``n``, ``n_*`` or ``successes``.
+
+    The naming convention of every result frame of ``outcomes`` (``n``, ``n_excluded``,
+    ``n_events``, ``n_risk`` ...); text columns such as ``n_shown`` are not counts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> count_columns(pd.DataFrame({"n": [1], "n_shown": ["1"], "successes": [1.0], "k": [3]}))
+    ['n', 'successes']
+    """
+    return [c for c in frame.columns
+            if (c == "n" or c.startswith("n_") or c == "successes") and pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def suppressed_sentence(name: str, min_cell: int = 11) -> str:
+    """What a clinic reader sees instead of a suppressed result: no number but the rule.
+
+    Examples
+    --------
+    >>> suppressed_sentence("twitch")
+    'twitch: too few episodes (fewer than 11) were available to report it.'
+    """
+    return f"{name}: too few episodes (fewer than {int(min_cell)}) were available to report it."
+
+
+def _counts_or_zero(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=float)
+
+
+def disclose_claims(
+    frame: pd.DataFrame,
+    min_cell: int = 11,
+    *,
+    n_col: str = "n",
+    groups: pd.DataFrame | None = None,
+    suppressed_ids: Sequence[str] = (),
+    name_col: str | None = None,
+) -> pd.DataFrame:
+    """Claim results as a clinic may see them: small cells withheld, the reason stated.
+
+    Rules (CMS cell-size rule with ``min_cell`` = the plan's ``min_cell_size``):
+
+    * a row is **suppressed** when its ``n_col`` (episodes behind it) is 1 to
+      ``min_cell - 1``;
+    * a **claim** (every row of its ``id``) is suppressed when its primary row is (frames
+      with a ``primary`` column; otherwise rows are suppressed one by one), when one of its
+      compared ``groups`` has 1 to ``min_cell - 1`` episodes (a two-arm comparison such
+      as twitch vs no twitch: either arm), or when its id is in ``suppressed_ids`` (rows
+      of another frame belonging to a suppressed claim);
+    * in a suppressed row the :data:`VALUE_COLUMNS` present are set to missing, a verdict
+      becomes ``"suppressed"`` and ``sentence`` says only that too few episodes were
+      available (:func:`suppressed_sentence`);
+    * in every row, each count (:func:`count_columns`) of 1 to ``min_cell - 1`` is
+      missing (``Int64``).  Zero is shown (not a small cell).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Tidy results with an ``id`` column and the count column ``n_col``.
+    min_cell : int, default 11
+        Smallest number of episodes shown.
+    n_col : str, default "n"
+        Episodes behind each row.
+    groups : DataFrame, optional
+        ``id``, ``group``, ``n``: sizes of the groups a claim compares.
+    suppressed_ids : sequence of str
+        Claims already suppressed elsewhere.
+    name_col : str, optional
+        Column naming the claim in the replacement sentence (default ``id``).
+
+    Returns
+    -------
+    DataFrame
+        A copy with the rules applied plus ``suppressed`` (bool), ``suppression_reason``
+        (text, missing when shown) and ``n_text`` (``n_col`` as shown: the count,
+        ``"<11"``, or empty when missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"id": ["pain", "rom", "twitch"], "n": [40, 6, 30], "n_excluded": [3, 0, 12],
+    ...                   "estimate": [0.6, 1.0, 0.8], "verdict": ["supported"] * 3,
+    ...                   "sentence": ["pain: 60% ...", "rom: 100% ...", "twitch: 0.8 ..."]})
+    >>> arms = pd.DataFrame({"id": ["twitch", "twitch"], "group": ["twitch", "no_twitch"], "n": [25, 5]})
+    >>> out = disclose_claims(r, groups=arms)
+    >>> out[["id", "n_text", "n_excluded", "estimate", "verdict", "suppressed"]]
+           id n_text  n_excluded  estimate     verdict  suppressed
+    0    pain     40        <NA>       0.6   supported       False
+    1     rom    <11           0       NaN  suppressed        True
+    2  twitch     30          12       NaN  suppressed        True
+    >>> out["suppression_reason"].tolist()[1:]
+    ['fewer than 11 episodes', 'a compared group has fewer than 11 episodes']
+    >>> out["sentence"].iloc[1]
+    'rom: too few episodes (fewer than 11) were available to report it.'
+    """
+    min_cell = _check_min_cell(min_cell)
+    missing = [c for c in ("id", n_col) if c not in frame.columns]
+    if missing:
+        raise OutcomesError(Problem("counts_valid", f"column(s) {missing} not in the table", _SOURCE, (),
+                                    ", ".join(missing)))
+    out = frame.copy()
+    ids = out["id"].astype("str")
+    n = _counts_or_zero(out[n_col])
+    own = (n >= 1) & (n < min_cell)
+    # Frames without a ``primary`` column hold one row per claim (or rows of claims decided elsewhere).
+    primary = out["primary"].to_numpy(dtype=bool) if "primary" in out.columns else np.zeros(len(out), dtype=bool)
+    small_claims = set(ids[own & primary])
+    small_groups: set[str] = set()
+    if groups is not None and len(groups):
+        sizes = _counts_or_zero(groups["n"])
+        # an empty group is no small cell: a comparison with one cannot be made (the claim is not testable)
+        small_groups = set(groups["id"].astype("str")[(sizes >= 1) & (sizes < min_cell)])
+    claim_level = ids.isin(small_claims | small_groups | set(suppressed_ids)).to_numpy()
+    suppressed = own | claim_level
+    reason = np.where(own | ids.isin(small_claims).to_numpy(), f"fewer than {min_cell} episodes",
+                      np.where(ids.isin(small_groups).to_numpy(),
+                               f"a compared group has fewer than {min_cell} episodes",
+                               f"its claim has fewer than {min_cell} episodes"))
+    for c in VALUE_COLUMNS:
+        if c in out.columns:
+            out[c] = out[c].astype("boolean" if c == "sensitivity_agree" else "float64").mask(suppressed)
+    if "verdict" in out.columns:
+        out["verdict"] = out["verdict"].astype("str").mask(suppressed & out["verdict"].notna().to_numpy(),
+                                                           SUPPRESSED)
+    if "sentence" in out.columns:
+        names = out[name_col].astype("str") if name_col else ids
+        out["sentence"] = out["sentence"].astype("str").mask(
+            suppressed, names.map(lambda name: suppressed_sentence(name, min_cell)))
+    n_text = pd.Series([count_text(v, min_cell) for v in n], index=out.index, dtype="str")
+    out["n_text"] = n_text.mask(out[n_col].isna().to_numpy(), "")
+    for c in count_columns(out):
+        values = pd.array(pd.to_numeric(out[c], errors="coerce"), dtype="Float64")
+        small = ((values >= 1) & (values < min_cell)).fillna(False).to_numpy(dtype=bool)
+        out[c] = pd.array(values.round(), dtype="Int64")
+        out[c] = out[c].mask(small)
+    out["suppressed"] = suppressed
+    out["suppression_reason"] = pd.Series(reason, index=out.index, dtype="str").mask(~suppressed)
+    return out
+
+
+def hide_counts(table: pd.DataFrame, *, count_cols: Sequence[str], total_col: str,
+                min_cell: int = 11) -> pd.DataFrame:
+    """Counts of lines whose total is published, with primary and complementary cells missing.
+
+    :func:`suppress_counts` with a row total, returned as numbers: every hidden cell
+    (``"<11"`` or ``"*"``) is missing (``Int64``), the total included.  Use it where a
+    published total and the other cells of its line would reveal a hidden count (the
+    reasons for exclusion of a claim and its ``n_excluded``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"no_baseline": [7, 40], "unreachable": [30, 0]}, index=["pain", "rom"])
+    >>> hide_counts(t, count_cols=["no_baseline", "unreachable"], total_col="n_excluded")
+          no_baseline  unreachable  n_excluded
+    pain         <NA>         <NA>          37
+    rom            40            0          40
+    """
+    shown = suppress_counts(table, count_cols=count_cols, min_cell=min_cell, total_col=total_col)
+    cols = [*count_cols, total_col]
+    out = shown[cols].apply(pd.to_numeric, errors="coerce").astype("Int64")
+    return pd.concat([table.drop(columns=cols, errors="ignore"), out], axis=1)
+
+
+def count_marks(raw: pd.Series, shown: pd.Series, min_cell: int = 11) -> pd.Series:
+    """Counts as display text, from the true counts and the published ones (missing = hidden).
+
+    A published count is shown; a hidden one is ``"<11"`` when it is itself small, else
+    ``"*"`` (hidden to protect a small cell).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> count_marks(pd.Series([40, 7, 30, 0]), pd.Series([40, None, None, 0], dtype="Int64")).tolist()
+    ['40', '<11', '*', '0']
+    """
+    values = pd.to_numeric(raw, errors="coerce").fillna(0).astype("int64")
+    text = pd.Series([count_text(v, min_cell) for v in values], index=raw.index, dtype="str")
+    hidden = pd.Series(shown, index=raw.index).isna().to_numpy() & ~((values >= 1) & (values < min_cell)).to_numpy()
+    return text.mask(hidden, COMPLEMENTARY_MARK)

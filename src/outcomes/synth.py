@@ -50,9 +50,10 @@ import pandas as pd
 from scipy.special import expit, logit
 from scipy.stats import norm
 
-from .atomic import atomic_path, atomic_write_text
+from .outputs import atomic_path, atomic_write_text
 from .contract import AGE_BANDS, CONDITIONS, SEXES, SORENESS_MAX_HOURS
 from .errors import OutcomesError, Problem
+from .limits import current_limits, limit_problem
 from .measures import Measure, get_measure
 
 __all__ = [
@@ -517,6 +518,13 @@ def simulate_visits(params: SynthParams = SynthParams(), *, seed: int) -> Simula
         ``visits`` (long contract frame, sorted by episode, visit, measure slot) and
         ``episodes`` (latent truth, one row per episode).
 
+    Raises
+    ------
+    OutcomesError
+        Rule ``limit_max_synth_episodes`` for more episodes than ``max_synth_episodes``
+        (:mod:`outcomes.limits`; raise it with ``OUTCOMES_MAX_SYNTH_EPISODES``), before any
+        memory is allocated. Zero or negative episodes are refused by :class:`SynthParams`.
+
     Examples
     --------
     >>> sim = simulate_visits(SynthParams(n_episodes=50), seed=7)
@@ -526,7 +534,15 @@ def simulate_visits(params: SynthParams = SynthParams(), *, seed: int) -> Simula
     np.True_
     >>> len(sim.episodes)
     50
+    >>> simulate_visits(SynthParams(n_episodes=10**8), seed=1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outcomes.errors.OutcomesError: synth, column n_episodes: [limit_max_synth_episodes] 100,000,000 episodes were asked for; the limit is 5,000,000 ...
     """
+    limit = current_limits().max_synth_episodes
+    if params.n_episodes > limit:  # before anything is allocated: memory grows with the episodes
+        raise OutcomesError(limit_problem("max_synth_episodes", f"{int(params.n_episodes):,} episodes were asked "
+                                          "for", "synth", column="n_episodes"))
     lat = _draw(params, np.random.default_rng(seed))
     return SimulatedData(_visits_frame(lat), _episodes_frame(lat), params, seed)
 

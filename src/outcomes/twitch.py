@@ -40,12 +40,12 @@ import pandas as pd
 
 from .adjusted import ancova_difference
 from .episodes import change_at_visit, measure_changes, summarize_episodes
-from .other_claims import missing_columns, not_testable, result_frame
+from .other_claims import group_sizes, missing_columns, not_testable, result_frame
 from .plan import Plan
 from .stats import km_at, logrank
 from .suppress import count_text, exclusion_text
 
-__all__ = ["twitch_exposure", "twitch_claim", "ASSOCIATION_CAVEAT"]
+__all__ = ["twitch_exposure", "twitch_claim", "twitch_groups", "ASSOCIATION_CAVEAT"]
 
 ASSOCIATION_CAVEAT = (
     "This is an association in observational records, not an effect of the twitch response: "
@@ -102,6 +102,34 @@ def _episodes(frame: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.DataFra
     return used, at_k, excluded
 
 
+def twitch_groups(visits: Any, plan: Plan) -> pd.DataFrame:
+    """Sizes of the two groups the twitch claim compares (for small-cell suppression).
+
+    The groups of its primary analysis (episodes measured at visit ``k``, with and
+    without a twitch response); the log-rank and Kaplan-Meier rows use these episodes
+    and those not measured at ``k``, so no analysis of the claim has smaller groups.
+
+    Returns
+    -------
+    DataFrame
+        ``id`` (``"twitch"``), ``group`` (``twitch``, ``no_twitch``), ``n``; empty when the
+        data has no ``twitch_response``.
+
+    Examples
+    --------
+    >>> from outcomes.synth import SynthParams, simulate_visits
+    >>> g = twitch_groups(simulate_visits(SynthParams(n_episodes=120), seed=2).visits, Plan())
+    >>> g["group"].tolist(), bool((g["n"] > 0).all())
+    (['twitch', 'no_twitch'], True)
+    """
+    frame = getattr(visits, "visits", visits)
+    if missing_columns(frame, ["twitch_response"]):
+        return group_sizes("twitch", [], [])
+    _, at_k, _ = _episodes(frame, plan)
+    counts = at_k["group"].value_counts().reindex([1, 0], fill_value=0).to_numpy()
+    return group_sizes("twitch", ["twitch", "no_twitch"], counts)
+
+
 def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     """Compare improvement of episodes with and without a twitch response early on.
 
@@ -137,6 +165,10 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
         return not_testable("twitch", "twitch", "not testable: fewer than 2 episodes measured at visit "
                             f"{k} with (or without) a twitch response", code)
     n_total_excl = sum(excluded.values())
+
+    def count(n: float) -> str:
+        return count_text(int(n), plan.min_cell_size)
+
     anc = ancova_difference(at_k, "gain", "group", numeric=["baseline"], conf_level=plan.conf_level)
     words = {"supported": "are associated with more improvement",
              "not_supported": "are associated with less improvement",
@@ -159,7 +191,8 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
                      n=int(lr["n_a"] + lr["n_b"]), n_excluded=n_total_excl, method="logrank (scipy)",
                      sentence=(f"Visits-to-improvement curves, twitch vs no twitch: log-rank chi-square "
                                f"{lr['statistic']:.2f} (1 df), p = {lr['p_value']:.3g} (two-sided); events "
-                               f"{int(lr['events_a'])}/{int(lr['n_a'])} vs {int(lr['events_b'])}/{int(lr['n_b'])}.")))
+                               f"{count(lr['events_a'])}/{count(lr['n_a'])} vs "
+                               f"{count(lr['events_b'])}/{count(lr['n_b'])}.")))
     for name, part in (("km_twitch", tw), ("km_no_twitch", no)):
         km = km_at(part["time"].to_numpy(), part["event"].to_numpy(), k, conf_level=plan.conf_level).iloc[0]
         label = name[3:].replace("_", " ")
@@ -167,6 +200,6 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
                          ci_low=km["ci_low"], ci_high=km["ci_high"], conf_level=km["conf_level"], n=int(km["n"]),
                          method=km["method"],
                          sentence=(f"{label}: {100 * km['estimate']:.0f}% improved by visit {k} "
-                                   f"(Kaplan-Meier, n = {int(km['n'])}).") if np.isfinite(km["estimate"])
+                                   f"(Kaplan-Meier, n = {count(km['n'])}).") if np.isfinite(km["estimate"])
                          else f"{label}: not estimable at visit {k}."))
     return result_frame(rows)

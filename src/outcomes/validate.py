@@ -5,8 +5,10 @@ collected, and then either a :class:`~outcomes.visits.LoadedVisits` is returned
 or one :class:`~outcomes.errors.OutcomesError` is raised whose headline reads
 ``"<file> does not meet the data contract (N problems):"``.  Rows breaking the
 same rule in the same column are one problem listing their row numbers.
-Messages never echo an identifier, an age or a free-text cell; an unknown code
-is shown only when it is close to a valid one ("did you mean ...").
+Messages never quote a cell: an unknown code is counted (how many distinct values,
+at which rows), and where one is close to an allowed code the message names only that
+allowed code ("did you mean 'neck_pain'?"); a value out of bounds is said to be below or
+above them.
 
 Policy
 ------
@@ -21,9 +23,12 @@ FATAL (the file must be fixed; nothing is guessed):
   measure's hard bounds (:mod:`outcomes.measures`).
 - ``measure_registered``: a registered measure code (hint when ``measure`` holds numbers:
   columns swapped?).
-- ``visit_day_integer``, ``visit_day_nonnegative``: whole days >= 0;
+- ``visit_day_integer``, ``visit_day_nonnegative``: whole days >= 0; ``visit_day_range``: at
+  most ``max_visit_day`` (:mod:`outcomes.limits`; numbers are never wrapped into int64, so
+  ``1e30`` or ``18446744073709551616`` are refused, not read as negative);
   ``first_visit_day_zero``: each episode's first visit is day 0.
-- ``visit_number_integer``: whole numbers >= 1; ``visit_number_consistent``: when given,
+- ``visit_number_integer``: whole numbers >= 1; ``visit_number_range``: at most
+  ``max_visit_number``; ``visit_number_consistent``: when given,
   it numbers visits in ``visit_day`` order from 1 (same day = same number).
 - ``episode_single_patient``: an ``episode_id`` belongs to one patient.
 - ``duplicate_conflict``: one (episode, visit, measure, side) recorded twice with different values.
@@ -59,13 +64,12 @@ Examples
 Traceback (most recent call last):
 ...
 outcomes.errors.OutcomesError: <DataFrame> does not meet the data contract (1 problem):
-  - <DataFrame>, row 3, column value: [value_in_bounds] pain_nprs must be within 0-10 points (hard bounds of the measure registry); 1 value outside (11)
+  - <DataFrame>, row 3, column value: [value_in_bounds] pain_nprs must be within 0-10 points (hard bounds of the measure registry); 1 value above the upper bound
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -75,8 +79,9 @@ from .contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, EPISODE_CONSTANT_COLU
                        SIDES, SORENESS_MAX_HOURS, TREATMENTS, VISIT_LEVEL_COLUMNS, parse_treatment)
 from ._coded import (CodedNumbers, CodedText, Groups, column_dtype, int_codes, pair_codes, recode, sorted_codes,
                     spread_rows)
-from .errors import OutcomesError, Problem
-from .io import RawTable, notes_frame
+from .errors import OutcomesError, Problem, format_rows
+from .io import RawTable, column_notes, notes_frame
+from .limits import current_limits, limit_problem
 from .measures import REGISTRY, Measure
 from .visits import LoadedVisits
 
@@ -86,8 +91,8 @@ __all__ = ["validate_records", "VISIT_COLUMNS", "FATAL_RULES", "EXCLUSION_RULES"
 FATAL_RULES: tuple[str, ...] = (
     "required_columns", "has_data_rows", "required_present", "episode_single_patient",
     "measure_registered", "value_numeric", "value_finite", "value_in_bounds",
-    "visit_day_integer", "visit_day_nonnegative", "first_visit_day_zero",
-    "visit_number_integer", "visit_number_consistent", "side_valid",
+    "visit_day_integer", "visit_day_nonnegative", "visit_day_range", "first_visit_day_zero",
+    "visit_number_integer", "visit_number_range", "visit_number_consistent", "side_valid",
     "condition_code", "age_band_code", "sex_code", "treatment_code",
     "twitch_response_boolean", "soreness_numeric", "soreness_in_bounds",
     "episode_constant", "visit_constant", "duplicate_conflict",
@@ -104,6 +109,13 @@ VISIT_COLUMNS: tuple[str, ...] = (
 _SORT = ["episode_id", "visit_number", "measure", "side", "row"]
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 _MAX_NAMED = 20  # distinct unknown codes examined for "did you mean" hints
+#: Whole numbers above this are not exact in float64: a day or visit number is never allowed above it,
+#: whatever limit is set (so no value is ever wrapped when cast to int64).
+_EXACT_INT = 2 ** 53
+#: With more columns than this the cells as read are kept until validation ends: deleting them one by
+#: one is quadratic in the number of columns (pandas rebuilds its block list each time), and real exports
+#: with so many columns are short. Every clinic export seen has fewer than 40.
+_RELEASE_COLUMNS = 100
 
 
 class _Problems:
@@ -122,22 +134,46 @@ class _Problems:
 
 
 # --- cell parsing (vectorised) -----------------------------------------------------------------
-def _describe_unknown(values: pd.Series, allowed: Sequence[str], echo: bool = True) -> str:
-    """Name unknown codes only when safe: close to an allowed code, or snake_case with '_'."""
-    distinct = values.dropna().unique()
-    named, hidden = [], max(len(distinct) - _MAX_NAMED, 0)
-    for v in distinct[:_MAX_NAMED]:  # loop over distinct codes, not rows
-        close = difflib.get_close_matches(str(v).lower(), list(allowed), 1, 0.75) if echo else []
-        if close:
-            named.append(f"{v!r} (did you mean {close[0]!r}?)")
-        elif echo and re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", str(v)):
-            named.append(repr(v))
-        else:
-            hidden += 1
-    parts = [", ".join(named)] if named else []
-    if hidden:
-        parts.append(f"{hidden} other distinct value(s) (not shown)")
+def _describe_unknown(unknown: pd.Series, allowed: Sequence[str], rows_of=None, hint: bool = True) -> str:
+    """How many distinct values are not allowed and, where one is close to an allowed code, that code.
+
+    No cell is quoted: only the count and the allowed codes are named (with the rows of the values
+    close to each, when ``rows_of`` maps positions in ``unknown`` to file row numbers).
+
+    Examples
+    --------
+    >>> _describe_unknown(pd.Series(["neck_painn", "Maria Lopez"]), ["neck_pain", "tmd"])
+    "2 distinct values not allowed; did you mean 'neck_pain'?"
+    """
+    distinct = list(unknown.dropna().unique())
+    n = len(distinct)
+    parts = [f"{n} distinct value{'s' if n != 1 else ''} not allowed"]
+    if hint:
+        close: dict[str, list[int]] = {}  # allowed code -> positions of the unknown values close to it
+        for i, v in enumerate(distinct[:_MAX_NAMED]):  # loop over distinct codes, not rows
+            match = difflib.get_close_matches(str(v).lower(), list(allowed), 1, 0.75)
+            if match:
+                close.setdefault(match[0], []).append(i)
+        for code, positions in close.items():
+            where = f" ({format_rows(rows_of(np.asarray(positions)))})" if rows_of is not None else ""
+            parts.append(f"did you mean {code!r}{where}?")
     return "; ".join(parts)
+
+
+def _rows_of(found: "_Problems", text: CodedText, bad_distinct: np.ndarray):
+    """Positions among ``text.distinct[bad_distinct]`` -> the file rows holding them."""
+    where = np.flatnonzero(bad_distinct)
+
+    def rows(positions: np.ndarray) -> np.ndarray:
+        chosen = np.zeros(len(text.distinct), dtype=bool)
+        chosen[where[positions]] = True
+        return found.rows[text.rows(chosen)]
+    return rows
+
+
+def _limit_text(name: str, what: str) -> str:
+    """The message of limit ``name`` (the limit and how to raise it), for a contract rule."""
+    return limit_problem(name, what, "").message
 
 
 # --- the rules ---------------------------------------------------------------------------------
@@ -172,7 +208,7 @@ def validate_records(raw: RawTable, registry: Mapping[str, Measure] | None = Non
     Traceback (most recent call last):
     ...
     outcomes.errors.OutcomesError: <DataFrame> does not meet the data contract (1 problem):
-      - <DataFrame>, row 4, column side: [side_valid] side must be one of left, right, none (lower case) or empty; found 'Left' (did you mean 'left'?)
+      - <DataFrame>, row 4, column side: [side_valid] side must be one of left, right, none (lower case) or empty; found 1 distinct value not allowed; did you mean 'left' (row 4)?
     >>> raw = read_records(raw.frame.assign(side=["", "", "left"]))
     >>> validate_records(raw).visits[["visit_number", "measure", "side", "value", "row"]].values.tolist()
     [[1, 'grip_strength_kg', 'left', 30.0, 4], [1, 'pain_nprs', 'none', 6.0, 3], [2, 'pain_nprs', 'none', 4.0, 2]]
@@ -187,6 +223,7 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     the cells as read and the canonical frame are then never in memory at the same time.
     """
     reg = REGISTRY if registry is None else registry
+    limits = current_limits()
     frame, source = raw.frame, raw.source
     found = _Problems(source, raw.rows)
     n = len(frame)
@@ -205,8 +242,7 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     if found.items and n == 0:
         _raise(found)
     unknown = [c for c in frame.columns if c not in ALL_COLUMNS]
-    for c in unknown:
-        excluded.append(notes_frame([1], c, "unknown_column", "column not in the data contract: ignored"))
+    excluded.append(column_notes(unknown, "unknown_column", "column not in the data contract: ignored"))
 
     col = {c: frame[c] if c in frame.columns else None for c in ALL_COLUMNS}
     attrs: dict[str, tuple[np.ndarray, pd.Series]] = {}  # canonical column -> (codes, distinct values)
@@ -234,7 +270,8 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     found.flag("required_present", (m_codes < 0) & ("measure" in frame), "measure", "measure is empty")
     bad_measure = (m_codes >= 0) & ~known
     if bad_measure.any():
-        msg = "not a registered measure code: " + _describe_unknown(measure.distinct[~known_distinct], list(reg))
+        msg = "not a registered measure code: " + _describe_unknown(
+            measure.distinct[~known_distinct], list(reg), _rows_of(found, measure, ~known_distinct))
         as_num = pd.to_numeric(pd.Series(m_distinct, dtype="str"), errors="coerce").notna().to_numpy()
         counts = np.bincount(m_codes[m_codes >= 0], minlength=len(m_distinct))
         if counts[as_num].sum() / counts.sum() > 0.5:  # share of rows holding a number
@@ -264,9 +301,15 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     what = f"holds {day.kind} values" if day.kind else "must be a whole number"
     found.flag("visit_day_integer", day.not_number | day.nonfinite | day.fractional, "visit_day",
                f"{what}: visit_day counts whole days since the episode's first visit (day 0)")
+    whole = day.finite & ~day.fractional  # computed once: two passes over every row
     found.flag("visit_day_nonnegative", day.finite & (day.value < 0), "visit_day",
                "is negative: visit_day counts days since the episode's first visit (day 0)")
-    day_ok = day.finite & ~day.fractional & (day.value >= 0)
+    too_late = whole & (day.value > min(limits.max_visit_day, _EXACT_INT))
+    found.flag("visit_day_range", too_late, "visit_day",
+               _limit_text("max_visit_day", "visit_day is larger than any episode of care (days since its "
+                                            "first visit)"))
+    day_ok = whole & (day.value >= 0) & ~too_late
+    del whole, too_late
     dayv = np.where(day_ok, day.value, np.nan)
     del day
 
@@ -278,14 +321,15 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
                "first visit (rows of each such episode's first visit listed)")
     del mind
     vn, misnumbered = _visit_numbers(found, col["visit_number"], "visit_number" in frame, episodes, dayv, ok,
-                                     raw.codes.get("visit_number"))
+                                     raw.codes.get("visit_number"), min(limits.max_visit_number, _EXACT_INT))
 
     # side
     side_text = CodedText(col["side"], n, raw.codes.get("side"))
     bad_distinct = ~side_text.distinct.isin(SIDES).to_numpy()
     side_bad = side_text.rows(bad_distinct)
     found.flag("side_valid", side_bad, "side", "side must be one of left, right, none (lower case) or "
-               "empty; found " + _describe_unknown(side_text.distinct[bad_distinct], SIDES))
+               "empty; found " + _describe_unknown(side_text.distinct[bad_distinct], SIDES,
+                                                   _rows_of(found, side_text, bad_distinct)))
     side, side_distinct = _fill(side_text, "none")
     is_sided = spread_rows(np.array([m is not None and m.sided for m in spec], dtype=bool), m_codes, False)
     lr = spread_rows(side_distinct.isin(("left", "right")).to_numpy(), side, False)
@@ -297,15 +341,16 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     del side_text, side_bad, is_sided, lr, known
 
     # vocabularies
-    for name, allowed, echo in (("condition", tuple(CONDITIONS), True), ("age_band", AGE_BANDS, False),
-                                ("sex", SEXES, True)):
+    for name, allowed, hint in (("condition", tuple(CONDITIONS), True), ("age_band", AGE_BANDS, False),
+                                ("sex", SEXES, True)):  # no hint for an age: "did you mean" would guess one
         text = CodedText(col[name], n, raw.codes.get(name))
         bad_distinct = ~text.distinct.isin(allowed).to_numpy()
         bad = text.rows(bad_distinct)
         codes = text.codes
         if bad.any():
             found.flag(f"{name}_code", bad, name, f"must be one of {', '.join(allowed)}; found "
-                       + _describe_unknown(text.distinct[bad_distinct], allowed, echo))
+                       + _describe_unknown(text.distinct[bad_distinct], allowed,
+                                           _rows_of(found, text, bad_distinct), hint))
             codes = np.where(bad, -1, codes)
         attrs[name] = (codes, text.distinct)
     attrs["treatment"] = _treatments(found, CodedText(col["treatment"], n, raw.codes.get("treatment")))
@@ -319,8 +364,9 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     del sore, sv
     if release:  # every column is coded now: free the cells as read (the largest thing in memory)
         del col
-        for c in list(frame.columns):
-            del frame[c]
+        if len(frame.columns) <= _RELEASE_COLUMNS:  # each del costs time in the number of columns
+            for c in list(frame.columns):
+                del frame[c]
 
     # attributes constant within an episode / a visit
     in_visit = ok & ~np.isnan(vn)
@@ -427,19 +473,22 @@ def _check_bounds(found: _Problems, value: CodedNumbers, m_codes: np.ndarray, sp
         m, mask = spec[code], outside & (m_codes == code)
         found.flag("value_in_bounds", mask, "value",
                    f"{m.code} must be within {m.lower:g}-{m.upper:g} {m.unit} (hard bounds of the measure "
-                   f"registry); {_outside(v[mask])}")
+                   f"registry); {_outside(v[mask], m.lower, m.upper)}")
 
 
-def _outside(v: np.ndarray) -> str:
-    """'1 value outside (11)' / '3 values outside (11 to 400)'."""
-    lo, hi = v.min(), v.max()
-    span = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
-    return f"{len(v)} value{'s' if len(v) > 1 else ''} outside ({span})"
+def _outside(v: np.ndarray, lower: float, upper: float) -> str:
+    """'1 value above the upper bound' / '3 values outside: 1 below, 2 above' (never the values)."""
+    below, above = int((v < lower).sum()), int((v > upper).sum())
+    if not below or not above:
+        return f"{len(v)} value{'s' if len(v) > 1 else ''} {'below the lower' if below else 'above the upper'} bound"
+    return f"{len(v)} values outside: {below} below, {above} above"
 
 
 def _visit_numbers(found: _Problems, column: pd.Series | None, given: bool, episodes: Groups,
-                   dayv: np.ndarray, ok: np.ndarray, factorized: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Given visit numbers (checked against visit_day order) or the dense rank of visit_day.
+                   dayv: np.ndarray, ok: np.ndarray, factorized: tuple | None = None,
+                   largest: float = _EXACT_INT) -> tuple[np.ndarray, np.ndarray]:
+    """Given visit numbers (checked against visit_day order, at most ``largest``) or the dense rank of
+    visit_day.
 
     Returns the visit numbers (float, NaN where unknown) and the mask of rows whose given number
     breaks a rule.
@@ -452,6 +501,10 @@ def _visit_numbers(found: _Problems, column: pd.Series | None, given: bool, epis
     v = num.value
     bad = num.not_number | num.nonfinite | num.fractional | (num.finite & (v < 1))
     found.flag("visit_number_integer", bad, "visit_number", "must be a whole number >= 1 (first visit = 1)")
+    too_many = num.finite & ~bad & (v > largest)
+    found.flag("visit_number_range", too_many, "visit_number",
+               _limit_text("max_visit_number", "visit_number is larger than any episode of care has visits"))
+    bad = bad | too_many
     vn = np.where(~bad & num.present & ok, v, np.nan)
     del num, v
     # fill a visit's empty cells from its other rows: the first number given (file order) on that day
@@ -482,8 +535,13 @@ def _treatments(found: _Problems, text: CodedText) -> tuple[np.ndarray, pd.Serie
     if bad.any():
         parts = pd.Series(sorted({p for t in text.distinct[bad_distinct] for p in codes[t]} - set(TREATMENTS)),
                           dtype="str")
+        def rows_of(positions: np.ndarray) -> np.ndarray:  # rows whose treatment holds those parts
+            chosen = set(parts.iloc[positions])
+            holds = np.array([bool(chosen & set(codes[t])) for t in distinct], dtype=bool)  # distinct strings
+            return found.rows[text.rows(holds)]
+
         found.flag("treatment_code", bad, "treatment", f"must be codes from {', '.join(TREATMENTS)} "
-                   "joined with '+'; found " + _describe_unknown(parts, tuple(TREATMENTS)))
+                   "joined with '+'; found " + _describe_unknown(parts, tuple(TREATMENTS), rows_of))
     sub, joined = pd.factorize(pd.Series([canonical.get(t) for t in distinct], dtype="str"))
     return recode(text.codes, sub), pd.Series(joined, dtype="str")
 
