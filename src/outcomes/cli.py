@@ -45,7 +45,7 @@ def _file_only(text: str) -> Path:
     """argparse type of an option that must name a file (not ``-``, stdout)."""
     if text == "-":
         raise argparse.ArgumentTypeError("must name a file ('-', stdout, is not allowed here)")
-    return Path(text)
+    return _path(text)
 
 
 def _path(text: str) -> Path:

@@ -45,6 +45,8 @@ __all__ = [
     "SEXES",
     "SIDES",
     "SORENESS_MAX_HOURS",
+    "TRUE_SPELLINGS",
+    "FALSE_SPELLINGS",
     "parse_treatment",
 ]
 
@@ -98,6 +100,10 @@ TREATMENTS: dict[str, str] = {
 AGE_BANDS: tuple[str, ...] = ("18-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90+")
 SEXES: tuple[str, ...] = ("female", "male", "other", "unknown")
 SIDES: tuple[str, ...] = ("left", "right", "none")
+
+#: How ``twitch_response`` may be written (case-insensitive); anything else is refused.
+TRUE_SPELLINGS: tuple[str, ...] = ("true", "yes", "1")
+FALSE_SPELLINGS: tuple[str, ...] = ("false", "no", "0")
 
 #: Soreness reports above this (two weeks) are data errors, not soreness.
 SORENESS_MAX_HOURS: float = 336.0

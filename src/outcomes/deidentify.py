@@ -75,7 +75,8 @@ import pandas as pd
 
 from ._coded import CodedText
 from .outputs import atomic_path, atomic_write_text, check_output_file, record_output
-from .contract import AGE_BANDS, ALL_COLUMNS, CONDITIONS, SEXES, SIDES, TREATMENTS, parse_treatment
+from .contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, FALSE_SPELLINGS, SEXES, SIDES, TREATMENTS, TRUE_SPELLINGS,
+                       parse_treatment)
 from .errors import OutcomesError, Problem, printable
 from .files import read_input_bytes
 from .io import read_records, tidy_records
@@ -84,7 +85,7 @@ from .measures import REGISTRY
 from .privacy import check_no_phi
 from .safe_yaml import key_path, load_yaml_file
 from .spreadsheet_safe import _PLAIN_NUMBER, neutralise_cells, restore_cells
-from .validate import _FALSE, _TRUE, validate_records
+from .validate import validate_records
 
 __all__ = ["DEFAULT_MAPPING", "CODED_COLUMNS", "NUMERIC_COLUMNS", "DeidSummary", "DeidResult", "deidentify_frame",
            "deidentify_export", "read_mapping", "read_crosswalk", "new_pseudonyms"]
@@ -121,7 +122,7 @@ NUMERIC_COLUMNS: Mapping[str, str] = {"value": "value_numeric", "soreness_hours"
 #: Contract columns taken from the export (the rest are made here); rename targets.
 _COPIED: tuple[str, ...] = (*CODED_COLUMNS, *NUMERIC_COLUMNS)
 _RENAME_TARGETS: frozenset[str] = frozenset((*_COPIED, *REGISTRY))
-_BOOLEAN = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}  # the loader's spellings
+_BOOLEAN = {**dict.fromkeys(TRUE_SPELLINGS, True), **dict.fromkeys(FALSE_SPELLINGS, False)}  # the loader's spellings
 _CROSSWALK_ID = "patient_id"
 _PSEUDONYM_HEX = 5  # bytes -> 10 hex digits; 16**10 ~ 1e12 codes
 _ADULT_AGE = 18

@@ -494,8 +494,8 @@ def build_report(
         Also write ``research/results.unsuppressed.json`` (small cells included, with a
         warning) and the executed notebooks in ``research/notebooks/``; not for the clinic.
     force : bool
-        Accepted for the output-directory check of :mod:`outcomes.atomic` (``--force``: replace
-        a directory the tool did not mark as its own); the lead wires it there.
+        Replace an earlier report directory even though files outcomes wrote in it changed since
+        (:func:`outcomes.outputs.check_output_directory`); a file outcomes did not write is never deleted.
     notebooks : path, optional
         Where the notebooks are (see :func:`notebooks_dir`); used with ``research=True``.
 

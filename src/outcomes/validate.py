@@ -75,8 +75,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, EPISODE_CONSTANT_COLUMNS, REQUIRED_COLUMNS, SEXES,
-                       SIDES, SORENESS_MAX_HOURS, TREATMENTS, VISIT_LEVEL_COLUMNS, parse_treatment)
+from .contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, EPISODE_CONSTANT_COLUMNS, FALSE_SPELLINGS, REQUIRED_COLUMNS,
+                       SEXES, SIDES, SORENESS_MAX_HOURS, TRUE_SPELLINGS,
+                       TREATMENTS, VISIT_LEVEL_COLUMNS, parse_treatment)
 from ._coded import (CodedNumbers, CodedText, Groups, column_dtype, int_codes, pair_codes, recode, sorted_codes,
                     spread_rows)
 from .errors import OutcomesError, Problem, format_rows
@@ -107,7 +108,6 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "condition", "treatment", "age_band", "sex", "twitch_response", "soreness_hours", "row",
 )
 _SORT = ["episode_id", "visit_number", "measure", "side", "row"]
-_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 _MAX_NAMED = 20  # distinct unknown codes examined for "did you mean" hints
 #: Whole numbers above this are not exact in float64: a day or visit number is never allowed above it,
 #: whatever limit is set (so no value is ever wrapped when cast to int64).
@@ -556,7 +556,7 @@ def _booleans(found: _Problems, column: pd.Series | None, n: int,
         return codes, values
     text = CodedText(column, n, factorized)
     lower = text.distinct.str.lower()
-    per = np.where(lower.isin(_TRUE), 1, np.where(lower.isin(_FALSE), 0, -1))
+    per = np.where(lower.isin(TRUE_SPELLINGS), 1, np.where(lower.isin(FALSE_SPELLINGS), 0, -1))
     codes = text.rows(per.astype(np.int8), -1).astype(np.int8)
     found.flag("twitch_response_boolean", (text.codes >= 0) & (codes < 0),
                "twitch_response", "must be true/false (or yes/no, 1/0) or empty")
