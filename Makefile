@@ -34,19 +34,19 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q \
 		--nbval --nbval-current-env --nbval-sanitize-with $(CURDIR)/notebooks/sanitize.cfg \
-		tests src/outcomes notebooks
+		tests src/outcomes tools notebooks
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m "not slow" tests src/outcomes
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m "not slow" tests src/outcomes tools
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 notebooks: $(STAMP)
-	$(BIN)/python -m outcomes.notebooks_build
+	$(BIN)/python tools/notebooks_build.py
 
 sample: $(STAMP)
-	$(BIN)/python -c "from outcomes.synth import write_sample; write_sample('data/sample/visits.csv')"
+	$(BIN)/python -c "from outcomes.ingest.synth import write_sample; write_sample('data/sample/visits.csv')"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from outcomes.measures import REGISTRY
+from outcomes.spec.measures import REGISTRY
 
 K, P0, CONF, N_BOOT, SEED = 3, 0.5, 0.90, 2000, 20261201
 CLAIM_MEASURES = ["pain_nprs", *[c for c, m in REGISTRY.items() if m.kind == "rom"]]

@@ -3,7 +3,7 @@
     python benchmarks/calibration.py --sims 200
 
 Every dataset is seeded, so the figures are identical run to run. The same scenarios
-(outcomes.calibration.standard_scenarios), with the same seeds, are asserted in
+(outcomes.claims.calibration.standard_scenarios), with the same seeds, are asserted in
 tests/test_calibration.py.
 """
 
@@ -14,7 +14,7 @@ import time
 
 import pandas as pd
 
-from outcomes.calibration import run_scenario, standard_scenarios
+from outcomes.claims.calibration import run_scenario, standard_scenarios
 
 
 def main() -> None:

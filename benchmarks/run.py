@@ -3,7 +3,7 @@
     python benchmarks/run.py --sizes 10k,100k,1m [--formats parquet,csv] [--no-baseline]
                              [--engines pandas,dask] [--stages load,pipeline,mixed,notebooks]
 
-Synthetic data come from :mod:`outcomes.synth` (seed 20261201), written once per size as
+Synthetic data come from :mod:`outcomes.ingest.synth` (seed 20261201), written once per size as
 Parquet and CSV to ``benchmarks/cache/`` (outside git).  Every (size, format, stage set)
 runs in a FRESH child process, so its peak RSS is its own: the parent waits for it with
 ``os.wait4`` and reads ``ru_maxrss`` of that child alone.  Stage sets:
@@ -12,7 +12,7 @@ runs in a FRESH child process, so its peak RSS is its own: the parent waits for 
 ``pipeline``   load -> summarize_episodes -> evaluate_claims (all P2 claim statistics:
                KM, ITT/completers, Wilson, Wilcoxon/HL, bootstrap; no mixed model), each
                stage timed and the whole;
-``dask``       the same claims with ``outcomes.scaleout`` on a 2-worker LocalCluster;
+``dask``       the same claims with ``outcomes.claims.dask_engine`` on a 2-worker LocalCluster;
 ``mixed``      the mixed model on pain, every episode (:func:`outcomes.stats.fit_trajectory`:
                statsmodels' MixedLM up to 2,000 episodes, the group-sum REML of
                :mod:`outcomes.stats.reml` above);
@@ -71,17 +71,17 @@ def _child(args: argparse.Namespace) -> None:
 
     data = Path(args.data) if args.data else None
     if args.child == "generate":
-        from outcomes.synth import SynthParams, simulate_visits, write_visits
+        from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
         visits = timed("simulate", lambda: simulate_visits(SynthParams(n_episodes=args.size), seed=SEED).visits)
         info["n_rows"] = len(visits)
         for fmt in ("parquet", "csv"):
             timed(f"write_{fmt}", write_visits, visits, CACHE / f"visits_{label(args.size)}.{fmt}")
     elif args.child in ("load", "pipeline"):
-        from outcomes.claims import evaluate_claims
-        from outcomes.episodes import summarize_episodes
-        from outcomes.plan import Plan
-        from outcomes.visits import load_visits
+        from outcomes.claims.improvement import evaluate_claims
+        from outcomes.episodes.core import summarize_episodes
+        from outcomes.spec.plan import Plan
+        from outcomes.ingest.visits import load_visits
 
         loaded = timed("load_validate", load_visits, data)
         info["n_rows"] = len(loaded.visits)
@@ -93,8 +93,8 @@ def _child(args: argparse.Namespace) -> None:
     elif args.child == "dask":
         from distributed import Client, LocalCluster
 
-        from outcomes.plan import Plan
-        from outcomes.scaleout import evaluate_claims_dask
+        from outcomes.spec.plan import Plan
+        from outcomes.claims.dask_engine import evaluate_claims_dask
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 Client(cluster):

@@ -29,7 +29,8 @@ ANALYSIS = None
 # %%
 import pandas as pd
 
-from outcomes import cohort, plots
+from outcomes.descriptive import cohort
+from outcomes.report import figures as plots
 from outcomes.analysis import analyse, load_analysis
 
 pd.set_option("display.precision", 3)

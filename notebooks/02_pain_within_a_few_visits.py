@@ -29,9 +29,9 @@ ANALYSIS = None
 # %%
 import pandas as pd
 
-from outcomes import plots
+from outcomes.report import figures as plots
 from outcomes.analysis import analyse, load_analysis
-from outcomes.trajectories import change_at_k, trajectories
+from outcomes.descriptive.trajectories import change_at_k, trajectories
 
 pd.set_option("display.precision", 3)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)

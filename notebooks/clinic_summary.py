@@ -26,7 +26,7 @@ ANALYSIS = None
 
 # %%
 from outcomes.analysis import analyse, load_analysis
-from outcomes.report import (about_lines, bottom_line, other_claims_lines, report_figures, verdict_sentences,
+from outcomes.report.html import (about_lines, bottom_line, other_claims_lines, report_figures, verdict_sentences,
                              verdict_table)
 
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)

@@ -51,7 +51,7 @@ SENTINEL = "ZQXSENTINEL"
 TIMEOUT_S = 20.0
 #: Address-space cap of a subprocess case: an unbounded read fails the case instead of the machine.
 MEMORY_CAP_BYTES = 4 * 1024**3
-#: Names of the files in which the tool records what it wrote (``outcomes.outputs.MANIFEST`` /
+#: Names of the files in which the tool records what it wrote (``outcomes.safety.outputs.MANIFEST`` /
 #: ``MARKER``): a case may see them change when it reruns onto the tool's own outputs.
 TOOL_BOOKKEEPING = (".outcomes-manifest.json", ".outcomes-output.json")
 #: A 300-character file name (over the 255 of ``max_name_chars`` and of most file systems).
@@ -71,7 +71,7 @@ def visits_table() -> pd.DataFrame:
     """The 30-episode synthetic visits file, as the strings a CSV holds (cached; copy before editing)."""
     import tempfile
 
-    from outcomes.synth import SynthParams, simulate_visits, write_visits
+    from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
     sim = simulate_visits(SynthParams(n_episodes=30), seed=1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -587,7 +587,7 @@ def column_cells_escaped(rel: str, column: str, originals: Sequence[str]) -> Cal
 
 def only_contract_columns(rel: str) -> Callable[[Outcome], None]:
     def allow_list(o: Outcome) -> None:
-        from outcomes.contract import ALL_COLUMNS
+        from outcomes.spec.contract import ALL_COLUMNS
 
         header = csv_cells(o.path(rel))[0]
         extra = [c for c in header if c not in ALL_COLUMNS]
@@ -1157,7 +1157,7 @@ CASES: list[Case] = [
 
     # ---------------- plans ---------------------------------------------------------------------
     case("plan.default_copy", lambda c: (c.visits(), Run(["claims", "v.csv", "--plan", c.text(
-        "plan.yaml", __import__("outcomes.plan", fromlist=["x"]).DEFAULT_PLAN_PATH.read_text())]))[1], 0),
+        "plan.yaml", __import__("outcomes.spec.plan", fromlist=["x"]).DEFAULT_PLAN_PATH.read_text())]))[1], 0),
     case("plan.measure_addition_used", lambda c: Run(
         ["claims", c.visits(frame=_with_custom_measure(visits_table())), "--plan", c.text("plan.yaml", CUSTOM_MEASURE_PLAN),
          "--json", "-"], checks=(stdout_is_one_json, json_mentions("-", "rom_knee_extension_custom"))), 0),

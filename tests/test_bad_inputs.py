@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import outcomes.files
+import outcomes.safety.files
 from outcomes import load_visits
 from outcomes.cli import main
 from outcomes.errors import OutcomesError
@@ -283,7 +283,7 @@ def test_permission_denied_is_reported(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(outcomes.files.os, "open", denied)  # the one place input files are opened
+    monkeypatch.setattr(outcomes.safety.files.os, "open", denied)  # the one place input files are opened
     with pytest.raises(OutcomesError) as exc:
         load_visits(path)
     assert exc.value.rules == ("file_readable",)

@@ -6,7 +6,7 @@ figures quoted in docs/calibration.md). Seeded, so the outcome is deterministic.
 
 import pytest
 
-from outcomes.calibration import run_scenario, standard_scenarios
+from outcomes.claims.calibration import run_scenario, standard_scenarios
 
 pytestmark = pytest.mark.slow
 SIMS, SEED = 200, 1000

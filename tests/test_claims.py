@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.claims import CAVEAT, claim_measures, evaluate_claims, verdict_from_bounds
+from outcomes.claims.improvement import CAVEAT, claim_measures, evaluate_claims, verdict_from_bounds
 from outcomes.cli import main
-from outcomes.plan import Plan
+from outcomes.spec.plan import Plan
 from outcomes.stats import km_at
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 
 def pain_visits(trajectories):
@@ -76,7 +76,7 @@ def test_primary_verdict_matches_the_interval_shown(result):
 
 
 def test_primary_estimate_is_km_at_k(sim, result):
-    from outcomes.episodes import summarize_episodes
+    from outcomes.episodes.core import summarize_episodes
 
     s = summarize_episodes(sim, measures=["pain_nprs"])
     inc = s[s["status"] == "included"]

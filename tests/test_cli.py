@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import outcomes.analysis
-import outcomes.report
+import outcomes.report.html
 from outcomes.cli import main
-from outcomes.outputs import MANIFEST
-from outcomes.synth import SynthParams, simulate_visits, write_visits
+from outcomes.safety.outputs import MANIFEST
+from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_unsuppressed_json_never_to_stdout(small, capsys):
 
 def test_report_passes_research_and_force(monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr(outcomes.report, "build_report", lambda *a, **k: seen.update(args=a, kwargs=k))
+    monkeypatch.setattr(outcomes.report.html, "build_report", lambda *a, **k: seen.update(args=a, kwargs=k))
     assert main(["report", "--out", str(tmp_path / "r"), "--research", "--force"]) == 0
     assert seen["kwargs"]["research"] is True and seen["kwargs"]["force"] is True
     assert main(["report", "--out", str(tmp_path / "r")]) == 0
@@ -78,7 +78,7 @@ def test_a_refused_output_costs_no_work(monkeypatch, tmp_path, capsys):
         raise AssertionError("the analysis ran although the output was refused")
 
     monkeypatch.setattr(outcomes.analysis, "analyse", boom)
-    monkeypatch.setattr(outcomes.report, "build_report", boom)
+    monkeypatch.setattr(outcomes.report.html, "build_report", boom)
     user = tmp_path / "mine.json"
     user.write_text("mine")
     assert main(["claims", "--json", str(user)]) == 1
@@ -106,9 +106,9 @@ def test_disk_failure_while_writing_is_exit_1_and_leaves_nothing(small, tmp_path
 @pytest.mark.parametrize("command", [["synth", "--out", "{d}/x.csv"], ["claims", "--json", "{d}/x.json"],
                                      ["report", "--out", "{d}/rep"]])
 def test_unwritable_output_directory_is_exit_1(tmp_path, monkeypatch, capsys, command):
-    import outcomes.outputs
+    import outcomes.safety.outputs
 
-    monkeypatch.setattr(outcomes.outputs.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(outcomes.safety.outputs.os, "access", lambda path, mode: False)
     argv = [a.format(d=tmp_path) for a in command]
     assert main(argv) == 1
     assert "output_not_writable" in capsys.readouterr().err

@@ -96,7 +96,7 @@ def mutated(draw: st.DrawFn, base: bytes, separator: bytes) -> bytes:
 @pytest.fixture(scope="module")
 def valid_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small valid visits file (12 synthetic episodes): quick to validate and to analyse."""
-    from outcomes.synth import SynthParams, simulate_visits, write_visits
+    from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
     path = tmp_path_factory.mktemp("fuzz_data") / "visits.csv"
     write_visits(simulate_visits(SynthParams(n_episodes=12), seed=3).visits, path)
@@ -105,7 +105,7 @@ def valid_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def valid_plan() -> bytes:
-    from outcomes.plan import DEFAULT_PLAN_PATH
+    from outcomes.spec.plan import DEFAULT_PLAN_PATH
 
     return DEFAULT_PLAN_PATH.read_bytes()
 

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from outcomes.analysis import analyse
-from outcomes.cohort import cohort_flow, condition_characteristics, exclusion_summary, missingness, table_one
-from outcomes.plan import Plan
+from outcomes.descriptive.cohort import cohort_flow, condition_characteristics, exclusion_summary, missingness, table_one
+from outcomes.spec.plan import Plan
 from outcomes.stats import km_at
-from outcomes.subgroups import condition_estimates
-from outcomes.trajectories import change_at_k, claim_measurements, trajectories
+from outcomes.descriptive.subgroups import condition_estimates
+from outcomes.descriptive.trajectories import change_at_k, claim_measurements, trajectories
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from outcomes.adjusted import ipw_risk_difference, standardized_risk_difference
-from outcomes.combined import combined_claim, treatment_groups
-from outcomes.plan import Plan
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.stats.adjusted import ipw_risk_difference, standardized_risk_difference
+from outcomes.claims.combined import combined_claim, treatment_groups
+from outcomes.spec.plan import Plan
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 
 def test_saturated_gcomputation_is_raw_difference_with_wald_se():

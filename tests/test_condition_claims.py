@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from outcomes.claims import evaluate_claims
-from outcomes.condition_claims import BY_CONDITION_COLUMNS, claims_by_condition
-from outcomes.plan import Plan
+from outcomes.claims.improvement import evaluate_claims
+from outcomes.claims.conditions import BY_CONDITION_COLUMNS, claims_by_condition
+from outcomes.spec.plan import Plan
 from outcomes.stats import benjamini_hochberg, holm
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 MIX = (("neck_pain", 0.47), ("low_back_pain", 0.47), ("tmd", 0.06))
 

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.claims import _variants, claim_counts, claim_measures
-from outcomes.episodes import change_at_visit, measure_changes, summarize_episodes
-from outcomes.plan import Plan
+from outcomes.claims.improvement import _variants, claim_counts, claim_measures
+from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
+from outcomes.spec.plan import Plan
 from outcomes.stats import km_counts
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 
 @pytest.fixture(scope="module")

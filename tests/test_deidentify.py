@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcomes.cli import main
-from outcomes.contract import ALL_COLUMNS, CONDITIONS, SEXES, TREATMENTS
-from outcomes.deidentify import deidentify_export, deidentify_frame, read_mapping
+from outcomes.spec.contract import ALL_COLUMNS, CONDITIONS, SEXES, TREATMENTS
+from outcomes.ingest.deidentify import deidentify_export, deidentify_frame, read_mapping
 from outcomes.errors import OutcomesError
-from outcomes.privacy import check_no_phi, scan_phi
+from outcomes.ingest.phi import check_no_phi, scan_phi
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "raw_emr_export.csv"
@@ -86,9 +86,9 @@ def test_round_trip_passes_guard_and_loads(raw: Path, tmp_path: Path):
     text = summary.out.read_text()
     for secret in ("MRN-FAKE", "McTestface", "example.com", "555-01", "Example Street", "1961-05-02"):
         assert secret not in text
-    if importlib.util.find_spec("outcomes.visits") is None:
-        pytest.skip("outcomes.visits (the loader) is not available yet")
-    from outcomes.visits import load_visits
+    if importlib.util.find_spec("outcomes.ingest.visits") is None:
+        pytest.skip("outcomes.ingest.visits (the loader) is not available yet")
+    from outcomes.ingest.visits import load_visits
 
     loaded = load_visits(summary.out)
     assert (loaded.n_patients, loaded.n_episodes, loaded.n_visits) == (10, 10, 56)
@@ -399,7 +399,7 @@ def test_parquet_output_is_typed_and_loads(raw: Path, tmp_path: Path):
     assert set(back.columns) <= set(ALL_COLUMNS)
     assert back["value"].dtype == "float64" and back["visit_day"].dtype == "int64"
     assert str(back["twitch_response"].dtype) == "boolean"
-    from outcomes.visits import load_visits
+    from outcomes.ingest.visits import load_visits
 
     assert load_visits(summary.out).n_patients == 10
 
@@ -440,7 +440,7 @@ def test_recode_round_trip_case_and_space_insensitive(tmp_path: Path):
     assert v["measure"].tolist() == ["pain_nprs"] * 4 and v["value"].tolist() == [7.0, 4.0, 6.0, 5.5]
     assert v["twitch_response"].tolist() == [True, False, True, False]
     assert res.transformed["Dx"] == "renamed to condition; written as condition codes (4 distinct values recoded)"
-    from outcomes.visits import load_visits
+    from outcomes.ingest.visits import load_visits
 
     loaded = load_visits(res.visits)
     assert loaded.n_patients == 2 and set(loaded.visits["condition"]) == {"neck_pain", "low_back_pain"}

@@ -21,11 +21,11 @@ import pandas as pd
 import pytest
 
 from outcomes.analysis import analyse, load_analysis, save_analysis, summary_lines
-from outcomes.plan import Plan
-from outcomes.report import build_report, report_figures
-from outcomes.results import RESEARCH_WARNING, SCHEMA_VERSION
-from outcomes.suppress import SUPPRESSED, count_marks, disclose_claims, hide_counts, suppressed_sentence
-from outcomes.synth import SynthParams, simulate_visits, write_visits
+from outcomes.spec.plan import Plan
+from outcomes.report.html import build_report, report_figures
+from outcomes.report.results import RESEARCH_WARNING, SCHEMA_VERSION
+from outcomes.disclosure import SUPPRESSED, count_marks, disclose_claims, hide_counts, suppressed_sentence
+from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
 MIN = 11
 ESTIMATES = ("estimate", "ci_low", "ci_high", "p_value", "p_value_not", "p_adjusted", "p_not_adjusted")

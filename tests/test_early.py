@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.early import early_claim, trajectory_frame
-from outcomes.plan import Plan
+from outcomes.claims.early import early_claim, trajectory_frame
+from outcomes.spec.plan import Plan
 from outcomes.stats import fit_trajectory
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 
 def _piecewise_pain(seed: int, early: float, late: float, n: int = 80) -> pd.DataFrame:

@@ -1,11 +1,11 @@
-"""Episode summaries: hand-worked cases for every definition in outcomes.episodes."""
+"""Episode summaries: hand-worked cases for every definition in outcomes.episodes.core."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.episodes import change_at_visit, measure_changes, summarize_episodes
-from outcomes.measures import build_registry
+from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
+from outcomes.spec.measures import build_registry
 
 
 def visits(rows):

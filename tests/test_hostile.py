@@ -39,7 +39,7 @@ def test_case_table_is_large_and_well_formed() -> None:
 
 def test_bookkeeping_names_match_the_output_policy() -> None:
     """The suite lets the tool rewrite its own records (manifest, marker): their names must be current."""
-    from outcomes import outputs
+    from outcomes.safety import outputs
 
     assert set(TOOL_BOOKKEEPING) == {outputs.MANIFEST, outputs.MARKER}
 

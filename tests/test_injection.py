@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from outcomes import contract
-from outcomes.plan import Plan, plan_from_mapping
-from outcomes.report import build_report
-from outcomes.synth import SynthParams, simulate_visits, write_visits
+from outcomes.spec import contract
+from outcomes.spec.plan import Plan, plan_from_mapping
+from outcomes.report.html import build_report
+from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
 SCRIPT = '<script>alert("label")</script>'
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'

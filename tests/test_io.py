@@ -1,4 +1,4 @@
-"""outcomes.io: reading bytes into a RawTable (formats, row numbers, tidying, wide form)."""
+"""outcomes.ingest.records: reading bytes into a RawTable (formats, row numbers, tidying, wide form)."""
 
 import hashlib
 
@@ -9,8 +9,8 @@ from pandas.testing import assert_frame_equal
 
 from outcomes import load_visits
 from outcomes.errors import OutcomesError
-from outcomes.io import RawTable, read_records
-from outcomes.limits import current_limits
+from outcomes.ingest.records import RawTable, read_records
+from outcomes.safety.limits import current_limits
 
 LONG = (
     "patient_id,visit_day,measure,side,value,condition\n"

@@ -1,4 +1,4 @@
-"""Bounded work: every stated limit (outcomes.limits) refuses its input cheaply, before the work starts.
+"""Bounded work: every stated limit (outcomes.safety.limits) refuses its input cheaply, before the work starts.
 
 Each limit is triggered with a small input by lowering it through its environment variable; the
 inputs that used to exhaust memory or hang (a 50M-row Parquet file of under 2 MB, /dev/zero,
@@ -20,9 +20,9 @@ import pytest
 from outcomes import load_visits
 from outcomes.cli import main
 from outcomes.errors import OutcomesError
-from outcomes.io import read_records
-from outcomes.plan import plan_from_mapping
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.ingest.records import read_records
+from outcomes.spec.plan import plan_from_mapping
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 GOOD = "patient_id,visit_day,measure,value\nP1,0,pain_nprs,6\nP1,7,pain_nprs,4\nP2,0,pain_nprs,5\n"
 

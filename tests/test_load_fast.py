@@ -1,7 +1,7 @@
 """The fast load path gives what the plain one gives.
 
 ``load_visits`` reads text columns coded (Parquet dictionaries, CSV categoricals; see
-``outcomes.io._read``) and validates with numpy group codes; ``validate_records(read_records(...))``
+``outcomes.ingest.records._read``) and validates with numpy group codes; ``validate_records(read_records(...))``
 reads every cell as text.  Both must return the same frames and raise the same messages.
 """
 
@@ -11,10 +11,10 @@ import pytest
 
 from outcomes import load_visits
 from outcomes.errors import OutcomesError
-from outcomes.io import _read, read_records
-from outcomes.privacy import scan_phi
-from outcomes._coded import Groups
-from outcomes.validate import validate_records
+from outcomes.ingest.records import _read, read_records
+from outcomes.ingest.phi import scan_phi
+from outcomes.ingest.coded import Groups
+from outcomes.ingest.rules import validate_records
 
 
 def _base(n_episodes: int = 4) -> pd.DataFrame:

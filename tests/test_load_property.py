@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcomes import LoadedVisits, load_visits
-from outcomes.contract import AGE_BANDS, CONDITIONS, SEXES, TREATMENTS
+from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, TREATMENTS
 from outcomes.errors import OutcomesError
-from outcomes.measures import REGISTRY
+from outcomes.spec.measures import REGISTRY
 
 MEASURES = ["pain_nprs", "pain_vas", "rom_cervical_flexion", "rom_shoulder_flexion", "grip_strength_kg",
             "mouth_opening_mm"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from outcomes.errors import OutcomesError
-from outcomes.measures import REGISTRY, build_registry, get_measure, registry_markdown
+from outcomes.spec.measures import REGISTRY, build_registry, get_measure, registry_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from outcomes.cli import main
-from outcomes.deidentify import deidentify_export
-from outcomes.outputs import MANIFEST, MARKER, atomic_directory, temporary_name
-from outcomes.synth import SynthParams, simulate_visits, write_visits
+from outcomes.ingest.deidentify import deidentify_export
+from outcomes.safety.outputs import MANIFEST, MARKER, atomic_directory, temporary_name
+from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
 REPO = Path(__file__).resolve().parents[1]
 LONG = "a" * 300 + ".json"

@@ -14,8 +14,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from outcomes.privacy import scan_phi
-from outcomes.report import NOTEBOOKS, REPO_NOTEBOOKS
+from outcomes.ingest.phi import scan_phi
+from outcomes.report.html import NOTEBOOKS, REPO_NOTEBOOKS
 
 ROOT = REPO_NOTEBOOKS.parent
 PATHS = [REPO_NOTEBOOKS / f"{n}.ipynb" for n in NOTEBOOKS]

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from outcomes.errors import OutcomesError
-from outcomes.other_claims import (RESULT_COLUMNS, evaluate_other_claims, other_claims_section,
+from outcomes.claims.other_claims import (RESULT_COLUMNS, evaluate_other_claims, other_claims_section,
                                    run_other_claims, wald_result)
-from outcomes.plan import Plan, plan_from_mapping
-from outcomes.results import dumps
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.spec.plan import Plan, plan_from_mapping
+from outcomes.report.results import dumps
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 
 @pytest.fixture(scope="module")

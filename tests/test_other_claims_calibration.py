@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from outcomes.combined import combined_claim
-from outcomes.early import early_claim
-from outcomes.plan import Plan
-from outcomes.soreness import soreness_claim
-from outcomes.strength import strength_claims
-from outcomes.synth import SynthParams, simulate_visits, true_share_improved, true_soreness_share
+from outcomes.claims.combined import combined_claim
+from outcomes.claims.early import early_claim
+from outcomes.spec.plan import Plan
+from outcomes.claims.soreness import soreness_claim
+from outcomes.claims.strength import strength_claims
+from outcomes.ingest.synth import SynthParams, simulate_visits, true_share_improved, true_soreness_share
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ SCENARIOS = {
 def _run(claim: str):
     run = SCENARIOS[claim][0]
     if run == "twitch":
-        from outcomes.twitch import twitch_claim
+        from outcomes.claims.twitch import twitch_claim
         return twitch_claim
     return run
 

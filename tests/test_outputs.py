@@ -1,4 +1,4 @@
-"""``outcomes.outputs``: the one output policy (ownership, inputs, links, temporaries, disk failures, signals)."""
+"""``outcomes.safety.outputs``: the one output policy (ownership, inputs, links, temporaries, disk failures, signals)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from outcomes import outputs
+from outcomes.safety import outputs
 from outcomes.errors import OutcomesError
-from outcomes.outputs import (
+from outcomes.safety.outputs import (
     MANIFEST, MARKER, Terminated, atomic_directory, atomic_path, atomic_write_bytes, atomic_write_text,
     check_output_directory, check_output_file, clean_stale_temporaries, install_signal_handlers, record_output,
     same_file, sha256_file, temporary_name,

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcomes.contract import AGE_BANDS, ALL_COLUMNS, CONDITIONS, TREATMENTS
+from outcomes.spec.contract import AGE_BANDS, ALL_COLUMNS, CONDITIONS, TREATMENTS
 from outcomes.errors import OutcomesError
-from outcomes.measures import REGISTRY
-from outcomes.privacy import RULES, PhiError, check_no_phi, column_words, scan_phi
+from outcomes.spec.measures import REGISTRY
+from outcomes.ingest.phi import RULES, PhiError, check_no_phi, column_words, scan_phi
 
 ROOT = Path(__file__).resolve().parents[1]
 CODES = ["x1", "x2", "x3", "x4"]

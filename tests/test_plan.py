@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from outcomes.analysis import analyse
 from outcomes.errors import OutcomesError
-from outcomes.plan import DEFAULT_PLAN_PATH, Plan, load_plan, plan_from_mapping
-from outcomes.plan_schema import PlanModel, default_other_claims, plan_json_schema
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.spec.plan import DEFAULT_PLAN_PATH, Plan, load_plan, plan_from_mapping
+from outcomes.spec.plan_schema import PlanModel, default_other_claims, plan_json_schema
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "docs" / "plan.schema.json"
@@ -259,7 +259,7 @@ def test_with_revalidates():
 
 def test_json_schema_file_is_current():
     assert SCHEMA_FILE.read_text() == json.dumps(plan_json_schema(), indent=2) + "\n", (
-        "regenerate with: python -m outcomes.plan_schema > docs/plan.schema.json")
+        "regenerate with: python -m outcomes.spec.plan_schema > docs/plan.schema.json")
 
 
 def test_json_schema_accepts_the_default_plan_and_refuses_bad_shapes():

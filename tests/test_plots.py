@@ -8,11 +8,11 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from outcomes import plots
+from outcomes.report import figures as plots
 from outcomes.analysis import analyse
-from outcomes.cohort import missingness
-from outcomes.subgroups import condition_estimates
-from outcomes.trajectories import change_at_k, trajectories
+from outcomes.descriptive.cohort import missingness
+from outcomes.descriptive.subgroups import condition_estimates
+from outcomes.descriptive.trajectories import change_at_k, trajectories
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_waterfall_sorted_and_threshold_drawn(figures, a):
 def test_trajectory_panel_of_a_measure_without_episodes_is_drawn_empty(a):
     import pandas as pd
 
-    from outcomes.trajectories import Trajectories
+    from outcomes.descriptive.trajectories import Trajectories
 
     empty = Trajectories(measure="rom_cervical_flexion", n_episodes=0, n_obs=0, n_shown=0, converged=False, fit=None,
                          lines=pd.DataFrame(columns=["episode_id", "visit_number", "value"]),
@@ -103,7 +103,7 @@ def test_disclosed_forest_and_curve_draw_nothing_of_a_suppressed_claim(a):
     from matplotlib.text import Text
 
     shown = a.claims.claims.assign(n=[392, 5, *a.claims.claims["n"].iloc[2:]])
-    from outcomes.suppress import disclose_claims
+    from outcomes.disclosure import disclose_claims
 
     disclosed = disclose_claims(shown, a.plan.min_cell_size, name_col="label")
     ax = plots.claims_forest(disclosed).axes[0]

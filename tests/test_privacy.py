@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.contract import AGE_BANDS, CONDITIONS, SEXES, SIDES, TREATMENTS
+from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SIDES, TREATMENTS
 from outcomes.errors import OutcomesError
-from outcomes.measures import REGISTRY
-from outcomes.privacy import REMEDY, check_no_phi, scan_phi
+from outcomes.spec.measures import REGISTRY
+from outcomes.ingest.phi import REMEDY, check_no_phi, scan_phi
 
 
 def _text(*values: str) -> pd.Series:

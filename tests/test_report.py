@@ -10,12 +10,12 @@ import nbformat
 import pytest
 
 import outcomes.analysis
-import outcomes.report
+import outcomes.report.html
 from outcomes.cli import main
 from outcomes.errors import OutcomesError
-from outcomes.plan import Plan
-from outcomes.report import NOTEBOOKS, ReportError, build_report, notebooks_dir, verdict_table
-from outcomes.synth import SynthParams, simulate_visits, write_visits
+from outcomes.spec.plan import Plan
+from outcomes.report.html import NOTEBOOKS, ReportError, build_report, notebooks_dir, verdict_table
+from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
 # Anything a browser would fetch: src/href to a URL, CSS url(...) / @import, protocol-relative links.
 _EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
@@ -59,7 +59,7 @@ def built(tmp_path_factory):
     data = _visits_csv(tmp / "in" / "visits.csv")
     calls = {"load_visits": 0, "analyse": 0, "notebooks": 0}
     mp = pytest.MonkeyPatch()
-    real_load, real_analyse = outcomes.analysis.load_visits, outcomes.report.analyse
+    real_load, real_analyse = outcomes.analysis.load_visits, outcomes.report.html.analyse
 
     def load(*args, **kwargs):
         calls["load_visits"] += 1
@@ -74,8 +74,8 @@ def built(tmp_path_factory):
         raise AssertionError("no notebook runs without research=True")
 
     mp.setattr(outcomes.analysis, "load_visits", load)
-    mp.setattr(outcomes.report, "analyse", analyse)
-    mp.setattr(outcomes.report, "_run_notebook", notebook)
+    mp.setattr(outcomes.report.html, "analyse", analyse)
+    mp.setattr(outcomes.report.html, "_run_notebook", notebook)
     try:
         res = build_report(data, PLAN, tmp / "out", progress=False)
     finally:
@@ -102,14 +102,14 @@ def test_html_and_json_carry_the_same_input_hash(built):
 
 def test_input_replaced_during_the_run_cannot_split_the_answer(tmp_path, monkeypatch):
     data = _visits_csv(tmp_path / "visits.csv", n=60)
-    real = outcomes.report.render_report
+    real = outcomes.report.html.render_report
 
     def render_then_replace(analysis):
         html = real(analysis)
         _visits_csv(data, n=45, seed=9)  # another clinic's file appears mid-run
         return html
 
-    monkeypatch.setattr(outcomes.report, "render_report", render_then_replace)
+    monkeypatch.setattr(outcomes.report.html, "render_report", render_then_replace)
     res = build_report(data, PLAN, tmp_path / "out", progress=False)
     doc = json.loads(res.results_json.read_text())
     html = res.report_html.read_text()

@@ -16,9 +16,9 @@ pq = pytest.importorskip("pyarrow.parquet")
 from outcomes.analysis import analyse  # noqa: E402
 from outcomes.cli import main  # noqa: E402
 from outcomes.errors import OutcomesError  # noqa: E402
-from outcomes.results import dumps, results_document  # noqa: E402
-from outcomes.scaleout import evaluate_claims_dask  # noqa: E402
-from outcomes.synth import SynthParams, simulate_visits  # noqa: E402
+from outcomes.report.results import dumps, results_document  # noqa: E402
+from outcomes.claims.dask_engine import evaluate_claims_dask  # noqa: E402
+from outcomes.ingest.synth import SynthParams, simulate_visits  # noqa: E402
 
 ROW_GROUP = 700  # rows per row group: cuts through episodes
 

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from outcomes.plan import Plan
-from outcomes.soreness import QUANTILES, needled_visits, soreness_claim, soreness_share
-from outcomes.synth import SynthParams, simulate_visits, true_soreness_share
+from outcomes.spec.plan import Plan
+from outcomes.claims.soreness import QUANTILES, needled_visits, soreness_claim, soreness_share
+from outcomes.ingest.synth import SynthParams, simulate_visits, true_soreness_share
 
 
 def _hand_ratio(frame: pd.DataFrame, hours: float):

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from outcomes.claims import evaluate_claims
-from outcomes.plan import Plan, plan_from_mapping
-from outcomes.strength import strength_claims, strength_measures
-from outcomes.synth import SynthParams, simulate_visits
+from outcomes.claims.improvement import evaluate_claims
+from outcomes.spec.plan import Plan, plan_from_mapping
+from outcomes.claims.strength import strength_claims, strength_measures
+from outcomes.ingest.synth import SynthParams, simulate_visits
 
 ELBOW = (("lateral_epicondylalgia", 0.5), ("carpal_tunnel", 0.5))
 

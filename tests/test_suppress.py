@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from outcomes.errors import OutcomesError
-from outcomes.suppress import COMPLEMENTARY_MARK, small_mark, suppress_counts, suppress_estimates
+from outcomes.disclosure import COMPLEMENTARY_MARK, small_mark, suppress_counts, suppress_estimates
 
 HIDDEN = {"<11", COMPLEMENTARY_MARK}
 
@@ -149,7 +149,7 @@ def test_suppress_estimates_blanks_small_groups():
 
 
 def test_count_columns_are_numeric_n_columns_only():
-    from outcomes.suppress import count_columns
+    from outcomes.disclosure import count_columns
 
     t = pd.DataFrame({"n": [1], "n_excluded": [2], "n_text": ["<11"], "successes": [3.0], "k": [3], "nx": [1]})
     assert count_columns(t) == ["n", "n_excluded", "successes"]
@@ -157,7 +157,7 @@ def test_count_columns_are_numeric_n_columns_only():
 
 @pytest.mark.parametrize("seed", range(3))
 def test_hide_counts_leaves_nothing_recoverable_from_the_published_totals(seed):
-    from outcomes.suppress import hide_counts
+    from outcomes.disclosure import hide_counts
 
     rng = np.random.default_rng(seed)
     counts = rng.choice([0, 2, 7, 11, 30, 200], size=(8, 3))
@@ -172,7 +172,7 @@ def test_hide_counts_leaves_nothing_recoverable_from_the_published_totals(seed):
 
 
 def test_disclose_claims_refuses_a_frame_without_its_columns():
-    from outcomes.suppress import disclose_claims
+    from outcomes.disclosure import disclose_claims
 
     with pytest.raises(OutcomesError, match="counts_valid"):
         disclose_claims(pd.DataFrame({"n": [3]}))

@@ -1,4 +1,4 @@
-"""Tests of the synthetic data generator (outcomes.synth)."""
+"""Tests of the synthetic data generator (outcomes.ingest.synth)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, SEXES, SIDES, SORENESS_MAX_HOURS,
+from outcomes.spec.contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, SEXES, SIDES, SORENESS_MAX_HOURS,
                                TREATMENTS, parse_treatment)
 from outcomes.errors import OutcomesError
-from outcomes.measures import REGISTRY, get_measure
-from outcomes.synth import (CONDITION_MEASURES, SAMPLE_PARAMS, SynthParams, effect_for_share,
+from outcomes.spec.measures import REGISTRY, get_measure
+from outcomes.ingest.synth import (CONDITION_MEASURES, SAMPLE_PARAMS, SynthParams, effect_for_share,
                             simulate_visits, true_share_improved, true_soreness_share, write_sample,
                             write_visits)
 

@@ -6,10 +6,10 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from outcomes.adjusted import ancova_difference
-from outcomes.plan import Plan
-from outcomes.synth import SynthParams, simulate_visits
-from outcomes.twitch import twitch_claim, twitch_exposure
+from outcomes.stats.adjusted import ancova_difference
+from outcomes.spec.plan import Plan
+from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.claims.twitch import twitch_claim, twitch_exposure
 
 
 def _tiny_visits() -> pd.DataFrame:

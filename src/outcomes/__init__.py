@@ -2,11 +2,12 @@
 
 Load de-identified visit records, check them against the data contract, and test
 claims such as "patients notice a positive reaction within a few visits" with
-pain and range-of-motion statistics.  See README.md and docs/.
+pain and range-of-motion statistics.  See README.md and docs/architecture.md for the
+layers (``spec`` -> ``ingest`` -> ``episodes`` -> ``stats`` -> ``claims`` ->
+``analysis`` -> ``report`` -> ``cli``).
 """
 
-__version__ = "0.1.0"
+from outcomes.ingest.visits import LoadedVisits, load_visits
+from outcomes.version import __version__
 
-from .visits import LoadedVisits, load_visits  # noqa: E402
-
-__all__: list[str] = ["__version__", "LoadedVisits", "load_visits"]
+__all__: list[str] = ["LoadedVisits", "__version__", "load_visits"]

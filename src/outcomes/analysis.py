@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .claims import ClaimsResult, evaluate_claims
-from .errors import OutcomesError, Problem
-from .other_claims import OtherClaimsResult, other_claims_section, run_other_claims
-from .plan import Plan, load_plan
-from .results import results_document
-from .suppress import count_marks, disclose_claims
-from .visits import LoadedVisits, load_visits
+from outcomes.claims.improvement import ClaimsResult, evaluate_claims
+from outcomes.errors import OutcomesError, Problem
+from outcomes.claims.other_claims import OtherClaimsResult, other_claims_section, run_other_claims
+from outcomes.spec.plan import Plan, load_plan
+from outcomes.report.results import results_document
+from outcomes.disclosure import count_marks, disclose_claims
+from outcomes.ingest.visits import LoadedVisits, load_visits
 
 __all__ = ["Analysis", "analyse", "load_analysis", "save_analysis", "SAMPLE_DATA", "summary_lines"]
 
@@ -79,13 +79,13 @@ class Analysis:
 
     @cached_property
     def other_claims(self) -> OtherClaimsResult:
-        """The clinic's other claims and every claim per condition (:mod:`outcomes.other_claims`)."""
+        """The clinic's other claims and every claim per condition (:mod:`outcomes.claims.other_claims`)."""
         return run_other_claims(self.loaded.visits, self.plan)
 
     @cached_property
     def claim_groups(self) -> pd.DataFrame:
-        """Sizes of the groups the comparison claims compare (:func:`outcomes.condition_claims.claim_groups`)."""
-        from .condition_claims import claim_groups
+        """Sizes of the groups the comparison claims compare (:func:`outcomes.claims.conditions.claim_groups`)."""
+        from outcomes.claims.conditions import claim_groups
 
         return claim_groups(self.loaded.visits, self.plan)
 
@@ -96,7 +96,7 @@ class Analysis:
 
     @cached_property
     def disclosed_other_claims(self) -> OtherClaimsResult:
-        """The other claims with small cells suppressed (:func:`outcomes.suppress.disclose_claims`).
+        """The other claims with small cells suppressed (:func:`outcomes.disclosure.disclose_claims`).
 
         A claim is suppressed when its primary row has fewer than ``min_cell_size``
         episodes or one of the groups it compares does (:attr:`claim_groups`); the

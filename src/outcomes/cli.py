@@ -4,7 +4,7 @@ Exit codes: 0 ok; 1 unusable input (data, plan, mapping) or refused output path 
 ``docs/outputs.md``), a disk that cannot be read or written, not enough memory; 2 usage error;
 3 internal error (a bug: please report it); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM),
 129 hung up (SIGHUP): temporaries are removed on the way out. No traceback is printed unless
-``--debug`` is given. Every output path is checked by :mod:`outcomes.outputs` before any work.
+``--debug`` is given. Every output path is checked by :mod:`outcomes.safety.outputs` before any work.
 ``claims --json -`` writes only the JSON document to stdout (the summary then goes to stderr).
 No statistics live here.
 """
@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from .errors import OutcomesError, Problem, printable
+from outcomes.errors import OutcomesError, Problem, printable
 
 __all__ = ["main"]
 
@@ -71,7 +71,7 @@ def _whole(minimum: int) -> Callable[[str], int]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .visits import load_visits
+    from outcomes.ingest.visits import load_visits
 
     loaded = load_visits(args.data, phi_guard=not args.allow_phi)
     _print(loaded.describe())
@@ -79,8 +79,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from .outputs import check_output_file, record_output
-    from .synth import SynthParams, simulate_visits, write_visits
+    from outcomes.safety.outputs import check_output_file, record_output
+    from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
     check_output_file(args.out, force=args.force, what="output")  # before any work: a refused path costs nothing
     sim = simulate_visits(SynthParams(n_episodes=args.episodes), seed=args.seed)
@@ -92,15 +92,15 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _defaults(args: argparse.Namespace) -> list[Path]:
     """The files an analysis reads: the data and the plan (the bundled defaults when not given)."""
-    from .analysis import SAMPLE_DATA
-    from .plan import DEFAULT_PLAN_PATH
+    from outcomes.analysis import SAMPLE_DATA
+    from outcomes.spec.plan import DEFAULT_PLAN_PATH
 
     return [SAMPLE_DATA if args.data is None else args.data, Path(DEFAULT_PLAN_PATH) if args.plan is None else args.plan]
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    from .outputs import atomic_write_text, check_output_file, record_output, same_file
-    from .results import dumps
+    from outcomes.safety.outputs import atomic_write_text, check_output_file, record_output, same_file
+    from outcomes.report.results import dumps
 
     if args.engine == "dask" and args.unsuppressed_json is not None:
         raise OutcomesError(Problem("engine_input", "--unsuppressed-json needs the pandas engine", "<args>"))
@@ -115,16 +115,16 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     for path, _, what in targets:  # before any work: a refused path costs nothing
         check_output_file(path, inputs=inputs, force=args.force, what=what)
     if args.engine == "dask":  # P2 claims only; see docs/scaling.md
-        from .scaleout import evaluate_claims_dask
+        from outcomes.claims.dask_engine import evaluate_claims_dask
 
         if args.data is None:
             raise OutcomesError(Problem("engine_input", "--engine dask needs a Parquet file or directory", "<args>"))
         result = evaluate_claims_dask(args.data, args.plan, scheduler=args.scheduler)
     else:
-        from .analysis import analyse
+        from outcomes.analysis import analyse
 
         result = analyse(args.data, args.plan)
-    from .analysis import summary_lines
+    from outcomes.analysis import summary_lines
 
     tell = sys.stderr if to_stdout else sys.stdout  # with --json -, stdout holds the JSON document and nothing else
     _print("\n".join(summary_lines(result)), file=tell)
@@ -143,7 +143,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 
 def _cmd_deidentify(args: argparse.Namespace) -> int:
-    from .deidentify import deidentify_export
+    from outcomes.ingest.deidentify import deidentify_export
 
     # deidentify_export applies the output policy to --out and --key-file before reading anything
     summary = deidentify_export(args.raw, out=args.out, key_file=args.key_file, mapping=args.mapping,
@@ -153,8 +153,8 @@ def _cmd_deidentify(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .outputs import check_output_directory
-    from .report import build_report
+    from outcomes.safety.outputs import check_output_directory
+    from outcomes.report.html import build_report
 
     check_output_directory(args.out, inputs=_defaults(args), force=args.force)  # before any work
     build_report(args.data, args.plan, args.out, progress=True, research=args.research, force=args.force)
@@ -259,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage: outcomes ...
     0
     """
-    from .outputs import Terminated, install_signal_handlers
+    from outcomes.safety.outputs import Terminated, install_signal_handlers
 
     parser = _build_parser()
     try:

@@ -1,6 +1,6 @@
 """Input checks shared by the statistics modules (private).
 
-Statistics functions receive arrays from :mod:`outcomes.episodes`; anything the
+Statistics functions receive arrays from :mod:`outcomes.episodes.core`; anything the
 caller can fix (empty input, missing values, a confidence level outside (0, 1))
 becomes an :class:`~outcomes.errors.OutcomesError` naming the argument, never a
 bare ``ValueError`` from deep inside numpy or scipy.  Messages never contain data

@@ -1,0 +1,125 @@
+"""Calibration of the primary verdict by simulation: type I error, CI coverage, power.
+
+The generator (:mod:`outcomes.ingest.synth`) knows the true share of episodes improved by
+visit k; these functions run the *same* :func:`outcomes.claims.improvement.evaluate_claims` path
+the report uses on many seeded synthetic datasets and count how often the verdict
+or interval is right.  Used by ``benchmarks/calibration.py`` (prints the figures)
+and by the slow tests (assert them).
+
+Examples
+--------
+>>> from outcomes.ingest.synth import SynthParams
+>>> runs = simulate_primary(SynthParams(n_episodes=60, effect=0.0), n_sims=3, seed=1)
+>>> runs.columns.tolist()
+['sim', 'estimate', 'ci_low', 'ci_high', 'conf_level', 'verdict', 'n']
+>>> rates = summarise_runs(runs, truth=0.05)
+>>> int(rates.loc[0, "n_sims"])
+3
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+
+from dataclasses import dataclass, replace
+
+from outcomes.claims.improvement import evaluate_claims
+from outcomes.spec.plan import Plan
+from outcomes.ingest.synth import SynthParams, effect_for_share, simulate_visits, true_share_improved
+
+__all__ = ["Scenario", "standard_scenarios", "simulate_primary", "summarise_runs", "run_scenario"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One calibration scenario: generator settings, plan, and the quantity that matters."""
+
+    name: str
+    params: SynthParams
+    plan: Plan
+    quantity: str  # "supported" (a rate) or "coverage"
+
+
+def standard_scenarios(n_episodes: int = 200) -> list[Scenario]:
+    """The P2 calibration scenarios (non-informative dropout, so the truth is what KM targets).
+
+    - null: no treatment effect (only measurement noise meets the rule): rate of ``supported``;
+    - boundary: true share = p0: rate of ``supported`` (should be <= alpha);
+    - coverage: 95% interval (plan alpha = 0.025) around the default effect: coverage;
+    - power: true share = p0 + 0.15: rate of ``supported`` (should be >= 0.8).
+    """
+    base = SynthParams(n_episodes=n_episodes, dropout_informative=0.0)
+    plan = Plan()
+    return [
+        Scenario("null (effect = 0)", replace(base, effect=0.0), plan, "supported"),
+        Scenario("boundary (true share = p0)", effect_for_share(plan.p0, base), plan, "supported"),
+        Scenario("95% CI coverage", base, plan.with_(alpha=0.025), "coverage"),
+        Scenario("power (true share = p0 + 0.15)",
+                 effect_for_share(plan.p0 + 0.15, replace(base, effect=1.0), vary="responder_share"),
+                 plan, "supported"),
+    ]
+
+
+def run_scenario(scenario: Scenario, *, n_sims: int, seed: int) -> pd.Series:
+    """Simulate a scenario; the row of :func:`summarise_runs` for its quantity."""
+    truth = true_share_improved(scenario.params, k=scenario.plan.k)
+    runs = simulate_primary(scenario.params, n_sims=n_sims, seed=seed, plan=scenario.plan)
+    return summarise_runs(runs, truth=truth).set_index("quantity").loc[scenario.quantity]
+
+
+def simulate_primary(params: SynthParams, *, n_sims: int, seed: int, plan: Plan | None = None) -> pd.DataFrame:
+    """The primary claim's result on ``n_sims`` synthetic datasets (seeds ``seed``, ``seed + 1``, ...).
+
+    Parameters
+    ----------
+    params : SynthParams
+        Generator settings (effect, dropout, sample size ...).
+    n_sims : int
+        Number of datasets.
+    seed : int
+        First seed; dataset ``i`` uses ``seed + i``.
+    plan : Plan, optional
+        Plan to apply (default: the default plan with only the primary measure).
+
+    Returns
+    -------
+    DataFrame
+        One row per dataset: ``sim``, ``estimate``, ``ci_low``, ``ci_high``,
+        ``conf_level``, ``verdict``, ``n``.
+    """
+    plan = (plan or Plan()).with_(secondary_measures=[])
+    rows = []
+    for i in range(n_sims):
+        visits = simulate_visits(params, seed=seed + i).visits
+        claim = evaluate_claims(visits, plan).claims.iloc[0]
+        rows.append(dict(sim=i, estimate=claim["estimate"], ci_low=claim["ci_low"], ci_high=claim["ci_high"],
+                         conf_level=claim["conf_level"], verdict=claim["verdict"], n=claim["n"]))
+    return pd.DataFrame(rows)
+
+
+def summarise_runs(runs: pd.DataFrame, *, truth: float) -> pd.DataFrame:
+    """Rates of each verdict and CI coverage of ``truth``, each with an exact (Clopper-Pearson) 95% CI.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"ci_low": [0.1, 0.3], "ci_high": [0.4, 0.5], "estimate": [0.2, 0.4],
+    ...                      "verdict": ["not_supported", "inconclusive"], "conf_level": 0.9})
+    >>> summarise_runs(runs, truth=0.45)[["quantity", "rate"]].to_dict("list")["rate"]
+    [0.0, 0.5, 0.5, 0.5]
+    """
+    n = len(runs)
+    counts = {
+        "supported": int((runs["verdict"] == "supported").sum()),
+        "not_supported": int((runs["verdict"] == "not_supported").sum()),
+        "inconclusive": int((runs["verdict"] == "inconclusive").sum()),
+        "coverage": int(((runs["ci_low"] <= truth) & (truth <= runs["ci_high"])).sum()),
+    }
+    rows = []
+    for quantity, k in counts.items():
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+        rows.append(dict(quantity=quantity, count=k, n_sims=n, rate=k / n, ci_low=ci.low, ci_high=ci.high,
+                         truth=truth, mean_estimate=float(np.mean(runs["estimate"])),
+                         conf_level=float(runs["conf_level"].iloc[0])))
+    return pd.DataFrame(rows)

@@ -1,0 +1,156 @@
+"""``results.json``: the machine-readable result of a run (schema: ``docs/results-schema.md``).
+
+The document is deterministic: keys sorted, floats rounded to 6 decimals, no
+timestamps or paths that change between runs, so the same data and plan give
+byte-identical output.
+
+By default small cells are suppressed (``small_cells: "suppressed"``): the document
+travels with the clinic report, so it holds what a clinic reader may see
+(:meth:`outcomes.claims.improvement.ClaimsResult.disclosed`).  ``suppressed=False`` gives the
+researchers' document (``small_cells: "unsuppressed"`` and a top-level ``warning``),
+written only on explicit request (``outcomes report --research``,
+``outcomes claims --unsuppressed-json``).
+
+Examples
+--------
+>>> from outcomes.ingest.synth import SynthParams, simulate_visits
+>>> from outcomes.spec.plan import Plan
+>>> from outcomes.claims.improvement import evaluate_claims
+>>> sim = simulate_visits(SynthParams(n_episodes=120), seed=5)
+>>> doc = results_document(evaluate_claims(sim.visits, Plan()), data_sha256="0" * 64, n_episodes=120)
+>>> sorted(doc)
+['claims', 'data', 'outcomes_version', 'plan', 'schema_version', 'small_cells']
+>>> {"id", "verdict", "estimate", "ci_low", "ci_high", "n", "n_excluded", "suppressed"} <= set(doc["claims"][0])
+True
+>>> research = results_document(evaluate_claims(sim.visits, Plan()), data_sha256="0" * 64, n_episodes=120,
+...                             suppressed=False)
+>>> research["small_cells"], research["warning"].startswith("UNSUPPRESSED")
+('unsuppressed', True)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from outcomes.version import __version__
+from outcomes.safety.outputs import atomic_write_text
+from outcomes.claims.improvement import ClaimsResult
+
+__all__ = ["SCHEMA_VERSION", "results_document", "dumps", "write_results", "CLAIM_FIELDS", "RESEARCH_WARNING",
+           "DISCLOSURE_FIELDS"]
+
+SCHEMA_VERSION = 2
+
+#: Top-level ``warning`` of the unsuppressed (research) document.
+RESEARCH_WARNING = (
+    "UNSUPPRESSED: this file holds small cells (counts and estimates from fewer than the plan's "
+    "min_cell_size episodes). It is for the research team only and must not leave it: do not send it "
+    "with the clinic report; results.json is the document to share."
+)
+#: Extra fields of each claim of the suppressed document.
+DISCLOSURE_FIELDS: tuple[str, ...] = ("suppressed", "suppression_reason")
+
+#: Fields of each entry of ``claims`` (documented in docs/results-schema.md).
+CLAIM_FIELDS: tuple[str, ...] = (
+    "id", "measure", "label", "family", "k", "p0", "verdict", "estimate", "ci_low", "ci_high",
+    "conf_level", "p_value", "p_value_not", "n", "n_excluded", "n_events", "sensitivity_agree",
+    "rule", "sentence",
+)
+
+
+def _clean(value: Any) -> Any:
+    """Plain JSON values: numpy scalars unwrapped, floats rounded, NaN -> None."""
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or value is None:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, 6) + 0.0
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    # n_text is the display form of n (the report's); the document says null for a hidden count
+    return [_clean(r) for r in frame.drop(columns="n_text", errors="ignore").to_dict("records")]
+
+
+def results_document(
+    result: ClaimsResult,
+    *,
+    data_sha256: str,
+    n_episodes: int,
+    data_source: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    suppressed: bool = True,
+) -> dict[str, Any]:
+    """Build the ``results.json`` document.
+
+    Parameters
+    ----------
+    result : ClaimsResult
+        Output of :func:`outcomes.claims.improvement.evaluate_claims`.
+    data_sha256 : str
+        SHA-256 of the input file's bytes.
+    n_episodes : int
+        Episodes in the validated data.
+    data_source : str, optional
+        File name only (no directories, so outputs do not depend on where data lives).
+    extra : mapping, optional
+        Further top-level sections (e.g. ``other_claims``), already suppressed or not as
+        ``suppressed`` says.
+    suppressed : bool, default True
+        Small cells suppressed (:meth:`outcomes.claims.improvement.ClaimsResult.disclosed`): the
+        document shared with a clinic.  ``False``: every number, plus :data:`RESEARCH_WARNING`.
+    """
+    plan = result.plan
+    min_cell = plan.min_cell_size
+    if suppressed:
+        result = result.disclosed()
+    claims = result.claims[list(CLAIM_FIELDS) + (list(DISCLOSURE_FIELDS) if suppressed else [])]
+    sens = result.sensitivity
+    episodes = None if suppressed and 0 < int(n_episodes) < min_cell else int(n_episodes)
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "outcomes_version": __version__,
+        "small_cells": "suppressed" if suppressed else "unsuppressed",
+        "plan": {"sha256": plan.sha256, **plan.canonical()},
+        "data": {"sha256": data_sha256, "episodes": episodes,
+                 "source": Path(data_source).name if data_source else None},
+        "claims": [],
+    }
+    if not suppressed:
+        doc["warning"] = RESEARCH_WARNING
+    for claim in _records(claims):
+        cid = claim["id"]
+        claim["sensitivity"] = _records(sens.loc[sens["id"] == cid].drop(columns=["id", "measure"]))
+        claim["exclusions"] = _records(
+            result.exclusions.loc[result.exclusions["id"] == cid, ["reason", "n", "description"]])
+        claim["median_visits"] = _records(result.medians.loc[result.medians["id"] == cid]
+                                          .drop(columns=["id", "measure"]))[0]
+        claim["change_at_k"] = _records(result.change.loc[result.change["id"] == cid]
+                                        .drop(columns=["id", "measure"]))
+        doc["claims"].append(claim)
+    for key, value in (extra or {}).items():
+        doc[key] = _clean(value)
+    return doc
+
+
+def dumps(doc: Mapping[str, Any]) -> str:
+    """Deterministic JSON text (sorted keys, 2-space indent, trailing newline)."""
+    return json.dumps(_clean(doc), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_results(doc: Mapping[str, Any], path: str | Path) -> None:
+    """Write :func:`dumps` output atomically."""
+    atomic_write_text(path, dumps(doc))

@@ -1,0 +1,124 @@
+"""The visit-records data contract: column names and controlled vocabularies.
+
+This module holds the *vocabulary* of the contract (see ``docs/data-contract.md``);
+:mod:`outcomes.ingest.rules` enforces it.  Canonical long form, one row per
+measurement taken at a visit:
+
+=================  ========  =====================================================
+column             required  meaning
+=================  ========  =====================================================
+patient_id         yes       pseudonymous code (never a name or record number)
+visit_day          yes       integer days since the episode's first visit (= 0)
+measure            yes       a registered measure code (:mod:`outcomes.spec.measures`)
+value              yes       number, within the measure's hard bounds
+episode_id         no        default: one episode per patient
+visit_number       no        1-based; derived from ``visit_day`` order if absent
+side               no        ``left`` / ``right`` / ``none``
+condition          no        one of :data:`CONDITIONS`; constant within an episode
+treatment          no        ``+``-joined codes of :data:`TREATMENTS`
+age_band           no        one of :data:`AGE_BANDS`; constant within an episode
+sex                no        one of :data:`SEXES`; constant within an episode
+twitch_response    no        bool, visit level (local twitch response elicited)
+soreness_hours     no        post-needling soreness duration reported, hours
+=================  ========  =====================================================
+
+Examples
+--------
+>>> "tmd" in CONDITIONS
+True
+>>> parse_treatment("exercise+dry_needling")
+('dry_needling', 'exercise')
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "ALL_COLUMNS",
+    "EPISODE_CONSTANT_COLUMNS",
+    "VISIT_LEVEL_COLUMNS",
+    "KEY_COLUMNS",
+    "CONDITIONS",
+    "TREATMENTS",
+    "AGE_BANDS",
+    "SEXES",
+    "SIDES",
+    "SORENESS_MAX_HOURS",
+    "TRUE_SPELLINGS",
+    "FALSE_SPELLINGS",
+    "parse_treatment",
+]
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "visit_day", "measure", "value")
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "episode_id",
+    "visit_number",
+    "side",
+    "condition",
+    "treatment",
+    "age_band",
+    "sex",
+    "twitch_response",
+    "soreness_hours",
+)
+ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+#: Attributes of the episode: must not vary between its rows.
+EPISODE_CONSTANT_COLUMNS: tuple[str, ...] = ("condition", "age_band", "sex")
+#: Attributes of the visit: must not vary between the rows of one visit.
+VISIT_LEVEL_COLUMNS: tuple[str, ...] = ("treatment", "twitch_response", "soreness_hours")
+#: One measurement is identified by these (after defaults are filled in).
+KEY_COLUMNS: tuple[str, ...] = ("episode_id", "visit_number", "measure", "side")
+
+#: Condition codes: the clinic's list (seed text), one code each.
+CONDITIONS: dict[str, str] = {
+    "neck_pain": "Neck pain",
+    "low_back_pain": "Low back pain",
+    "shoulder_pain": "Shoulder pain",
+    "lateral_epicondylalgia": "Tennis elbow (lateral epicondylalgia)",
+    "medial_epicondylalgia": "Golfer's elbow (medial epicondylalgia)",
+    "carpal_tunnel": "Carpal tunnel syndrome",
+    "tension_type_headache": "Tension-type headache",
+    "migraine": "Migraine",
+    "tmd": "Jaw pain (temporomandibular disorder)",
+    "sciatica": "Sciatica",
+    "muscle_strain": "Muscle strain",
+    "muscle_spasm": "Muscle tightness and spasm",
+}
+
+#: Intervention codes that may be ``+``-joined in ``treatment``.
+TREATMENTS: dict[str, str] = {
+    "dry_needling": "Dry needling",
+    "exercise": "Therapeutic exercise",
+    "manual_therapy": "Manual therapy",
+    "education": "Education / advice",
+    "modalities": "Heat, ice, electrotherapy",
+}
+
+#: Ten-year bands; ages over 89 are aggregated as ``90+`` (HIPAA Safe Harbor).
+AGE_BANDS: tuple[str, ...] = ("18-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90+")
+SEXES: tuple[str, ...] = ("female", "male", "other", "unknown")
+SIDES: tuple[str, ...] = ("left", "right", "none")
+
+#: How ``twitch_response`` may be written (case-insensitive); anything else is refused.
+TRUE_SPELLINGS: tuple[str, ...] = ("true", "yes", "1")
+FALSE_SPELLINGS: tuple[str, ...] = ("false", "no", "0")
+
+#: Soreness reports above this (two weeks) are data errors, not soreness.
+SORENESS_MAX_HOURS: float = 336.0
+
+
+def parse_treatment(text: str) -> tuple[str, ...]:
+    """Split a ``+``-joined treatment string into sorted, de-duplicated codes.
+
+    Unknown codes are returned as they are; :mod:`outcomes.ingest.rules` rejects them.
+
+    Examples
+    --------
+    >>> parse_treatment("dry_needling + manual_therapy")
+    ('dry_needling', 'manual_therapy')
+    >>> parse_treatment("")
+    ()
+    """
+    return tuple(sorted({p.strip() for p in str(text).split("+") if p.strip()}))

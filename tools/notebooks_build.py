@@ -1,0 +1,117 @@
+"""Regenerate the committed notebooks: ``make notebooks`` = ``python tools/notebooks_build.py``.
+
+The reviewable sources are the jupytext percent files ``notebooks/*.py``.  For each one
+this module
+
+1. reads it with jupytext (the paired ``.ipynb`` is rebuilt from the ``.py``: edit the
+   ``.py``, or sync edits made in JupyterLab, which writes both files);
+2. executes it with nbclient in ``notebooks/`` on the sample data (kernel ``python3`` of
+   the current environment, no parameters: the defaults in the ``parameters`` cell);
+3. strips what changes from run to run without changing a result (execution timings,
+   kernel/session ids, random cell ids replaced by ids derived from the cell source);
+4. writes ``notebooks/<name>.ipynb`` atomically.
+
+Strict nbval (``make test``) then re-executes the committed notebooks and compares every
+output with the committed one (see ``notebooks/sanitize.cfg`` and ``docs/report.md``).
+
+Examples
+--------
+>>> cell_id("print(1)", set())
+'c-f36c2897'
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from outcomes.safety.outputs import atomic_write_text
+from outcomes.report.html import KERNEL_ARGS, NOTEBOOKS, REPO_NOTEBOOKS, WORKERS
+
+__all__ = ["build_notebook", "cell_id", "clean_notebook", "main"]
+
+#: Notebook-level metadata kept (everything else, e.g. papermill or widget state, is dropped).
+_KEEP_METADATA = ("kernelspec", "jupytext", "language_info")
+
+
+def cell_id(source: str, taken: set[str]) -> str:
+    """A cell id derived from the cell's source (stable across rebuilds), unique within ``taken``.
+
+    Examples
+    --------
+    >>> taken = set()
+    >>> cell_id("x = 1", taken) == cell_id("x = 1", taken)
+    False
+    """
+    base = "c-" + hashlib.sha1(source.encode("utf-8")).hexdigest()[:8]
+    cid, i = base, 1
+    while cid in taken:
+        i += 1
+        cid = f"{base}-{i}"
+    taken.add(cid)
+    return cid
+
+
+def clean_notebook(nb: object) -> object:
+    """Drop volatile metadata in place (timings, ids, papermill) and return ``nb``.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    >>> nb.cells[0].metadata["execution"] = {"iopub.status.busy": "2026-01-01"}
+    >>> clean_notebook(nb).cells[0].metadata
+    {}
+    """
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in _KEEP_METADATA}
+    if "language_info" in nb.metadata:
+        nb.metadata["language_info"] = {k: v for k, v in nb.metadata["language_info"].items()
+                                         if k in ("name", "file_extension", "mimetype")}
+    taken: set[str] = set()
+    for cell in nb.cells:
+        cell.id = cell_id(cell.source, taken)
+        for key in ("execution", "papermill", "collapsed", "scrolled"):
+            cell.metadata.pop(key, None)
+    return nb
+
+
+def build_notebook(py: Path, *, timeout: int = 600) -> Path:
+    """Execute ``notebooks/<name>.py`` and write ``notebooks/<name>.ipynb`` with its outputs."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(py)
+    NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False, extra_arguments=list(KERNEL_ARGS),
+                   resources={"metadata": {"path": str(py.parent)}}).execute()
+    target = py.with_suffix(".ipynb")
+    atomic_write_text(target, nbformat.writes(clean_notebook(nb)) + "\n")
+    return target
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Rebuild the named notebooks (default: all of them); print one line each."""
+    parser = argparse.ArgumentParser(prog="tools/notebooks_build.py", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"notebooks to rebuild (default: {' '.join(NOTEBOOKS)})")
+    args = parser.parse_args(argv)
+    total = time.perf_counter()
+
+    def one(name: str) -> None:
+        t0 = time.perf_counter()
+        out = build_notebook(REPO_NOTEBOOKS / f"{Path(name).stem}.py")
+        print(f"{out.name}: {time.perf_counter() - t0:.1f} s, {out.stat().st_size / 1024:.0f} KB", flush=True)
+
+    # Each notebook runs in its own kernel process: two at a time keeps a 2-core machine busy.
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        list(pool.map(one, args.names or NOTEBOOKS))
+    print(f"all done in {time.perf_counter() - total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
