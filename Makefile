@@ -8,12 +8,14 @@ DATA   ?= data/sample/visits.csv
 OUT    ?= reports
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup report test test-fast lab notebooks sample bench clean
+.PHONY: help setup report test test-fast check lint typecheck imports docs lab notebooks sample bench clean
 
 help:
 	@echo "make report     run the full analysis on $(DATA) and write $(OUT)/report.html"
 	@echo "make test       unit tests, doctests, calibration simulations and strict nbval"
 	@echo "make test-fast  the same without slow simulations and notebooks"
+	@echo "make check      ruff (lint + format), mypy --strict, import-linter contracts"
+	@echo "make docs       API reference (Sphinx, warnings are errors) -> build/docs/index.html"
 	@echo "make lab        JupyterLab on the notebooks"
 	@echo "make notebooks  re-execute notebooks/ and commit-ready outputs (after code changes)"
 	@echo "make sample     regenerate data/sample/visits.csv (byte-identical)"
@@ -22,7 +24,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lab,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lab,dask,dev,docs]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -38,6 +40,18 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m "not slow" tests src/outcomes tools
+
+check: lint typecheck imports
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests tools benchmarks notebooks
+	$(BIN)/ruff format --check src tests tools benchmarks notebooks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

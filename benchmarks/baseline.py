@@ -51,8 +51,16 @@ def summarise_one(g: pd.DataFrame, m) -> pd.Series:
     g = g.sort_values("visit_number")
     base = g.loc[g["visit_number"] == 1, "value"]
     if base.empty:
-        return pd.Series({"baseline": np.nan, "time": 0, "event": False, "included": False,
-                          "last_visit": g["visit_number"].max(), "first": np.nan})
+        return pd.Series(
+            {
+                "baseline": np.nan,
+                "time": 0,
+                "event": False,
+                "included": False,
+                "last_visit": g["visit_number"].max(),
+                "first": np.nan,
+            }
+        )
     b = base.iloc[0]
     followup, first = 0, np.nan
     expected = 1
@@ -64,8 +72,16 @@ def summarise_one(g: pd.DataFrame, m) -> pd.Series:
             first = v
     reachable = bool(m.reachable(b))
     event = reachable and not np.isnan(first) and first <= followup
-    return pd.Series({"baseline": b, "time": first if event else followup, "event": event,
-                      "included": reachable, "last_visit": g["visit_number"].max(), "first": first})
+    return pd.Series(
+        {
+            "baseline": b,
+            "time": first if event else followup,
+            "event": event,
+            "included": reachable,
+            "last_visit": g["visit_number"].max(),
+            "first": first,
+        }
+    )
 
 
 def summarise(df: pd.DataFrame, code: str, m=None) -> pd.DataFrame:
@@ -110,8 +126,13 @@ def change_stats(gain: np.ndarray, baseline: np.ndarray) -> dict:
     boots = np.array(boots)
     sub = gain[:5000]
     walsh = np.add.outer(sub, sub)[np.triu_indices(len(sub))] / 2
-    return {"mean": gain.mean(), "t": stats.ttest_1samp(gain, 0), "wilcoxon": stats.wilcoxon(gain),
-            "hl": np.median(walsh), "boot_ci": np.quantile(boots, [0.05, 0.95], axis=0)}
+    return {
+        "mean": gain.mean(),
+        "t": stats.ttest_1samp(gain, 0),
+        "wilcoxon": stats.wilcoxon(gain),
+        "hl": np.median(walsh),
+        "boot_ci": np.quantile(boots, [0.05, 0.95], axis=0),
+    }
 
 
 def claims(df: pd.DataFrame) -> list[dict]:
@@ -132,13 +153,16 @@ def claims(df: pd.DataFrame) -> list[dict]:
         if m.threshold_rel is not None:
             from dataclasses import replace
 
-            for name, v in (("absolute_only", replace(m, threshold_rel=None)),
-                            ("relative_only", replace(m, threshold_abs=1e-6))):
+            for name, v in (
+                ("absolute_only", replace(m, threshold_rel=None)),
+                ("relative_only", replace(m, threshold_abs=1e-6)),
+            ):
                 sv = summarise(df, code, v)
                 sv = sv[sv["included"]]
                 res[name] = km_at(sv["time"].tolist(), sv["event"].tolist(), K)
         sub = df[(df["measure"] == code) & (df["visit_number"] == K)].merge(
-            inc[["episode_id", "side", "baseline"]], on=["episode_id", "side"])
+            inc[["episode_id", "side", "baseline"]], on=["episode_id", "side"]
+        )
         gain = (m.direction * (sub["value"] - sub["baseline"])).to_numpy(dtype=float)
         if len(gain) > 2:
             res["change"] = change_stats(gain, sub["baseline"].to_numpy(dtype=float))

@@ -27,11 +27,20 @@ def main() -> None:
     for sc in standard_scenarios(args.episodes):
         t0 = time.perf_counter()
         r = run_scenario(sc, n_sims=args.sims, seed=args.seed)
-        rows.append(dict(scenario=sc.name, truth=round(r["truth"], 3), episodes=sc.params.n_episodes,
-                         sims=args.sims, quantity=sc.quantity, rate=r["rate"],
-                         exact_95ci=f"{r['ci_low']:.3f}-{r['ci_high']:.3f}",
-                         mean_estimate=round(r["mean_estimate"], 3), conf_level=r["conf_level"],
-                         seconds=round(time.perf_counter() - t0, 1)))
+        rows.append(
+            dict(
+                scenario=sc.name,
+                truth=round(r["truth"], 3),
+                episodes=sc.params.n_episodes,
+                sims=args.sims,
+                quantity=sc.quantity,
+                rate=r["rate"],
+                exact_95ci=f"{r['ci_low']:.3f}-{r['ci_high']:.3f}",
+                mean_estimate=round(r["mean_estimate"], 3),
+                conf_level=r["conf_level"],
+                seconds=round(time.perf_counter() - t0, 1),
+            )
+        )
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(pd.DataFrame(rows).to_string(index=False))
 

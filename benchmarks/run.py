@@ -42,8 +42,22 @@ CACHE = HERE / "cache"
 RESULTS = HERE / "results" / "results.csv"
 SEED = 20261201
 STAGE_SETS = ("load", "pipeline", "dask", "mixed", "baseline", "notebooks")
-RESULT_FIELDS = ("run_at", "commit", "machine", "size", "n_rows", "format", "engine", "stage_set", "stage",
-                 "seconds", "peak_rss_mb", "status", "baseline_seconds", "ratio")
+RESULT_FIELDS = (
+    "run_at",
+    "commit",
+    "machine",
+    "size",
+    "n_rows",
+    "format",
+    "engine",
+    "stage_set",
+    "stage",
+    "seconds",
+    "peak_rss_mb",
+    "status",
+    "baseline_seconds",
+    "ratio",
+)
 
 
 def parse_size(text: str) -> int:
@@ -80,8 +94,8 @@ def _child(args: argparse.Namespace) -> None:
     elif args.child in ("load", "pipeline"):
         from outcomes.claims.improvement import evaluate_claims
         from outcomes.episodes.core import summarize_episodes
+        from outcomes.ingest.load import load_visits
         from outcomes.spec.plan import Plan
-        from outcomes.ingest.visits import load_visits
 
         loaded = timed("load_validate", load_visits, data)
         info["n_rows"] = len(loaded.visits)
@@ -93,11 +107,13 @@ def _child(args: argparse.Namespace) -> None:
     elif args.child == "dask":
         from distributed import Client, LocalCluster
 
-        from outcomes.spec.plan import Plan
         from outcomes.claims.dask_engine import evaluate_claims_dask
+        from outcomes.spec.plan import Plan
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster):
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster),
+        ):
             res = timed("total", evaluate_claims_dask, data, Plan())
         info["n_rows"] = res.n_rows
     elif args.child == "mixed":
@@ -105,8 +121,9 @@ def _child(args: argparse.Namespace) -> None:
 
         from outcomes.stats import fit_trajectory
 
-        visits = pd.read_parquet(data, columns=["episode_id", "visit_number", "measure", "value"],
-                                 filters=[("measure", "==", "pain_nprs")])
+        visits = pd.read_parquet(
+            data, columns=["episode_id", "visit_number", "measure", "value"], filters=[("measure", "==", "pain_nprs")]
+        )
         fit = timed("mixed_model", fit_trajectory, visits)
         info.update(n_rows=fit.n_obs, n_groups=fit.n_groups, engine=fit.optimizer, converged=fit.converged)
     elif args.child == "baseline":
@@ -124,9 +141,18 @@ def _child(args: argparse.Namespace) -> None:
         if not ipynb:
             print(json.dumps({"times": {}, "info": {"status": "skipped: no .ipynb notebooks in notebooks/"}}))
             return
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-               *(["--nbval-sanitize-with", str(nb / "sanitize.cfg")] if (nb / "sanitize.cfg").exists() else []),
-               *map(str, ipynb)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval",
+            "--nbval-current-env",
+            *(["--nbval-sanitize-with", str(nb / "sanitize.cfg")] if (nb / "sanitize.cfg").exists() else []),
+            *map(str, ipynb),
+        ]
         t0 = time.perf_counter()
         rc = subprocess.run(cmd, cwd=ROOT, capture_output=True).returncode
         times["notebooks"] = time.perf_counter() - t0
@@ -149,8 +175,11 @@ def run_child(stage_set: str, *, size: int, data: Path | None, timeout: float) -
             lines = [ln for ln in (out or "").splitlines() if ln.startswith("{")]
             done = json.loads(lines[-1])["times"] if lines else {}
             done["total"] = float(timeout)  # a lower bound: the run was stopped
-            return {"times": done, "info": {"status": f"capped: killed after {timeout:.0f} s"},
-                    "peak_rss_mb": getattr(proc, "_peak_rss_kb", 0) / 1024 or None}
+            return {
+                "times": done,
+                "info": {"status": f"capped: killed after {timeout:.0f} s"},
+                "peak_rss_mb": getattr(proc, "_peak_rss_kb", 0) / 1024 or None,
+            }
         # communicate() has reaped the child; its rusage was recorded by Popen's wait.
     rss = getattr(proc, "_peak_rss_kb", None)
     if proc.returncode != 0:
@@ -164,7 +193,7 @@ def run_child(stage_set: str, *, size: int, data: Path | None, timeout: float) -
 class _Popen(subprocess.Popen):
     """Popen that reaps its child with ``os.wait4`` to keep that child's own peak RSS."""
 
-    def _try_wait(self, wait_flags):  # noqa: D401 - CPython hook used by wait()
+    def _try_wait(self, wait_flags):
         try:
             pid, status, usage = os.wait4(self.pid, wait_flags)
         except ChildProcessError:
@@ -212,14 +241,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10k,100k,1m")
     ap.add_argument("--formats", default="parquet,csv")
     ap.add_argument("--engines", default="pandas,dask")
-    ap.add_argument("--stages", default="load,pipeline,mixed,notebooks",
-                    help="stage sets for the pandas engine (default: all but baseline, which --no-baseline "
-                         "controls)")
+    ap.add_argument(
+        "--stages",
+        default="load,pipeline,mixed,notebooks",
+        help="stage sets for the pandas engine (default: all but baseline, which --no-baseline controls)",
+    )
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--baseline-max", default="100k", help="largest size the baseline runs at (default 100k)")
     ap.add_argument("--baseline-formats", default="parquet", help="formats the baseline runs on (default parquet)")
-    ap.add_argument("--baseline-timeout", type=float, default=300,
-                    help="seconds before the baseline is killed and reported as capped (default 300)")
+    ap.add_argument(
+        "--baseline-timeout",
+        type=float,
+        default=300,
+        help="seconds before the baseline is killed and reported as capped (default 300)",
+    )
     ap.add_argument("--timeout", type=float, default=600, help="seconds before a child is killed (capped)")
     ap.add_argument("--child", choices=("generate", *STAGE_SETS), help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -236,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     if "dask" in engines and _missing("distributed"):
         print("dask engine skipped: `pip install -e .[dask]` first")
         engines.remove("dask")
-    run_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    run_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     meta = {"run_at": run_at, "commit": git_commit(), "machine": machine()}
     rows: list[dict] = []
 
@@ -245,13 +280,27 @@ def main(argv: list[str] | None = None) -> int:
         n_rows = res["info"].get("n_rows", "")
         times = res["times"] or {"-": None}
         for stage, sec in times.items():
-            rows.append({**meta, "size": size, "n_rows": n_rows, "format": fmt, "engine": engine,
-                         "stage_set": stage_set, "stage": stage, "seconds": sec,
-                         "peak_rss_mb": res.get("peak_rss_mb"), "status": status})
+            rows.append(
+                {
+                    **meta,
+                    "size": size,
+                    "n_rows": n_rows,
+                    "format": fmt,
+                    "engine": engine,
+                    "stage_set": stage_set,
+                    "stage": stage,
+                    "seconds": sec,
+                    "peak_rss_mb": res.get("peak_rss_mb"),
+                    "status": status,
+                }
+            )
         shown = ", ".join(f"{k} {v:.2f}s" for k, v in res["times"].items())
         rss = res.get("peak_rss_mb")
-        print(f"  {label(size):>5} {fmt:8} {engine:8} {stage_set:9} {shown or status}"
-              + (f"  peak {rss:,.0f} MB" if rss else ""), flush=True)
+        print(
+            f"  {label(size):>5} {fmt:8} {engine:8} {stage_set:9} {shown or status}"
+            + (f"  peak {rss:,.0f} MB" if rss else ""),
+            flush=True,
+        )
 
     for size in sizes:
         ensure_data(size, args.timeout)
@@ -259,23 +308,29 @@ def main(argv: list[str] | None = None) -> int:
             data = CACHE / f"visits_{label(size)}.{fmt}"
             for stage_set in ("load", "pipeline"):
                 if stage_set in stages and "pandas" in engines:
-                    record(size, fmt, "pandas", stage_set, run_child(stage_set, size=size, data=data,
-                                                                     timeout=args.timeout))
-            if (not args.no_baseline and size <= parse_size(args.baseline_max)
-                    and fmt in args.baseline_formats.split(",")):
-                record(size, fmt, "baseline", "pipeline",
-                       run_child("baseline", size=size, data=data, timeout=args.baseline_timeout))
+                    record(
+                        size, fmt, "pandas", stage_set, run_child(stage_set, size=size, data=data, timeout=args.timeout)
+                    )
+            if (
+                not args.no_baseline
+                and size <= parse_size(args.baseline_max)
+                and fmt in args.baseline_formats.split(",")
+            ):
+                record(
+                    size,
+                    fmt,
+                    "baseline",
+                    "pipeline",
+                    run_child("baseline", size=size, data=data, timeout=args.baseline_timeout),
+                )
         if "dask" in engines:
             data = CACHE / f"visits_{label(size)}.parquet"
-            record(size, "parquet", "dask", "pipeline", run_child("dask", size=size, data=data,
-                                                                  timeout=args.timeout))
+            record(size, "parquet", "dask", "pipeline", run_child("dask", size=size, data=data, timeout=args.timeout))
         if "mixed" in stages:
             data = CACHE / f"visits_{label(size)}.parquet"
-            record(size, "parquet", "pandas", "mixed", run_child("mixed", size=size, data=data,
-                                                                 timeout=args.timeout))
+            record(size, "parquet", "pandas", "mixed", run_child("mixed", size=size, data=data, timeout=args.timeout))
     if "notebooks" in stages:
-        record(0, "sample", "pandas", "notebooks", run_child("notebooks", size=0, data=None,
-                                                             timeout=args.timeout))
+        record(0, "sample", "pandas", "notebooks", run_child("notebooks", size=0, data=None, timeout=args.timeout))
 
     _ratios(rows)
     print_table(rows)
@@ -298,15 +353,23 @@ def _missing(module: str) -> bool:
 
 def _ratios(rows: list[dict]) -> None:
     """ours / baseline for the same size, format and stage (pandas pipeline stages)."""
-    base = {(r["size"], r["format"], r["stage"]): r["seconds"] for r in rows
-            if r["engine"] == "baseline" and r["seconds"] is not None}
+    base = {
+        (r["size"], r["format"], r["stage"]): r["seconds"]
+        for r in rows
+        if r["engine"] == "baseline" and r["seconds"] is not None
+    }
     for r in rows:
         b = base.get((r["size"], r["format"], r["stage"]))
         if r["engine"] in ("pandas", "dask") and r["stage_set"] == "pipeline" and b and r["seconds"] is not None:
             r["baseline_seconds"] = b
             r["ratio"] = r["seconds"] / b
-            capped = r["stage"] == "total" and any(x["engine"] == "baseline" and x["size"] == r["size"] and x["format"] == r["format"]
-                         and x["status"] != "ok" for x in rows)
+            capped = r["stage"] == "total" and any(
+                x["engine"] == "baseline"
+                and x["size"] == r["size"]
+                and x["format"] == r["format"]
+                and x["status"] != "ok"
+                for x in rows
+            )
             r["ratio_bound"] = "<=" if capped else ""
 
 
@@ -318,8 +381,10 @@ def print_table(rows: list[dict]) -> None:
         rss = "" if not r.get("peak_rss_mb") else f"{r['peak_rss_mb']:,.0f}"
         ratio = f"{r.get('ratio_bound', '')}{r['ratio']:.3f}" if r.get("ratio") else ""
         status = "" if r["status"] == "ok" else f" ({r['status']})"
-        print(f"| {label(r['size']) if r['size'] else '-'} | {r['n_rows']} | {r['format']} | {r['engine']} | "
-              f"{r['stage_set']} | {r['stage']}{status} | {sec} | {rss} | {ratio} |")
+        print(
+            f"| {label(r['size']) if r['size'] else '-'} | {r['n_rows']} | {r['format']} | {r['engine']} | "
+            f"{r['stage_set']} | {r['stage']}{status} | {sec} | {rss} | {ratio} |"
+        )
 
 
 if __name__ == "__main__":

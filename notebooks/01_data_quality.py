@@ -29,9 +29,9 @@ ANALYSIS = None
 # %%
 import pandas as pd
 
+from outcomes.analysis import analyse, load_analysis
 from outcomes.descriptive import cohort
 from outcomes.report import figures as plots
-from outcomes.analysis import analyse, load_analysis
 
 pd.set_option("display.precision", 3)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)

@@ -29,17 +29,19 @@ ANALYSIS = None
 # %%
 import pandas as pd
 
-from outcomes.report import figures as plots
 from outcomes.analysis import analyse, load_analysis
 from outcomes.descriptive.trajectories import change_at_k, trajectories
+from outcomes.report import figures as plots
 
 pd.set_option("display.precision", 3)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
 res, plan = a.claims, a.plan
 code = plan.primary_measure
 claim = res.claims[res.claims["measure"] == code].iloc[0]
-print(f"{claim['label']}: improved = {claim['rule']}; k = {plan.k}; p0 = {plan.p0:.0%}; "
-      f"one-sided alpha = {plan.alpha} ({claim['conf_level']:.0%} two-sided interval)")
+print(
+    f"{claim['label']}: improved = {claim['rule']}; k = {plan.k}; p0 = {plan.p0:.0%}; "
+    f"one-sided alpha = {plan.alpha} ({claim['conf_level']:.0%} two-sided interval)"
+)
 
 # %% [markdown]
 # ## Individual trajectories and the mean
@@ -103,4 +105,6 @@ sens = res.sensitivity[res.sensitivity["measure"] == code]
 plots.sensitivity_forest(sens, p0=plan.p0)
 
 # %%
-print(sens[["analysis", "k", "n", "estimate", "ci_low", "ci_high", "p_value", "verdict"]].round(4).to_string(index=False))
+print(
+    sens[["analysis", "k", "n", "estimate", "ci_low", "ci_high", "p_value", "verdict"]].round(4).to_string(index=False)
+)

@@ -28,9 +28,9 @@ ANALYSIS = None
 # %%
 import pandas as pd
 
-from outcomes.report import figures as plots
 from outcomes.analysis import analyse, load_analysis
 from outcomes.descriptive.trajectories import trajectories
+from outcomes.report import figures as plots
 
 pd.set_option("display.precision", 3)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
@@ -46,8 +46,11 @@ print(f"{len(rom)} ROM claims; k = {plan.k}; p0 = {plan.p0:.0%}; Holm-adjusted o
 # "fewer than *p0* improve".
 
 # %%
-print(rom[["measure", "n", "n_excluded", "estimate", "ci_low", "ci_high", "p_value", "p_value_not", "verdict"]]
-      .round(4).to_string(index=False))
+print(
+    rom[["measure", "n", "n_excluded", "estimate", "ci_low", "ci_high", "p_value", "p_value_not", "verdict"]]
+    .round(4)
+    .to_string(index=False)
+)
 
 # %%
 plots.claims_forest(rom)
@@ -69,8 +72,15 @@ trajs = [trajectories(a.visits, res, m, n_show=8) for m in rom["measure"]]
 plots.trajectories_grid(trajs, plan)
 
 # %%
-print(pd.DataFrame({"measure": [t.measure for t in trajs], "episodes": [t.n_episodes for t in trajs],
-                    "converged": [t.converged for t in trajs]}).to_string(index=False))
+print(
+    pd.DataFrame(
+        {
+            "measure": [t.measure for t in trajs],
+            "episodes": [t.n_episodes for t in trajs],
+            "converged": [t.converged for t in trajs],
+        }
+    ).to_string(index=False)
+)
 
 # %% [markdown]
 # ## Change from baseline to visit *k*
@@ -79,7 +89,9 @@ print(pd.DataFrame({"measure": [t.measure for t in trajs], "episodes": [t.n_epis
 # measured at visit *k*.
 
 # %%
-change = res.change[res.change["measure"].isin(rom["measure"]) & res.change["statistic"].isin(["mean", "hodges_lehmann"])]
+change = res.change[
+    res.change["measure"].isin(rom["measure"]) & res.change["statistic"].isin(["mean", "hodges_lehmann"])
+]
 print(change[["measure", "statistic", "n", "estimate", "ci_low", "ci_high"]].round(2).to_string(index=False))
 
 # %% [markdown]

@@ -31,10 +31,10 @@ ANALYSIS = None
 # %%
 import pandas as pd
 
-from outcomes.report import claim_figures as plots_claims
 from outcomes.analysis import analyse, load_analysis
-from outcomes.claims.other_claims import settings
 from outcomes.claims.soreness import needled_visits
+from outcomes.report import claim_figures as plots_claims
+from outcomes.spec.claim_settings import settings
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.width", 120)

@@ -26,8 +26,14 @@ ANALYSIS = None
 
 # %%
 from outcomes.analysis import analyse, load_analysis
-from outcomes.report.html import (about_lines, bottom_line, other_claims_lines, report_figures, verdict_sentences,
-                             verdict_table)
+from outcomes.report.html import (
+    about_lines,
+    bottom_line,
+    other_claims_lines,
+    report_figures,
+    verdict_sentences,
+    verdict_table,
+)
 
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
 figures = {f.name: f for f in report_figures(a)}  # the report's figures: small cells suppressed
@@ -108,6 +114,8 @@ print("\n\n".join(f"- {s}" for s in verdict_sentences(a)))
 
 # %%
 about = about_lines(a)
-print(f"Caveat. {about['caveat']}\n\nRecords: {about['episodes']} episodes of care of {about['patients']} "
-      f"patients, file {about['file']} (SHA-256 {about['data_sha256'][:12]}). Plan: {about['plan_name']} "
-      f"(SHA-256 {about['plan_sha256'][:12]}), fixed before the data were analysed. outcomes {about['version']}.")
+print(
+    f"Caveat. {about['caveat']}\n\nRecords: {about['episodes']} episodes of care of {about['patients']} "
+    f"patients, file {about['file']} (SHA-256 {about['data_sha256'][:12]}). Plan: {about['plan_name']} "
+    f"(SHA-256 {about['plan_sha256'][:12]}), fixed before the data were analysed. outcomes {about['version']}."
+)

@@ -142,10 +142,17 @@ def test_specific_messages():
     assert "did you mean 'neck_pain' (rows 2, 3)?" in condition and "1 distinct value not allowed" in condition
     treatment = err("treatment_bad.csv")
     assert "1 distinct value not allowed" in treatment
-    for name, cell in (("condition_unknown.csv", "neck_pian"), ("unknown_measure.csv", "pain_nrs"),
-                       ("treatment_bad.csv", "cupping"), ("side_invalid.csv", None), ("sex_bad.csv", None),
-                       ("rom_400.csv", "400"), ("pain_11.csv", "11"), ("visit_day_huge.csv", "18446744073709551616"),
-                       ("visit_number_huge.csv", "9223372036854775807")):
+    for name, cell in (
+        ("condition_unknown.csv", "neck_pian"),
+        ("unknown_measure.csv", "pain_nrs"),
+        ("treatment_bad.csv", "cupping"),
+        ("side_invalid.csv", None),
+        ("sex_bad.csv", None),
+        ("rom_400.csv", "400"),
+        ("pain_11.csv", "11"),
+        ("visit_day_huge.csv", "18446744073709551616"),
+        ("visit_number_huge.csv", "9223372036854775807"),
+    ):
         text = err(name)
         cells = {c for line in (BAD / name).read_text().splitlines()[1:] for c in line.split(",")}
         quoted = [c for c in ({cell} if cell else cells) - {"", "P001"} if f"'{c}'" in text or f"({c})" in text]
@@ -165,8 +172,7 @@ def test_all_problems_reported_at_once():
         load_visits(BAD / "many_problems.csv")
     err = exc.value
     assert err.headline == f"{BAD / 'many_problems.csv'} does not meet the data contract (4 problems):"
-    assert sorted(err.rules) == sorted(["value_numeric", "value_in_bounds", "value_in_bounds",
-                                        "first_visit_day_zero"])
+    assert sorted(err.rules) == sorted(["value_numeric", "value_in_bounds", "value_in_bounds", "first_visit_day_zero"])
     pain = [p for p in err.problems if p.rule == "value_in_bounds" and "pain_nprs" in p.message]
     assert pain[0].rows == (2, 3)  # same rule, same column, same measure -> one problem
 
@@ -194,8 +200,9 @@ GOOD = "patient_id,visit_day,measure,value\nP001,0,pain_nprs,6\nP001,7,pain_nprs
 
 
 def _frame():
-    return pd.DataFrame({"patient_id": ["P001", "P001"], "visit_day": [0, 7], "measure": "pain_nprs",
-                         "value": [6.0, 4.0]})
+    return pd.DataFrame(
+        {"patient_id": ["P001", "P001"], "visit_day": [0, 7], "measure": "pain_nprs", "value": [6.0, 4.0]}
+    )
 
 
 def _parquet_bytes(tmp_path, frame):
@@ -206,26 +213,27 @@ def _parquet_bytes(tmp_path, frame):
 
 def _generated(tmp_path):
     return {
-        "garbage.csv": (np.random.default_rng(7).integers(0, 256, 4000, dtype=np.uint8).tobytes(),
-                        "binary_file", None),
+        "garbage.csv": (np.random.default_rng(7).integers(0, 256, 4000, dtype=np.uint8).tobytes(), "binary_file", None),
         "utf16.csv": (GOOD.encode("utf-16"), "encoding_utf8", None),
         "utf16_no_bom.csv": (GOOD.encode("utf-16-le"), "encoding_utf8", None),
-        "latin1.csv": ((GOOD + "P002,0,pain_nprs,5\n").replace("P002", "P\u00e9").encode("latin-1"),
-                       "encoding_utf8", (4,)),
+        "latin1.csv": (
+            (GOOD + "P002,0,pain_nprs,5\n").replace("P002", "P\u00e9").encode("latin-1"),
+            "encoding_utf8",
+            (4,),
+        ),
         "book.xlsx": (b"PK\x03\x04" + bytes(200), "excel_file", None),
         "legacy.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), "excel_file", None),
-        "one_line.csv": (b"patient_id,visit_day,measure,value," + b"x" * 10_000_000 + b"\n",
-                         "line_too_long", (1,)),
+        "one_line.csv": (b"patient_id,visit_day,measure,value," + b"x" * 10_000_000 + b"\n", "line_too_long", (1,)),
         "truncated.parquet": (_parquet_bytes(tmp_path, _frame())[:300], "parquet_readable", None),
         "corrupt.parquet": (b"PAR1" + bytes(100) + b"PAR1", "parquet_readable", None),
-        "wrong_types.parquet": (_parquet_bytes(tmp_path, _frame().assign(value=["six", "4"])),
-                                "value_numeric", (2,)),
-        "fraction_day.parquet": (_parquet_bytes(tmp_path, _frame().assign(visit_day=[0.0, 7.5])),
-                                 "visit_day_integer", (3,)),
-        "bool_value.parquet": (_parquet_bytes(tmp_path, _frame().assign(value=[True, False])),
-                               "value_numeric", (2, 3)),
-        "inf.parquet": (_parquet_bytes(tmp_path, _frame().assign(value=[np.inf, 4.0])),
-                        "value_finite", (2,)),
+        "wrong_types.parquet": (_parquet_bytes(tmp_path, _frame().assign(value=["six", "4"])), "value_numeric", (2,)),
+        "fraction_day.parquet": (
+            _parquet_bytes(tmp_path, _frame().assign(visit_day=[0.0, 7.5])),
+            "visit_day_integer",
+            (3,),
+        ),
+        "bool_value.parquet": (_parquet_bytes(tmp_path, _frame().assign(value=[True, False])), "value_numeric", (2, 3)),
+        "inf.parquet": (_parquet_bytes(tmp_path, _frame().assign(value=[np.inf, 4.0])), "value_finite", (2,)),
     }
 
 
@@ -243,7 +251,10 @@ def test_generated_bad_files(tmp_path, capsys):
 
 
 def test_encoding_messages_say_how_to_convert(tmp_path):
-    for name, data in (("a.csv", GOOD.encode("utf-16")), ("b.csv", "P\u00e9".join(GOOD.split("P", 1)).encode("cp1252"))):
+    for name, data in (
+        ("a.csv", GOOD.encode("utf-16")),
+        ("b.csv", "P\u00e9".join(GOOD.split("P", 1)).encode("cp1252")),
+    ):
         (tmp_path / name).write_bytes(data)
         with pytest.raises(OutcomesError) as exc:
             load_visits(tmp_path / name)

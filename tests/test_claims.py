@@ -8,17 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.claims.improvement import CAVEAT, claim_measures, evaluate_claims, verdict_from_bounds
+from outcomes.claims.improvement import CAVEAT, claim_measures, evaluate_claims
 from outcomes.cli import main
+from outcomes.ingest.synth import SynthParams, simulate_visits
 from outcomes.spec.plan import Plan
 from outcomes.stats import km_at
-from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.stats.decision import verdict_from_bounds
 
 
 def pain_visits(trajectories):
     """trajectories: list of pain lists, one per episode (visit 1 first)."""
-    rows = [(f"E{e:03d}", f"P{e:03d}", v + 1, "pain_nprs", "none", float(x))
-            for e, traj in enumerate(trajectories) for v, x in enumerate(traj)]
+    rows = [
+        (f"E{e:03d}", f"P{e:03d}", v + 1, "pain_nprs", "none", float(x))
+        for e, traj in enumerate(trajectories)
+        for v, x in enumerate(traj)
+    ]
     return pd.DataFrame(rows, columns=["episode_id", "patient_id", "visit_number", "measure", "side", "value"])
 
 
@@ -51,7 +55,7 @@ def test_dropout_handling_itt_vs_km_vs_completers():
     trajs = [[6, 3, 3]] * 10 + [[6]] * 10 + [[6, 6, 6]] * 10
     res = evaluate_claims(pain_visits(trajs), Plan())
     sens = res.sensitivity.set_index("analysis")
-    assert sens.loc["itt", "estimate"] == pytest.approx(10 / 30)       # dropouts count as failures
+    assert sens.loc["itt", "estimate"] == pytest.approx(10 / 30)  # dropouts count as failures
     assert sens.loc["completers", "estimate"] == pytest.approx(10 / 20)  # dropouts ignored
     assert sens.loc["kaplan_meier", "estimate"] == pytest.approx(10 / 20)  # censored at visit 1: risk set 20
 
@@ -59,8 +63,15 @@ def test_dropout_handling_itt_vs_km_vs_completers():
 def test_exclusions_are_counted_with_reasons():
     trajs = [[6, 3, 3]] * 15 + [[1, 0, 0]] * 3  # baseline 1 cannot drop 2 points
     v = pain_visits(trajs)
-    v = pd.concat([v, pd.DataFrame([("E900", "P900", 1, "rom_slr_left", "none", 50.0),
-                                    ("E900", "P900", 2, "pain_nprs", "none", 5.0)], columns=v.columns)])
+    v = pd.concat(
+        [
+            v,
+            pd.DataFrame(
+                [("E900", "P900", 1, "rom_slr_left", "none", 50.0), ("E900", "P900", 2, "pain_nprs", "none", 5.0)],
+                columns=v.columns,
+            ),
+        ]
+    )
     res = evaluate_claims(v, Plan().with_(secondary_measures=[]))
     claim = res.claims.iloc[0]
     assert (claim["n"], claim["n_excluded"]) == (15, 4)
@@ -123,8 +134,10 @@ def test_sentences_are_generated_from_numbers(result):
         assert f"{100 * row.ci_low:.0f}% to {100 * row.ci_high:.0f}%" in row.sentence
         assert f"n = {row.n}" in row.sentence
         assert row.sentence.endswith(CAVEAT)
-        assert row.verdict.replace("_", " ") in row.sentence.replace("not supported", "not_supported").replace(
-            "_", " ") or row.verdict in row.sentence
+        assert (
+            row.verdict.replace("_", " ") in row.sentence.replace("not supported", "not_supported").replace("_", " ")
+            or row.verdict in row.sentence
+        )
 
 
 def test_change_at_k_reported_with_n(result):
@@ -140,8 +153,9 @@ def test_curve_is_monotone_and_within_bounds(result):
         assert np.all(np.diff(est) >= -1e-12)
         defined = c[c["ci_low"].notna()]  # the log-log interval is undefined where everyone improved (S = 0)
         assert (c.loc[c["ci_low"].isna(), "estimate"] == 1.0).all()
-        assert ((defined["ci_low"] <= defined["estimate"] + 1e-12)
-                & (defined["estimate"] <= defined["ci_high"] + 1e-12)).all()
+        assert (
+            (defined["ci_low"] <= defined["estimate"] + 1e-12) & (defined["estimate"] <= defined["ci_high"] + 1e-12)
+        ).all()
         assert c["time"].min() >= 2
 
 
@@ -169,8 +183,9 @@ def test_cli_claims_json_byte_identical(tmp_path, capsys):
 def test_cli_claims_bad_plan_exits_1(tmp_path):
     plan = tmp_path / "plan.yaml"
     plan.write_text("k: 1\n")
-    proc = subprocess.run([sys.executable, "-m", "outcomes.cli", "claims", "--plan", str(plan)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "outcomes.cli", "claims", "--plan", str(plan)], capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert "column k" in proc.stderr and "plan_k" in proc.stderr and "Traceback" not in proc.stderr
 

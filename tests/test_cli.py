@@ -13,8 +13,9 @@ import pytest
 import outcomes.analysis
 import outcomes.report.html
 from outcomes.cli import main
-from outcomes.safety.outputs import MANIFEST
 from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
+from outcomes.report.results import analysis_document
+from outcomes.safety.outputs import MANIFEST
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_unsuppressed_json_is_written_with_a_warning(small, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "UNSUPPRESSED" in err and "research team" in err
     doc = json.loads(out.read_text())
-    assert doc != json.loads(json.dumps(outcomes.analysis.analyse(data, plan).document))
+    assert doc != json.loads(json.dumps(analysis_document(outcomes.analysis.analyse(data, plan))))
     assert json.loads((out.parent / MANIFEST).read_text())["files"].keys() == {"r.json"}
 
 
@@ -103,8 +104,9 @@ def test_disk_failure_while_writing_is_exit_1_and_leaves_nothing(small, tmp_path
     assert list(out.parent.iterdir()) == []
 
 
-@pytest.mark.parametrize("command", [["synth", "--out", "{d}/x.csv"], ["claims", "--json", "{d}/x.json"],
-                                     ["report", "--out", "{d}/rep"]])
+@pytest.mark.parametrize(
+    "command", [["synth", "--out", "{d}/x.csv"], ["claims", "--json", "{d}/x.json"], ["report", "--out", "{d}/rep"]]
+)
 def test_unwritable_output_directory_is_exit_1(tmp_path, monkeypatch, capsys, command):
     import outcomes.safety.outputs
 
@@ -114,9 +116,15 @@ def test_unwritable_output_directory_is_exit_1(tmp_path, monkeypatch, capsys, co
     assert "output_not_writable" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [["synth", "--out", "{long}.csv"], ["claims", "--json", "{long}.json"],
-                                     ["report", "--out", "{long}"],
-                                     ["deidentify", "raw.csv", "--out", "{long}.csv", "--key-file", "k/cw.csv"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["synth", "--out", "{long}.csv"],
+        ["claims", "--json", "{long}.json"],
+        ["report", "--out", "{long}"],
+        ["deidentify", "raw.csv", "--out", "{long}.csv", "--key-file", "k/cw.csv"],
+    ],
+)
 def test_names_of_300_characters_are_exit_1(tmp_path, monkeypatch, capsys, command):
     monkeypatch.chdir(tmp_path)
     argv = [a.format(long="n" * 300) for a in command]
@@ -124,10 +132,14 @@ def test_names_of_300_characters_are_exit_1(tmp_path, monkeypatch, capsys, comma
     assert "limit_max_name_chars" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("exc, words", [(PermissionError(errno.EACCES, "Permission denied", "v\x1b[31m.csv"),
-                                         "cannot be read or written"),
-                                        (MemoryError(), "not enough memory"),
-                                        (IsADirectoryError(errno.EISDIR, "Is a directory", "somewhere"), "somewhere")])
+@pytest.mark.parametrize(
+    "exc, words",
+    [
+        (PermissionError(errno.EACCES, "Permission denied", "v\x1b[31m.csv"), "cannot be read or written"),
+        (MemoryError(), "not enough memory"),
+        (IsADirectoryError(errno.EISDIR, "Is a directory", "somewhere"), "somewhere"),
+    ],
+)
 def test_os_and_memory_errors_are_exit_1_never_3(monkeypatch, capsys, exc, words):
     def fail(*args, **kwargs):
         raise exc
@@ -152,6 +164,7 @@ def test_sigterm_inside_a_command_is_exit_143(monkeypatch, capsys):
     def terminated(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGTERM)
         import time
+
         time.sleep(5)
 
     monkeypatch.setattr(outcomes.analysis, "analyse", terminated)

@@ -23,17 +23,73 @@ from hypothesis import strategies as st
 
 from outcomes.cli import main
 
-SETTINGS = dict(deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 #: Cells and YAML fragments that have broken readers before: huge and odd numbers, formulas,
 #: control characters, dates, YAML syntax (anchors, tags, flow collections), encodings.
-TOKENS = ["", "-1", "0", "3.5", "1e400", "nan", "inf", "-inf", "9223372036854775807", "18446744073709551616",
-          "-9223372036854775809", "1e30", "=1+2", "\x00", "\x1b[31m", "\u202e", "caf\u00e9", "\ufeff", '"', "'",
-          ",", ";", "\n", "\r", "\t", "2024-03-01", "14-07-1961", "a@b.example", "555-012-3456", "true", "[]", "{}",
-          "[", "{", "&a", "*a", "!!python/object/apply:os.system ['true']", "!!binary aGk=", "~", "null",
-          "- ", ": ", "? ", "|", ">", "%YAML 1.1", "---", "...", "P00001", "pain_nprs", "rom_slr_left", "left",
-          "measures:", "k: 3", "n_boot: 100", "x" * 300]
+TOKENS = [
+    "",
+    "-1",
+    "0",
+    "3.5",
+    "1e400",
+    "nan",
+    "inf",
+    "-inf",
+    "9223372036854775807",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "1e30",
+    "=1+2",
+    "\x00",
+    "\x1b[31m",
+    "\u202e",
+    "caf\u00e9",
+    "\ufeff",
+    '"',
+    "'",
+    ",",
+    ";",
+    "\n",
+    "\r",
+    "\t",
+    "2024-03-01",
+    "14-07-1961",
+    "a@b.example",
+    "555-012-3456",
+    "true",
+    "[]",
+    "{}",
+    "[",
+    "{",
+    "&a",
+    "*a",
+    "!!python/object/apply:os.system ['true']",
+    "!!binary aGk=",
+    "~",
+    "null",
+    "- ",
+    ": ",
+    "? ",
+    "|",
+    ">",
+    "%YAML 1.1",
+    "---",
+    "...",
+    "P00001",
+    "pain_nprs",
+    "rom_slr_left",
+    "left",
+    "measures:",
+    "k: 3",
+    "n_boot: 100",
+    "x" * 300,
+]
 
 
 def _run(argv: list[str]) -> tuple[int | None, str, str]:
@@ -41,7 +97,7 @@ def _run(argv: list[str]) -> tuple[int | None, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             rc: int | None = main(argv)
-        except BaseException as exc:  # noqa: BLE001 - anything escaping main() is the finding
+        except BaseException as exc:
             rc = None
             err.write(f"[escaped main(): {type(exc).__name__}: {exc}]")
     return rc, out.getvalue(), err.getvalue()
@@ -58,8 +114,22 @@ def mutated(draw: st.DrawFn, base: bytes, separator: bytes) -> bytes:
     duplication/removal/swap, and a field (CSV cell or YAML value) replaced by a hostile token."""
     data = bytearray(base)
     for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "dup_line", "drop_line", "swap_lines",
-                                   "field", "field", "field"]))
+        op = draw(
+            st.sampled_from(
+                [
+                    "flip",
+                    "insert",
+                    "delete",
+                    "truncate",
+                    "dup_line",
+                    "drop_line",
+                    "swap_lines",
+                    "field",
+                    "field",
+                    "field",
+                ]
+            )
+        )
         if not data:
             data = bytearray(draw(st.binary(max_size=20)))
             continue
@@ -67,10 +137,11 @@ def mutated(draw: st.DrawFn, base: bytes, separator: bytes) -> bytes:
         if op == "flip":
             data[pos] = draw(st.integers(0, 255))
         elif op == "insert":
-            data[pos:pos] = draw(st.one_of(st.binary(min_size=1, max_size=12),
-                                           st.sampled_from(TOKENS).map(lambda t: t.encode("utf-8"))))
+            data[pos:pos] = draw(
+                st.one_of(st.binary(min_size=1, max_size=12), st.sampled_from(TOKENS).map(lambda t: t.encode("utf-8")))
+            )
         elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 40))]
+            del data[pos : pos + draw(st.integers(1, 40))]
         elif op == "truncate":
             del data[pos:]
         else:
@@ -110,8 +181,9 @@ def valid_plan() -> bytes:
     return DEFAULT_PLAN_PATH.read_bytes()
 
 
-def _fuzz(strategy: st.SearchStrategy[bytes], max_examples: int, target: Path,
-          argv: Callable[[Path], list[str]]) -> int:
+def _fuzz(
+    strategy: st.SearchStrategy[bytes], max_examples: int, target: Path, argv: Callable[[Path], list[str]]
+) -> int:
     """Run ``argv(target)`` for each example written to ``target``; returns the number of examples."""
     seen = 0
 
@@ -144,28 +216,30 @@ def test_validate_mutated_csv(tmp_path: Path, valid_csv: Path, record_property) 
     _report(record_property, "validate <- mutated valid CSV", n, 150)
 
 
-def test_claims_arbitrary_plan_bytes(tmp_path: Path, valid_csv: Path, record_property,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_claims_arbitrary_plan_bytes(
+    tmp_path: Path, valid_csv: Path, record_property, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OUTCOMES_MAX_N_BOOT", "2000")
-    n = _fuzz(st.binary(max_size=2000), 80, tmp_path / "plan.yaml",
-              lambda p: ["claims", str(valid_csv), "--plan", str(p)])
+    n = _fuzz(
+        st.binary(max_size=2000), 80, tmp_path / "plan.yaml", lambda p: ["claims", str(valid_csv), "--plan", str(p)]
+    )
     _report(record_property, "claims --plan <- arbitrary bytes", n, 60)
 
 
-def test_claims_mutated_plan(tmp_path: Path, valid_csv: Path, valid_plan: bytes, record_property,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_claims_mutated_plan(
+    tmp_path: Path, valid_csv: Path, valid_plan: bytes, record_property, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OUTCOMES_MAX_N_BOOT", "2000")
     plan = tmp_path / "seed.yaml"
     plan.write_bytes(valid_plan)
     assert _run(["claims", str(valid_csv), "--plan", str(plan)])[0] == 0  # the seed plan is valid
-    n = _fuzz(mutated(valid_plan, b":"), 120, tmp_path / "plan.yaml",
-              lambda p: ["claims", str(valid_csv), "--plan", str(p)])
+    n = _fuzz(
+        mutated(valid_plan, b":"), 120, tmp_path / "plan.yaml", lambda p: ["claims", str(valid_csv), "--plan", str(p)]
+    )
     _report(record_property, "claims --plan <- mutated valid plan", n, 90)
 
 
-def test_claims_mutated_data(tmp_path: Path, valid_csv: Path, record_property,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_claims_mutated_data(tmp_path: Path, valid_csv: Path, record_property, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OUTCOMES_MAX_N_BOOT", "2000")
-    n = _fuzz(mutated(valid_csv.read_bytes(), b","), 40, tmp_path / "data.csv",
-              lambda p: ["claims", str(p)])
+    n = _fuzz(mutated(valid_csv.read_bytes(), b","), 40, tmp_path / "data.csv", lambda p: ["claims", str(p)])
     _report(record_property, "claims <- mutated valid CSV", n, 30)

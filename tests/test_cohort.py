@@ -7,11 +7,17 @@ import pandas as pd
 import pytest
 
 from outcomes.analysis import analyse
-from outcomes.descriptive.cohort import cohort_flow, condition_characteristics, exclusion_summary, missingness, table_one
-from outcomes.spec.plan import Plan
-from outcomes.stats import km_at
+from outcomes.descriptive.cohort import (
+    cohort_flow,
+    condition_characteristics,
+    exclusion_summary,
+    missingness,
+    table_one,
+)
 from outcomes.descriptive.subgroups import condition_estimates
 from outcomes.descriptive.trajectories import change_at_k, claim_measurements, trajectories
+from outcomes.spec.plan import Plan
+from outcomes.stats import km_at
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +44,13 @@ def test_exclusions_match_the_claims(a):
 
 
 def test_missingness_counts_only_applicable_measures_at_attended_visits():
-    v = pd.DataFrame({
-        "episode_id": ["E1", "E1", "E1", "E1", "E2", "E2"],
-        "visit_number": [1, 1, 2, 3, 1, 2],
-        "measure": ["pain_nprs", "rom_hip_flexion", "pain_nprs", "rom_hip_flexion", "pain_nprs", "pain_nprs"],
-    })
+    v = pd.DataFrame(
+        {
+            "episode_id": ["E1", "E1", "E1", "E1", "E2", "E2"],
+            "visit_number": [1, 1, 2, 3, 1, 2],
+            "measure": ["pain_nprs", "rom_hip_flexion", "pain_nprs", "rom_hip_flexion", "pain_nprs", "pain_nprs"],
+        }
+    )
     m = missingness(v, Plan()).set_index(["measure", "visit_number"])
     # E2 never has hip flexion: not applicable, not missing; E1 misses pain at visit 3, hip at visit 2
     assert m.loc[("rom_hip_flexion", 2), ["n_expected", "n_missing"]].tolist() == [1, 1]
@@ -73,7 +81,8 @@ def test_condition_estimates_are_km_on_each_subset(a):
     ref = km_at(sub["time"], sub["event"], a.plan.k, conf_level=a.plan.conf_level).iloc[0]
     row = est.set_index("condition").loc["neck_pain"]
     assert (row["estimate"], row["ci_low"], row["ci_high"]) == pytest.approx(
-        (ref["estimate"], ref["ci_low"], ref["ci_high"]), abs=1e-12)
+        (ref["estimate"], ref["ci_low"], ref["ci_high"]), abs=1e-12
+    )
     assert int(row["n"]) == ref["n"]
     sup = est[est["suppressed"]]
     assert sup["estimate"].isna().all() and (sup["n_text"] == "<11").all()

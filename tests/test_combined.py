@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from outcomes.stats.adjusted import ipw_risk_difference, standardized_risk_difference
 from outcomes.claims.combined import combined_claim, treatment_groups
-from outcomes.spec.plan import Plan
 from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.spec.plan import Plan
+from outcomes.stats.adjusted import ipw_risk_difference, standardized_risk_difference
 
 
 def test_saturated_gcomputation_is_raw_difference_with_wald_se():
@@ -34,8 +34,9 @@ def test_gcomputation_matches_statsmodels_formula_predictions():
 
 def test_ipw_matches_hand_weighted_means():
     # covariate c: stratum a has 2 of 4 treated, stratum b 1 of 4: the saturated propensity model is exact
-    f = pd.DataFrame({"y": [1, 0, 1, 0, 1, 0, 0, 1], "g": [1, 1, 0, 0, 1, 0, 0, 0],
-                      "c": ["a", "a", "a", "a", "b", "b", "b", "b"]})
+    f = pd.DataFrame(
+        {"y": [1, 0, 1, 0, 1, 0, 0, 1], "g": [1, 1, 0, 0, 1, 0, 0, 0], "c": ["a", "a", "a", "a", "b", "b", "b", "b"]}
+    )
     ps = np.where(f["c"] == "a", 0.5, 0.25)
     pa = f["g"].mean()
     w = np.where(f["g"] == 1, pa / ps, (1 - pa) / (1 - ps))
@@ -47,9 +48,12 @@ def test_ipw_matches_hand_weighted_means():
 
 
 def test_treatment_groups_any_visit_with_extra_therapy():
-    v = pd.DataFrame({"episode_id": ["A", "A", "B", "B", "C"],
-                      "treatment": ["dry_needling", "manual_therapy", "dry_needling", "modalities+dry_needling",
-                                    "education"]})
+    v = pd.DataFrame(
+        {
+            "episode_id": ["A", "A", "B", "B", "C"],
+            "treatment": ["dry_needling", "manual_therapy", "dry_needling", "modalities+dry_needling", "education"],
+        }
+    )
     g = treatment_groups(v).set_index("episode_id")
     assert g.loc["A"].tolist() == [True, True] and g.loc["B"].tolist() == [True, False]
     assert g.loc["C"].tolist() == [False, False]

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from outcomes.claims.improvement import evaluate_claims
 from outcomes.claims.conditions import BY_CONDITION_COLUMNS, claims_by_condition
+from outcomes.claims.improvement import evaluate_claims
+from outcomes.ingest.synth import SynthParams, simulate_visits
 from outcomes.spec.plan import Plan
 from outcomes.stats import benjamini_hochberg, holm
-from outcomes.ingest.synth import SynthParams, simulate_visits
 
 MIX = (("neck_pain", 0.47), ("low_back_pain", 0.47), ("tmd", 0.06))
 
@@ -36,10 +36,12 @@ def test_bh_within_each_claim_across_conditions(table):
     assert set(shown["adjust"]) == {"bh"}
     for _, part in shown.groupby("id"):
         assert part["p_adjusted"].to_numpy() == pytest.approx(benjamini_hochberg(part["p_value"].to_numpy()))
-        assert part["p_not_adjusted"].to_numpy() == pytest.approx(
-            benjamini_hochberg(part["p_value_not"].to_numpy()))
-    verdict = np.where(shown["p_adjusted"] < 0.05, "supported",
-                       np.where(shown["p_not_adjusted"] < 0.05, "not_supported", "inconclusive"))
+        assert part["p_not_adjusted"].to_numpy() == pytest.approx(benjamini_hochberg(part["p_value_not"].to_numpy()))
+    verdict = np.where(
+        shown["p_adjusted"] < 0.05,
+        "supported",
+        np.where(shown["p_not_adjusted"] < 0.05, "not_supported", "inconclusive"),
+    )
     assert shown["verdict"].tolist() == verdict.tolist()
 
 
@@ -52,8 +54,7 @@ def test_condition_estimate_equals_claim_on_that_condition(sim, table):
 
 
 def test_holm_by_plan(sim):
-    plan = Plan().with_(n_boot=200, other_claims={"conditions": {"adjust": "holm"},
-                                                  "early": {"enabled": False}})
+    plan = Plan().with_(n_boot=200, other_claims={"conditions": {"adjust": "holm"}, "early": {"enabled": False}})
     t = claims_by_condition(sim.visits, plan)
     shown = t[~t["suppressed"]]
     part = shown[shown["id"] == "soreness"]

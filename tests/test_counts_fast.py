@@ -11,9 +11,9 @@ import pytest
 
 from outcomes.claims.improvement import _variants, claim_counts, claim_measures
 from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
+from outcomes.ingest.synth import SynthParams, simulate_visits
 from outcomes.spec.plan import Plan
 from outcomes.stats import km_counts
-from outcomes.ingest.synth import SynthParams, simulate_visits
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,15 @@ def sim():
 def _km(summary, code, analysis):
     inc = summary[summary["status"] == "included"]
     times, n_event, n_censor = km_counts(inc["time"].to_numpy(), inc["event"].to_numpy())
-    return pd.DataFrame({"measure": code, "analysis": analysis, "time": times.astype(np.int64),
-                         "n_event": n_event.astype(np.int64), "n_censor": n_censor.astype(np.int64)})
+    return pd.DataFrame(
+        {
+            "measure": code,
+            "analysis": analysis,
+            "time": times.astype(np.int64),
+            "n_event": n_event.astype(np.int64),
+            "n_censor": n_censor.astype(np.int64),
+        }
+    )
 
 
 def reference_counts(visits, plan, codes):
@@ -43,17 +50,38 @@ def reference_counts(visits, plan, codes):
         for name, variant in _variants(plan.measure(code)).items():
             reg = dict(plan.registry) | {code: variant}
             km.append(_km(summarize_episodes(visits, reg, measures=[code]), code, name))
-        shares.append(pd.DataFrame({"measure": [code], "n_included": [len(inc)],
-                                    "n_improved_by_k": [(first <= k).sum()], "n_completers": [completers.sum()],
-                                    "n_completers_improved": [(first[completers] <= k).sum()]}).astype(
-            {c: np.int64 for c in ("n_included", "n_improved_by_k", "n_completers", "n_completers_improved")}))
+        shares.append(
+            pd.DataFrame(
+                {
+                    "measure": [code],
+                    "n_included": [len(inc)],
+                    "n_improved_by_k": [(first <= k).sum()],
+                    "n_completers": [completers.sum()],
+                    "n_completers_improved": [(first[completers] <= k).sum()],
+                }
+            ).astype(
+                dict.fromkeys(("n_included", "n_improved_by_k", "n_completers", "n_completers_improved"), np.int64)
+            )
+        )
         at_k = change_at_visit(changes[changes["measure"] == code], k, summary)
-        change.append(at_k.groupby(["gain", "baseline"], sort=True).size().rename("n").reset_index()
-                      .assign(measure=code)[["measure", "gain", "baseline", "n"]])
-        excl.append(summary.loc[summary["status"] != "included", "status"].value_counts()
-                    .rename_axis("reason").reset_index(name="n").assign(measure=code)[["measure", "reason", "n"]])
-    return {name: pd.concat(parts, ignore_index=True)
-            for name, parts in dict(km=km, shares=shares, change=change, exclusions=excl).items()}
+        change.append(
+            at_k.groupby(["gain", "baseline"], sort=True)
+            .size()
+            .rename("n")
+            .reset_index()
+            .assign(measure=code)[["measure", "gain", "baseline", "n"]]
+        )
+        excl.append(
+            summary.loc[summary["status"] != "included", "status"]
+            .value_counts()
+            .rename_axis("reason")
+            .reset_index(name="n")
+            .assign(measure=code)[["measure", "reason", "n"]]
+        )
+    return {
+        name: pd.concat(parts, ignore_index=True)
+        for name, parts in dict(km=km, shares=shares, change=change, exclusions=excl).items()
+    }
 
 
 def assert_counts_equal(counts, expected):
@@ -78,14 +106,18 @@ def test_row_order_and_string_storage_do_not_matter(sim):
     expected = summarize_episodes(sim)
     shuffled = sim.sample(frac=1.0, random_state=3)  # not in the canonical (episode, visit) order
     pd.testing.assert_frame_equal(summarize_episodes(shuffled), expected, check_exact=True)
-    as_object = sim.astype({c: object for c in ("episode_id", "measure", "side")})  # no Arrow fast path
+    as_object = sim.astype(dict.fromkeys(("episode_id", "measure", "side"), object))  # no Arrow fast path
     got = summarize_episodes(as_object)
-    pd.testing.assert_frame_equal(got.astype({c: expected[c].dtype for c in ("episode_id", "measure", "side")}),
-                                  expected, check_exact=True)
-    pd.testing.assert_frame_equal(measure_changes(shuffled).sort_values(["episode_id", "measure", "side",
-                                                                          "visit_number"], kind="stable")
-                                  .reset_index(drop=True)[measure_changes(sim).columns],
-                                  measure_changes(sim), check_exact=True)
+    pd.testing.assert_frame_equal(
+        got.astype({c: expected[c].dtype for c in ("episode_id", "measure", "side")}), expected, check_exact=True
+    )
+    pd.testing.assert_frame_equal(
+        measure_changes(shuffled)
+        .sort_values(["episode_id", "measure", "side", "visit_number"], kind="stable")
+        .reset_index(drop=True)[measure_changes(sim).columns],
+        measure_changes(sim),
+        check_exact=True,
+    )
     plan = Plan()
     assert_counts_equal(claim_counts(shuffled, plan), reference_counts(sim, plan, claim_measures(sim, plan)))
 
@@ -97,17 +129,23 @@ def _visits(rows):
 
 
 def test_sides_ties_and_missing_baselines():
-    v = _visits([
-        # E1: equal baselines on both sides: the left side is kept
-        ("E1", 1, "rom_shoulder_flexion", "left", 100), ("E1", 1, "rom_shoulder_flexion", "right", 100),
-        ("E1", 2, "rom_shoulder_flexion", "right", 130),
-        # E2: no baseline on the left: the right side is kept
-        ("E2", 2, "rom_shoulder_flexion", "left", 50), ("E2", 1, "rom_shoulder_flexion", "right", 120),
-        # E3: no baseline on either side: the left side, status no_baseline
-        ("E3", 2, "rom_shoulder_flexion", "left", 50), ("E3", 2, "rom_shoulder_flexion", "right", 60),
-        # E4: one side only
-        ("E4", 1, "rom_shoulder_flexion", "right", 90), ("E4", 2, "rom_shoulder_flexion", "right", 120),
-    ])
+    v = _visits(
+        [
+            # E1: equal baselines on both sides: the left side is kept
+            ("E1", 1, "rom_shoulder_flexion", "left", 100),
+            ("E1", 1, "rom_shoulder_flexion", "right", 100),
+            ("E1", 2, "rom_shoulder_flexion", "right", 130),
+            # E2: no baseline on the left: the right side is kept
+            ("E2", 2, "rom_shoulder_flexion", "left", 50),
+            ("E2", 1, "rom_shoulder_flexion", "right", 120),
+            # E3: no baseline on either side: the left side, status no_baseline
+            ("E3", 2, "rom_shoulder_flexion", "left", 50),
+            ("E3", 2, "rom_shoulder_flexion", "right", 60),
+            # E4: one side only
+            ("E4", 1, "rom_shoulder_flexion", "right", 90),
+            ("E4", 2, "rom_shoulder_flexion", "right", 120),
+        ]
+    )
     s = summarize_episodes(v).set_index("episode_id")
     assert s["side"].to_dict() == {"E1": "left", "E2": "right", "E3": "left", "E4": "right"}
     assert s.loc["E3", "status"] == "no_baseline" and s.loc["E3", "followup"] == 0

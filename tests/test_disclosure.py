@@ -21,18 +21,24 @@ import pandas as pd
 import pytest
 
 from outcomes.analysis import analyse, load_analysis, save_analysis, summary_lines
-from outcomes.spec.plan import Plan
-from outcomes.report.html import build_report, report_figures
-from outcomes.report.results import RESEARCH_WARNING, SCHEMA_VERSION
 from outcomes.disclosure import SUPPRESSED, count_marks, disclose_claims, hide_counts, suppressed_sentence
 from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
+from outcomes.report.html import build_report, report_figures
+from outcomes.report.results import RESEARCH_WARNING, SCHEMA_VERSION, analysis_document
+from outcomes.spec.plan import Plan
 
 MIN = 11
 ESTIMATES = ("estimate", "ci_low", "ci_high", "p_value", "p_value_not", "p_adjusted", "p_not_adjusted")
 # Counts written in words: "n = 5", "5 episodes", "5 with, 6 without", "3/12 vs 4/20" ...
-COUNT_PATTERNS = [re.compile(p) for p in (
-    r"\bn\s*=\s*(\d+)", r"(\d+)\s+(?:episodes|patients|needled visits|excluded|with\b|without|combined|alone)",
-    r"(\d+)/(\d+)", r"(\d+) of (\d+)")]
+COUNT_PATTERNS = [
+    re.compile(p)
+    for p in (
+        r"\bn\s*=\s*(\d+)",
+        r"(\d+)\s+(?:episodes|patients|needled visits|excluded|with\b|without|combined|alone)",
+        r"(\d+)/(\d+)",
+        r"(\d+) of (\d+)",
+    )
+]
 
 
 def _pct(x: float) -> str:
@@ -54,7 +60,7 @@ def run(tmp_path_factory):
     write_visits(simulate_visits(SynthParams(n_episodes=16), seed=3).visits, data)
     plan = Plan(k=4, n_boot=200)
     res = build_report(data, plan, tmp / "out", progress=False)
-    return res, json.loads(res.results_json.read_text()), res.analysis.research_document
+    return res, json.loads(res.results_json.read_text()), analysis_document(res.analysis, suppressed=False)
 
 
 def test_the_clinic_is_tiny_enough_to_matter(run):
@@ -96,7 +102,7 @@ def test_results_json_has_no_small_count_and_no_estimate_of_a_small_claim(run):
             if _is_count(key) and isinstance(value, int | float) and not isinstance(value, bool):
                 assert value == 0 or value >= MIN, (path, key, value)
         small = isinstance(raw.get("n"), int) and 0 < raw["n"] < MIN
-        if small or raw.get("id") in small_groups and ".other_claims[" in path + "[":
+        if small or (raw.get("id") in small_groups and ".other_claims[" in path + "["):
             checked += 1
             assert all(shown.get(k) is None for k in ESTIMATES), path
             assert shown.get("verdict") in (None, SUPPRESSED), path
@@ -162,10 +168,12 @@ def test_figures_draw_no_small_count_and_no_suppressed_estimate(run):
     res, _, _ = run
     a = res.analysis
     raw, shown = a.claims.claims, a.disclosed_claims.claims
-    hidden_values = np.concatenate([raw.loc[shown["suppressed"], c].to_numpy(dtype=float)
-                                    for c in ("estimate", "ci_low", "ci_high")])
-    visible_values = np.concatenate([shown[c].dropna().to_numpy(dtype=float)
-                                     for c in ("estimate", "ci_low", "ci_high")])
+    hidden_values = np.concatenate(
+        [raw.loc[shown["suppressed"], c].to_numpy(dtype=float) for c in ("estimate", "ci_low", "ci_high")]
+    )
+    visible_values = np.concatenate(
+        [shown[c].dropna().to_numpy(dtype=float) for c in ("estimate", "ci_low", "ci_high")]
+    )
     drawn_anyway = np.concatenate([visible_values, [0.0, 1.0, a.plan.p0]])  # axis limits and the p0 line
     forbidden = [v for v in hidden_values[np.isfinite(hidden_values)] if not np.isclose(drawn_anyway, v).any()]
     assert forbidden  # the tiny clinic has suppressed estimates to look for
@@ -206,17 +214,27 @@ def test_research_files_only_on_request(run):
 
 
 def test_disclose_claims_known_answer():
-    frame = pd.DataFrame({
-        "id": ["a", "b", "c", "d", "t", "t", "s", "s"],
-        "primary": [True, True, True, True, True, False, True, False],
-        "n": pd.array([40, 10, 11, 0, 30, 12, 8, 40], dtype="Int64"),
-        "n_excluded": pd.array([3, 0, 25, 0, 11, 1, 0, 0], dtype="Int64"),
-        "estimate": [0.5, 0.6, 0.7, np.nan, 0.2, 0.3, 0.9, 0.8],
-        "p_value": [0.01, 0.02, 0.03, np.nan, 0.04, 0.05, 0.06, 0.07],
-        "verdict": ["supported", "inconclusive", "not_supported", "inconclusive", "supported", None,
-                    "supported", None],
-        "sentence": ["a 50%", "b 60%", "c 70%", "d none", "t 20%", "t' 30%", "s 90%", "s' 80%"],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "t", "t", "s", "s"],
+            "primary": [True, True, True, True, True, False, True, False],
+            "n": pd.array([40, 10, 11, 0, 30, 12, 8, 40], dtype="Int64"),
+            "n_excluded": pd.array([3, 0, 25, 0, 11, 1, 0, 0], dtype="Int64"),
+            "estimate": [0.5, 0.6, 0.7, np.nan, 0.2, 0.3, 0.9, 0.8],
+            "p_value": [0.01, 0.02, 0.03, np.nan, 0.04, 0.05, 0.06, 0.07],
+            "verdict": [
+                "supported",
+                "inconclusive",
+                "not_supported",
+                "inconclusive",
+                "supported",
+                None,
+                "supported",
+                None,
+            ],
+            "sentence": ["a 50%", "b 60%", "c 70%", "d none", "t 20%", "t' 30%", "s 90%", "s' 80%"],
+        }
+    )
     groups = pd.DataFrame({"id": ["t", "t", "c", "c"], "group": ["x", "y", "x", "y"], "n": [25, 5, 11, 0]})
     out = disclose_claims(frame, 11, groups=groups)
     assert out["suppressed"].tolist() == [False, True, False, False, True, True, True, True]

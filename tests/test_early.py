@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from outcomes.claims.early import early_claim, trajectory_frame
+from outcomes.ingest.synth import SynthParams, simulate_visits
 from outcomes.spec.plan import Plan
 from outcomes.stats import fit_trajectory
-from outcomes.ingest.synth import SynthParams, simulate_visits
 
 
 def _piecewise_pain(seed: int, early: float, late: float, n: int = 80) -> pd.DataFrame:
@@ -17,8 +17,16 @@ def _piecewise_pain(seed: int, early: float, late: float, n: int = 80) -> pd.Dat
     ep = np.repeat(np.arange(n), 8)
     mean = 8.0 - early * (np.minimum(visit, 3) - 1) - late * np.maximum(visit - 3, 0)
     value = mean + rng.normal(0, 0.8, n)[ep] + rng.normal(0, 0.15, n)[ep] * (visit - 1) + rng.normal(0, 0.5, ep.size)
-    return pd.DataFrame({"patient_id": ep.astype(str), "episode_id": [f"E{e:03d}" for e in ep], "visit_number": visit,
-                         "measure": "pain_nprs", "side": "none", "value": value})
+    return pd.DataFrame(
+        {
+            "patient_id": ep.astype(str),
+            "episode_id": [f"E{e:03d}" for e in ep],
+            "visit_number": visit,
+            "measure": "pain_nprs",
+            "side": "none",
+            "value": value,
+        }
+    )
 
 
 def test_recovers_known_slopes():

@@ -20,23 +20,35 @@ def one(summary, episode, measure="pain_nprs"):
 
 @pytest.fixture
 def example():
-    return visits([
-        # E1: 6 -> 5 -> 3: 3 points and 50% at visit 3 -> event at 3
-        ("E1", 1, "pain_nprs", "none", 6), ("E1", 2, "pain_nprs", "none", 5), ("E1", 3, "pain_nprs", "none", 3),
-        # E2: 10 -> 8 (2 points but only 20%) -> 7 (30%) -> event at 3
-        ("E2", 1, "pain_nprs", "none", 10), ("E2", 2, "pain_nprs", "none", 8), ("E2", 3, "pain_nprs", "none", 7),
-        # E3: no baseline pain (only a ROM measurement at visit 1)
-        ("E3", 1, "rom_slr_left", "none", 50), ("E3", 2, "pain_nprs", "none", 4),
-        # E4: baseline 1 -> cannot drop 2 points
-        ("E4", 1, "pain_nprs", "none", 1), ("E4", 2, "pain_nprs", "none", 0),
-        # E5: pain missing at visit 2; improves at 3 -> censored at 1 (interval-censored event)
-        ("E5", 1, "pain_nprs", "none", 7), ("E5", 2, "rom_slr_left", "none", 40), ("E5", 3, "pain_nprs", "none", 2),
-        # E6: single visit
-        ("E6", 1, "pain_nprs", "none", 5),
-        # E7: never improves over 4 visits
-        ("E7", 1, "pain_nprs", "none", 5), ("E7", 2, "pain_nprs", "none", 5), ("E7", 3, "pain_nprs", "none", 4),
-        ("E7", 4, "pain_nprs", "none", 5),
-    ])
+    return visits(
+        [
+            # E1: 6 -> 5 -> 3: 3 points and 50% at visit 3 -> event at 3
+            ("E1", 1, "pain_nprs", "none", 6),
+            ("E1", 2, "pain_nprs", "none", 5),
+            ("E1", 3, "pain_nprs", "none", 3),
+            # E2: 10 -> 8 (2 points but only 20%) -> 7 (30%) -> event at 3
+            ("E2", 1, "pain_nprs", "none", 10),
+            ("E2", 2, "pain_nprs", "none", 8),
+            ("E2", 3, "pain_nprs", "none", 7),
+            # E3: no baseline pain (only a ROM measurement at visit 1)
+            ("E3", 1, "rom_slr_left", "none", 50),
+            ("E3", 2, "pain_nprs", "none", 4),
+            # E4: baseline 1 -> cannot drop 2 points
+            ("E4", 1, "pain_nprs", "none", 1),
+            ("E4", 2, "pain_nprs", "none", 0),
+            # E5: pain missing at visit 2; improves at 3 -> censored at 1 (interval-censored event)
+            ("E5", 1, "pain_nprs", "none", 7),
+            ("E5", 2, "rom_slr_left", "none", 40),
+            ("E5", 3, "pain_nprs", "none", 2),
+            # E6: single visit
+            ("E6", 1, "pain_nprs", "none", 5),
+            # E7: never improves over 4 visits
+            ("E7", 1, "pain_nprs", "none", 5),
+            ("E7", 2, "pain_nprs", "none", 5),
+            ("E7", 3, "pain_nprs", "none", 4),
+            ("E7", 4, "pain_nprs", "none", 5),
+        ]
+    )
 
 
 def test_summary_definitions(example):
@@ -72,8 +84,14 @@ def test_change_at_visit_uses_included_episodes_only(example):
 
 
 def test_sided_measure_keeps_the_worse_side():
-    v = visits([("E1", 1, "rom_shoulder_flexion", "left", 150), ("E1", 2, "rom_shoulder_flexion", "left", 170),
-                ("E1", 1, "rom_shoulder_flexion", "right", 100), ("E1", 2, "rom_shoulder_flexion", "right", 105)])
+    v = visits(
+        [
+            ("E1", 1, "rom_shoulder_flexion", "left", 150),
+            ("E1", 2, "rom_shoulder_flexion", "left", 170),
+            ("E1", 1, "rom_shoulder_flexion", "right", 100),
+            ("E1", 2, "rom_shoulder_flexion", "right", 105),
+        ]
+    )
     s = summarize_episodes(v)
     assert len(s) == 1 and s.loc[0, "side"] == "right" and not s.loc[0, "event"]
 
@@ -96,7 +114,7 @@ def test_vectorised_matches_naive_loop():
             rows.append((f"E{e:03d}", v, "pain_nprs", "none", float(rng.integers(0, 11))))
     frame = visits(rows)
     s = summarize_episodes(frame).set_index("episode_id")
-    nprs_rule = lambda b, x: (b - x >= 2) and (b - x >= 0.3 * b)  # noqa: E731
+    nprs_rule = lambda b, x: (b - x >= 2) and (b - x >= 0.3 * b)
     for ep, g in frame.groupby("episode_id"):
         vals = dict(zip(g["visit_number"], g["value"]))
         row = s.loc[ep]

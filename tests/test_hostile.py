@@ -49,5 +49,6 @@ def test_hostile_input(case: Case, tmp_path, shared_dir, capfd, monkeypatch) -> 
     monkeypatch.chdir(tmp_path)
     outcome = execute(case, tmp_path, shared_dir, capfd)
     problems = problems_of(outcome)
-    assert not problems, (f"{case.id}: " + "; ".join(problems)
-                          + f"\n--- stderr (last 1500 chars) ---\n{outcome.err[-1500:]}")
+    assert not problems, (
+        f"{case.id}: " + "; ".join(problems) + f"\n--- stderr (last 1500 chars) ---\n{outcome.err[-1500:]}"
+    )

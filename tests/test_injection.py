@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
+from outcomes.report.html import build_report
 from outcomes.spec import contract
 from outcomes.spec.plan import Plan, plan_from_mapping
-from outcomes.report.html import build_report
-from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
 
 SCRIPT = '<script>alert("label")</script>'
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'

@@ -55,8 +55,7 @@ def test_bom_and_crlf_tolerated(tmp_path):
 
 
 def test_parquet_detected_by_content_not_extension(tmp_path):
-    frame = pd.DataFrame({"patient_id": ["P1", "P1"], "visit_day": [0, 7], "measure": "pain_nprs",
-                          "value": [6.0, 4.0]})
+    frame = pd.DataFrame({"patient_id": ["P1", "P1"], "visit_day": [0, 7], "measure": "pain_nprs", "value": [6.0, 4.0]})
     p = tmp_path / "looks_like.csv"
     frame.to_parquet(p)
     raw = read_records(p)
@@ -67,8 +66,7 @@ def test_parquet_detected_by_content_not_extension(tmp_path):
 
 
 def test_dataframe_input_is_not_modified():
-    frame = pd.DataFrame({"patient_id": ["P1"], "visit_day": [0], "measure": ["pain_nprs"], "value": [6]},
-                         index=[10])
+    frame = pd.DataFrame({"patient_id": ["P1"], "visit_day": [0], "measure": ["pain_nprs"], "value": [6]}, index=[10])
     before = frame.copy()
     raw = read_records(frame)
     assert raw.fmt == "frame" and raw.source == "<DataFrame>" and raw.rows.tolist() == [2]
@@ -78,8 +76,11 @@ def test_dataframe_input_is_not_modified():
 
 
 def test_blank_rows_and_empty_unnamed_columns_dropped_and_recorded(tmp_path):
-    p = _write(tmp_path, "x.csv", "patient_id,visit_day,measure,value,,\nP1,0,pain_nprs,6,,\n,,,,,\n"
-                                  "P1,7,pain_nprs,4,,\n,,,,,\n \n")
+    p = _write(
+        tmp_path,
+        "x.csv",
+        "patient_id,visit_day,measure,value,,\nP1,0,pain_nprs,6,,\n,,,,,\nP1,7,pain_nprs,4,,\n,,,,,\n \n",
+    )
     raw = read_records(p)
     assert raw.frame.columns.tolist() == ["patient_id", "visit_day", "measure", "value"]
     assert raw.rows.tolist() == [2, 4]
@@ -96,8 +97,14 @@ def test_unnamed_column_with_content_is_kept(tmp_path):
 def test_wide_form_melted_keeping_row_numbers(tmp_path):
     raw = read_records(_write(tmp_path, "w.csv", WIDE))
     assert raw.wide
-    assert raw.frame["measure"].tolist() == ["pain_nprs", "rom_cervical_flexion", "grip_strength_kg",
-                                             "pain_nprs", "rom_cervical_flexion", "pain_nprs"]
+    assert raw.frame["measure"].tolist() == [
+        "pain_nprs",
+        "rom_cervical_flexion",
+        "grip_strength_kg",
+        "pain_nprs",
+        "rom_cervical_flexion",
+        "pain_nprs",
+    ]
     assert raw.rows.tolist() == [2, 2, 3, 4, 4, 5]
     assert raw.frame["value"].tolist() == ["6", "40", "30", "4", "48", "5"]
 
@@ -111,8 +118,7 @@ def test_wide_row_without_measurement_recorded(tmp_path):
 def test_wide_side_applies_to_sided_measures_only(tmp_path):
     p = _write(tmp_path, "w.csv", "patient_id,visit_day,side,pain_nprs,grip_strength_kg\nP1,0,left,6,30\n")
     v = load_visits(p).visits
-    assert v[["measure", "side", "row"]].values.tolist() == [["grip_strength_kg", "left", 2],
-                                                              ["pain_nprs", "none", 2]]
+    assert v[["measure", "side", "row"]].values.tolist() == [["grip_strength_kg", "left", 2], ["pain_nprs", "none", 2]]
 
 
 def test_wide_and_long_load_equal(tmp_path):
@@ -126,8 +132,9 @@ def test_wide_parquet_equals_long_csv(tmp_path):
     wide = pd.read_csv(_write(tmp_path, "wide.csv", WIDE), dtype={"side": "str"})
     wide.to_parquet(tmp_path / "wide.parquet")
     long = load_visits(_write(tmp_path, "long.csv", LONG))
-    assert_frame_equal(long.visits.drop(columns="row"),
-                       load_visits(tmp_path / "wide.parquet").visits.drop(columns="row"))
+    assert_frame_equal(
+        long.visits.drop(columns="row"), load_visits(tmp_path / "wide.parquet").visits.drop(columns="row")
+    )
 
 
 def test_line_guard_just_below_limit_is_parsed(tmp_path):
@@ -152,8 +159,9 @@ def test_line_limit_follows_the_environment(tmp_path, monkeypatch):
 
 
 def test_duplicate_column_names_refused_for_frames():
-    frame = pd.DataFrame([["P1", 0, "pain_nprs", 6, 6]],
-                         columns=["patient_id", "visit_day", "measure", "value", "value"])
+    frame = pd.DataFrame(
+        [["P1", 0, "pain_nprs", 6, 6]], columns=["patient_id", "visit_day", "measure", "value", "value"]
+    )
     with pytest.raises(OutcomesError) as exc:
         read_records(frame)
     assert exc.value.rules == ("unique_columns",)

@@ -21,8 +21,8 @@ from outcomes import load_visits
 from outcomes.cli import main
 from outcomes.errors import OutcomesError
 from outcomes.ingest.records import read_records
-from outcomes.spec.plan import plan_from_mapping
 from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.spec.plan import plan_from_mapping
 
 GOOD = "patient_id,visit_day,measure,value\nP1,0,pain_nprs,6\nP1,7,pain_nprs,4\nP2,0,pain_nprs,5\n"
 
@@ -51,7 +51,7 @@ def _in_thread(fn, timeout=20.0):
     def run():
         try:
             box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=run, daemon=True)
@@ -61,6 +61,7 @@ def _in_thread(fn, timeout=20.0):
 
 
 # --- rows, columns, bytes, lines -----------------------------------------------------------------
+
 
 def test_max_rows_csv(tmp_path, monkeypatch):
     monkeypatch.setenv("OUTCOMES_MAX_ROWS", "10")
@@ -73,8 +74,9 @@ def test_max_rows_csv(tmp_path, monkeypatch):
 def test_max_rows_parquet_from_metadata(tmp_path, monkeypatch):
     monkeypatch.setenv("OUTCOMES_MAX_ROWS", "10")
     path = tmp_path / "v.parquet"
-    pd.DataFrame({"patient_id": [f"P{i}" for i in range(11)], "visit_day": 0, "measure": "pain_nprs",
-                  "value": 5.0}).to_parquet(path)
+    pd.DataFrame(
+        {"patient_id": [f"P{i}" for i in range(11)], "visit_day": 0, "measure": "pain_nprs", "value": 5.0}
+    ).to_parquet(path)
     err = _refused(path)
     assert err.rules == ("limit_max_rows",) and "11 rows" in str(err)
 
@@ -122,8 +124,14 @@ def test_many_columns_are_handled_in_linear_time(tmp_path, monkeypatch):
     monkeypatch.setenv("OUTCOMES_MAX_COLUMNS", "100000")
 
     def seconds(n):
-        text = ("patient_id,visit_day,measure,value," + ",".join(f"x{i}" for i in range(n)) + "\n"
-                + "P1,0,pain_nprs,6," + ",".join("1" for _ in range(n)) + "\n")
+        text = (
+            "patient_id,visit_day,measure,value,"
+            + ",".join(f"x{i}" for i in range(n))
+            + "\n"
+            + "P1,0,pain_nprs,6,"
+            + ",".join("1" for _ in range(n))
+            + "\n"
+        )
         path = _csv(tmp_path, text, f"w{n}.csv")
         start = time.perf_counter()
         loaded = load_visits(path, phi_guard=False)
@@ -153,8 +161,9 @@ def test_max_line_bytes(tmp_path, monkeypatch):
 
 def test_max_uncompressed_bytes_from_metadata(tmp_path, monkeypatch):
     path = tmp_path / "v.parquet"
-    pd.DataFrame({"patient_id": "P1", "visit_day": np.zeros(1000, dtype=np.int64), "measure": "pain_nprs",
-                  "value": 5.0}).to_parquet(path)
+    pd.DataFrame(
+        {"patient_id": "P1", "visit_day": np.zeros(1000, dtype=np.int64), "measure": "pain_nprs", "value": 5.0}
+    ).to_parquet(path)
     monkeypatch.setenv("OUTCOMES_MAX_UNCOMPRESSED_BYTES", "10000")  # 1,000 rows x 4 cells x 8 bytes > 10,000
     err = _refused(path, phi_guard=False)
     assert err.rules == ("limit_max_uncompressed_bytes",) and "OUTCOMES_MAX_UNCOMPRESSED_BYTES" in str(err)
@@ -167,12 +176,14 @@ def test_bad_limit_setting_is_an_outcomes_error(tmp_path, monkeypatch):
 
 # --- the inputs of the audit ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fifty_million_rows(tmp_path_factory):
     """A Parquet file of 50,000,000 rows of one constant text column, under 2 MB (dictionary + RLE)."""
     path = tmp_path_factory.mktemp("big") / "fifty_million.parquet"
-    chunk = pa.table({"patient_id": pa.DictionaryArray.from_arrays(pa.array(np.zeros(1_000_000, dtype=np.int32)),
-                                                                   pa.array(["P1"]))})
+    chunk = pa.table(
+        {"patient_id": pa.DictionaryArray.from_arrays(pa.array(np.zeros(1_000_000, dtype=np.int32)), pa.array(["P1"]))}
+    )
     with pq.ParquetWriter(path, chunk.schema, compression="zstd") as writer:
         for _ in range(50):  # 50 row groups of 1M: 4 MB in memory at a time
             writer.write_table(chunk)
@@ -225,13 +236,16 @@ def test_fifo_refused_without_hanging(tmp_path):
 
 
 @pytest.mark.parametrize("column", ["visit_day", "visit_number"])
-@pytest.mark.parametrize("written", ["18446744073709551616", "9223372036854775807", "9223372036854775808",
-                                     "1e30", "1E300", "100000000000"])
+@pytest.mark.parametrize(
+    "written", ["18446744073709551616", "9223372036854775807", "9223372036854775808", "1e30", "1E300", "100000000000"]
+)
 def test_huge_integers_refused_never_wrapped(tmp_path, column, written):
     number = "1" if column == "visit_number" else "0"
-    text = (f"patient_id,visit_day,visit_number,measure,value\nP1,0,1,pain_nprs,6\n"
-            f"P1,{written if column == 'visit_day' else '7'},{written if column == 'visit_number' else '2'},"
-            f"pain_nprs,4\nP2,0,{number},pain_nprs,5\n")
+    text = (
+        f"patient_id,visit_day,visit_number,measure,value\nP1,0,1,pain_nprs,6\n"
+        f"P1,{written if column == 'visit_day' else '7'},{written if column == 'visit_number' else '2'},"
+        f"pain_nprs,4\nP2,0,{number},pain_nprs,5\n"
+    )
     err = _refused(_csv(tmp_path, text))
     problem = next(p for p in err.problems if p.rule == f"{column}_range")
     assert problem.rows == (3,) and problem.column == column
@@ -241,8 +255,14 @@ def test_huge_integers_refused_never_wrapped(tmp_path, column, written):
 
 def test_uint64_parquet_day_refused(tmp_path):
     path = tmp_path / "v.parquet"
-    pa_table = pa.table({"patient_id": ["P1", "P1"], "visit_day": pa.array([0, 2 ** 64 - 1], type=pa.uint64()),
-                         "measure": ["pain_nprs"] * 2, "value": [6.0, 4.0]})
+    pa_table = pa.table(
+        {
+            "patient_id": ["P1", "P1"],
+            "visit_day": pa.array([0, 2**64 - 1], type=pa.uint64()),
+            "measure": ["pain_nprs"] * 2,
+            "value": [6.0, 4.0],
+        }
+    )
     pq.write_table(pa_table, path)
     err = _refused(path)
     assert [p.rows for p in err.problems if p.rule == "visit_day_range"] == [(3,)]
@@ -250,9 +270,15 @@ def test_uint64_parquet_day_refused(tmp_path):
 
 def test_int64_extremes_in_parquet_refused(tmp_path):
     path = tmp_path / "v.parquet"
-    pd.DataFrame({"patient_id": ["P1"] * 3, "visit_day": np.array([0, 5, 2 ** 63 - 1], dtype=np.int64),
-                  "visit_number": np.array([1, 2, -2 ** 63], dtype=np.int64), "measure": "pain_nprs",
-                  "value": [6.0, 4.0, 3.0]}).to_parquet(path)
+    pd.DataFrame(
+        {
+            "patient_id": ["P1"] * 3,
+            "visit_day": np.array([0, 5, 2**63 - 1], dtype=np.int64),
+            "visit_number": np.array([1, 2, -(2**63)], dtype=np.int64),
+            "measure": "pain_nprs",
+            "value": [6.0, 4.0, 3.0],
+        }
+    ).to_parquet(path)
     err = _refused(path)
     assert {"visit_day_range", "visit_number_integer"} <= set(err.rules)
 
@@ -265,21 +291,33 @@ def test_visit_ranges_follow_their_limits(tmp_path, monkeypatch):
     loaded = load_visits(path)
     assert loaded.visits["visit_day"].max() == 7 and (loaded.visits["visit_day"] >= 0).all()
     monkeypatch.setenv("OUTCOMES_MAX_VISIT_NUMBER", "1")
-    assert _refused(_csv(tmp_path, "patient_id,visit_day,visit_number,measure,value\nP1,0,1,pain_nprs,6\n"
-                                   "P1,7,2,pain_nprs,4\n", "n.csv")).rules == ("visit_number_range",)
+    assert _refused(
+        _csv(
+            tmp_path,
+            "patient_id,visit_day,visit_number,measure,value\nP1,0,1,pain_nprs,6\nP1,7,2,pain_nprs,4\n",
+            "n.csv",
+        )
+    ).rules == ("visit_number_range",)
 
 
-@pytest.mark.parametrize("column, values, rule", [
-    ("tags", pa.array([[1], [2]]), "parquet_nested_column"),
-    ("extra", pa.array([{"a": 1}, {"a": 2}]), "parquet_nested_column"),
-    ("pairs", pa.array([[("a", 1)], [("b", 2)]], type=pa.map_(pa.string(), pa.int64())), "parquet_nested_column"),
-    ("value", pa.array([[6.0], [4.0]]), "parquet_nested_column"),
-    ("blob", pa.array([b"a", b"\x00"]), "parquet_column_type"),
-    ("patient_id", pa.array([b"P1", b"P1"], type=pa.binary(2)), "parquet_column_type"),
-])
+@pytest.mark.parametrize(
+    "column, values, rule",
+    [
+        ("tags", pa.array([[1], [2]]), "parquet_nested_column"),
+        ("extra", pa.array([{"a": 1}, {"a": 2}]), "parquet_nested_column"),
+        ("pairs", pa.array([[("a", 1)], [("b", 2)]], type=pa.map_(pa.string(), pa.int64())), "parquet_nested_column"),
+        ("value", pa.array([[6.0], [4.0]]), "parquet_nested_column"),
+        ("blob", pa.array([b"a", b"\x00"]), "parquet_column_type"),
+        ("patient_id", pa.array([b"P1", b"P1"], type=pa.binary(2)), "parquet_column_type"),
+    ],
+)
 def test_parquet_nested_and_binary_columns_refused_by_name(tmp_path, column, values, rule, capsys):
-    base = {"patient_id": pa.array(["P1", "P1"]), "visit_day": pa.array([0, 7]),
-            "measure": pa.array(["pain_nprs"] * 2), "value": pa.array([6.0, 4.0])}
+    base = {
+        "patient_id": pa.array(["P1", "P1"]),
+        "visit_day": pa.array([0, 7]),
+        "measure": pa.array(["pain_nprs"] * 2),
+        "value": pa.array([6.0, 4.0]),
+    }
     path = tmp_path / "v.parquet"
     pq.write_table(pa.table({**base, column: values}), path)
     err = _refused(path)
@@ -288,16 +326,29 @@ def test_parquet_nested_and_binary_columns_refused_by_name(tmp_path, column, val
     assert "Traceback" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("values", [
-    pa.array([datetime_value for datetime_value in pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("UTC")]),
-    pa.array([1.5, 2.5], type=pa.float16()),
-    pa.array([None, None], type=pa.null()),
-    pa.array([1, 2], type=pa.duration("s")),
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array(list(pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("UTC"))),
+        pa.array([1.5, 2.5], type=pa.float16()),
+        pa.array([None, None], type=pa.null()),
+        pa.array([1, 2], type=pa.duration("s")),
+    ],
+)
 def test_other_arrow_types_give_an_outcomes_error_or_load(tmp_path, values):
     path = tmp_path / "v.parquet"
-    pq.write_table(pa.table({"patient_id": ["P1", "P1"], "visit_day": [0, 7], "measure": ["pain_nprs"] * 2,
-                             "value": [6.0, 4.0], "extra": values}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "patient_id": ["P1", "P1"],
+                "visit_day": [0, 7],
+                "measure": ["pain_nprs"] * 2,
+                "value": [6.0, 4.0],
+                "extra": values,
+            }
+        ),
+        path,
+    )
     try:
         load_visits(path)
     except OutcomesError as err:

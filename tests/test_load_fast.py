@@ -11,9 +11,9 @@ import pytest
 
 from outcomes import load_visits
 from outcomes.errors import OutcomesError
-from outcomes.ingest.records import _read, read_records
-from outcomes.ingest.phi import scan_phi
 from outcomes.ingest.coded import Groups
+from outcomes.ingest.phi import scan_phi
+from outcomes.ingest.records import _read, read_records
 from outcomes.ingest.rules import validate_records
 
 
@@ -21,13 +21,24 @@ def _base(n_episodes: int = 4) -> pd.DataFrame:
     rows = []
     for e in range(n_episodes):
         for day, number in ((0, 1), (7, 2), (14, 3)):
-            for measure, side in (("pain_nprs", "none"), ("grip_strength_kg", "left"),
-                                  ("grip_strength_kg", "right")):
-                rows.append({"patient_id": f"P{e % 3:03d}", "episode_id": f"E{e:02d}", "visit_day": str(day),
-                             "visit_number": str(number), "measure": measure, "side": side,
-                             "value": str(3 + e + day // 7), "condition": "neck_pain",
-                             "treatment": "exercise+dry_needling", "age_band": "40-49", "sex": "female",
-                             "twitch_response": "yes", "soreness_hours": "12"})
+            for measure, side in (("pain_nprs", "none"), ("grip_strength_kg", "left"), ("grip_strength_kg", "right")):
+                rows.append(
+                    {
+                        "patient_id": f"P{e % 3:03d}",
+                        "episode_id": f"E{e:02d}",
+                        "visit_day": str(day),
+                        "visit_number": str(number),
+                        "measure": measure,
+                        "side": side,
+                        "value": str(3 + e + day // 7),
+                        "condition": "neck_pain",
+                        "treatment": "exercise+dry_needling",
+                        "age_band": "40-49",
+                        "sex": "female",
+                        "twitch_response": "yes",
+                        "soreness_hours": "12",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -42,8 +53,9 @@ def _variants() -> dict[str, pd.DataFrame]:
     padded.loc[3, "value"] = ""  # measurement not taken
     padded.loc[[4, 9], "condition"] = ""  # filled from the episode
     out["padded_and_blank_cells"] = padded
-    blank_rows = pd.concat([base.iloc[:5], pd.DataFrame([{c: "" for c in base.columns}]), base.iloc[5:]],
-                           ignore_index=True)
+    blank_rows = pd.concat(
+        [base.iloc[:5], pd.DataFrame([dict.fromkeys(base.columns, "")]), base.iloc[5:]], ignore_index=True
+    )
     out["blank_row"] = blank_rows
     out["exact_duplicate"] = pd.concat([base, base.iloc[[2, 7]]], ignore_index=True)
     no_numbers = base.drop(columns=["visit_number", "episode_id"])
@@ -114,9 +126,16 @@ def test_parquet_with_typed_and_categorical_columns(tmp_path, categorical):
 
 
 def test_wide_parquet_and_unnamed_columns(tmp_path):
-    wide = pd.DataFrame({"patient_id": ["P1", "P1", "P2", ""], "visit_day": ["0", "7", "0", ""],
-                         "side": ["left", "left", "", ""], "pain_nprs": ["6", "4", "", ""],
-                         "grip_strength_kg": ["30", "", "25", ""], "Unnamed: 5": ["", "", "", ""]})
+    wide = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P2", ""],
+            "visit_day": ["0", "7", "0", ""],
+            "side": ["left", "left", "", ""],
+            "pain_nprs": ["6", "4", "", ""],
+            "grip_strength_kg": ["30", "", "25", ""],
+            "Unnamed: 5": ["", "", "", ""],
+        }
+    )
     for fmt in ("parquet", "csv"):
         _assert_same(_write(wide, fmt, tmp_path))
 
@@ -137,8 +156,10 @@ def test_coded_columns_are_factorized_cells(tmp_path, fmt):
 
 
 def test_phi_scan_with_codes_equals_plain_scan(tmp_path):
-    frame = _base().assign(note=["call 555-010-1234" if i % 4 == 0 else "ok" for i in range(len(_base()))],
-                           email=["a@example.com"] * len(_base()))
+    frame = _base().assign(
+        note=["call 555-010-1234" if i % 4 == 0 else "ok" for i in range(len(_base()))],
+        email=["a@example.com"] * len(_base()),
+    )
     path = _write(frame, "csv", tmp_path)
     coded, plain = _read(path, None, coded=True), read_records(path)
     with_codes = scan_phi(coded.frame, source=path, rows=coded.rows, codes=coded.codes)
@@ -171,9 +192,10 @@ def test_groups_match_pandas_groupby():
     days = np.array([0, 0, 7, 0, 3, 3, 1, 2, 9, 5, 5, 5, 0, 4, 2], dtype=float)
     expected = pd.Series(days).groupby(np.repeat(np.arange(5), 3)).rank(method="dense").to_numpy()
     np.testing.assert_array_equal(full.dense_rank(days, np.ones(15, dtype=bool)), expected)
-    np.testing.assert_array_equal(full.dense_rank(np.sort(days), np.ones(15, dtype=bool)),
-                                  pd.Series(np.sort(days)).groupby(np.repeat(np.arange(5), 3))
-                                  .rank(method="dense").to_numpy())
+    np.testing.assert_array_equal(
+        full.dense_rank(np.sort(days), np.ones(15, dtype=bool)),
+        pd.Series(np.sort(days)).groupby(np.repeat(np.arange(5), 3)).rank(method="dense").to_numpy(),
+    )
     np.testing.assert_array_equal(full.first(np.arange(15.0), np.ones(15, dtype=bool)), np.repeat([0, 3, 6, 9, 12], 3))
 
 

@@ -11,14 +11,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcomes import LoadedVisits, load_visits
-from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, TREATMENTS
 from outcomes.errors import OutcomesError
+from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, TREATMENTS
 from outcomes.spec.measures import REGISTRY
 
-MEASURES = ["pain_nprs", "pain_vas", "rom_cervical_flexion", "rom_shoulder_flexion", "grip_strength_kg",
-            "mouth_opening_mm"]
-SETTINGS = settings(derandomize=True, max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+MEASURES = [
+    "pain_nprs",
+    "pain_vas",
+    "rom_cervical_flexion",
+    "rom_shoulder_flexion",
+    "grip_strength_kg",
+    "mouth_opening_mm",
+]
+SETTINGS = settings(
+    derandomize=True,
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @st.composite
@@ -32,26 +42,56 @@ def contract_frames(draw):
         gaps = draw(st.lists(st.integers(1, 30), min_size=0, max_size=3))
         days = np.concatenate([[0], np.cumsum(gaps)]).astype(int)
         measures = draw(st.lists(st.sampled_from(MEASURES), min_size=1, max_size=3, unique=True))
-        condition = draw(st.sampled_from([""] + list(CONDITIONS)))
-        age_band = draw(st.sampled_from([""] + list(AGE_BANDS)))
-        sex = draw(st.sampled_from([""] + list(SEXES)))
+        condition = draw(st.sampled_from(["", *list(CONDITIONS)]))
+        age_band = draw(st.sampled_from(["", *list(AGE_BANDS)]))
+        sex = draw(st.sampled_from(["", *list(SEXES)]))
         for day in days:
             treatment = "+".join(draw(st.lists(st.sampled_from(list(TREATMENTS)), max_size=2, unique=True)))
             twitch = draw(st.sampled_from(["", "true", "False", "YES", "no", "1", "0"]))
             soreness = draw(st.sampled_from(["", "0", "6", "47.5", "336"]))
             for m in measures:
                 spec = REGISTRY[m]
-                for side in (["left", "right"] if spec.sided else [draw(st.sampled_from(["", "none"]))]):
-                    value = draw(st.one_of(
-                        st.integers(int(spec.lower), int(spec.upper)).map(str),
-                        st.floats(spec.lower, spec.upper, allow_nan=False).map(lambda x: f"{x:.2f}"),
-                        st.just(""),  # measurement not taken: excluded, not fatal
-                    ))
-                    rows.append([patient, episode, str(day), m, side, value, condition, treatment, age_band,
-                                 sex, twitch, soreness])
-    frame = pd.DataFrame(rows, columns=["patient_id", "episode_id", "visit_day", "measure", "side", "value",
-                                        "condition", "treatment", "age_band", "sex", "twitch_response",
-                                        "soreness_hours"])
+                for side in ["left", "right"] if spec.sided else [draw(st.sampled_from(["", "none"]))]:
+                    value = draw(
+                        st.one_of(
+                            st.integers(int(spec.lower), int(spec.upper)).map(str),
+                            st.floats(spec.lower, spec.upper, allow_nan=False).map(lambda x: f"{x:.2f}"),
+                            st.just(""),  # measurement not taken: excluded, not fatal
+                        )
+                    )
+                    rows.append(
+                        [
+                            patient,
+                            episode,
+                            str(day),
+                            m,
+                            side,
+                            value,
+                            condition,
+                            treatment,
+                            age_band,
+                            sex,
+                            twitch,
+                            soreness,
+                        ]
+                    )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "patient_id",
+            "episode_id",
+            "visit_day",
+            "measure",
+            "side",
+            "value",
+            "condition",
+            "treatment",
+            "age_band",
+            "sex",
+            "twitch_response",
+            "soreness_hours",
+        ],
+    )
     order = draw(st.permutations(range(len(frame))))
     keep = draw(st.lists(st.sampled_from(list(frame.columns[6:])), unique=True))
     return frame.iloc[list(order)][list(frame.columns[:6]) + keep].reset_index(drop=True)
@@ -96,7 +136,7 @@ def _corrupt(data: bytes, how: str, pos: float, junk: bytes) -> bytes:
     if how == "insert":
         return data[:i] + junk + data[i:]
     if how == "replace":
-        return data[:i] + junk + data[i + len(junk):]
+        return data[:i] + junk + data[i + len(junk) :]
     if how == "drop_line":
         lines = data.split(b"\n")
         del lines[min(int(pos * len(lines)), len(lines) - 1)]
@@ -105,8 +145,13 @@ def _corrupt(data: bytes, how: str, pos: float, junk: bytes) -> bytes:
 
 
 @SETTINGS
-@given(frame=contract_frames(), how=st.sampled_from(["truncate", "insert", "replace", "drop_line"]),
-       pos=st.floats(0, 1), junk=st.binary(min_size=1, max_size=12), phi_guard=st.booleans())
+@given(
+    frame=contract_frames(),
+    how=st.sampled_from(["truncate", "insert", "replace", "drop_line"]),
+    pos=st.floats(0, 1),
+    junk=st.binary(min_size=1, max_size=12),
+    phi_guard=st.booleans(),
+)
 def test_corrupted_bytes_raise_only_outcomes_error(frame, how, pos, junk, phi_guard):
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
@@ -121,8 +166,10 @@ def test_corrupted_bytes_raise_only_outcomes_error(frame, how, pos, junk, phi_gu
         assert path.read_bytes() == data
 
 
-CELL_JUNK = st.one_of(st.text(max_size=8), st.sampled_from(["-1", "1e9", "nan", "inf", "6,5", "3.5", " ", "TRUE",
-                                                             "left", "both", "0x1F", "\u00e9", '"']))
+CELL_JUNK = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(["-1", "1e9", "nan", "inf", "6,5", "3.5", " ", "TRUE", "left", "both", "0x1F", "\u00e9", '"']),
+)
 
 
 @SETTINGS
@@ -155,16 +202,23 @@ def test_corrupted_cells_and_columns_raise_only_outcomes_error(frame, data):
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_fixed_example_loads(fmt, tmp_path):
-    frame = pd.DataFrame({
-        "patient_id": ["P001"] * 3, "episode_id": ["E1"] * 3, "visit_day": ["0", "0", "5"],
-        "measure": ["grip_strength_kg", "grip_strength_kg", "pain_nprs"], "side": ["left", "right", ""],
-        "value": ["30", "32.50", ""]})
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["P001"] * 3,
+            "episode_id": ["E1"] * 3,
+            "visit_day": ["0", "0", "5"],
+            "measure": ["grip_strength_kg", "grip_strength_kg", "pain_nprs"],
+            "side": ["left", "right", ""],
+            "value": ["30", "32.50", ""],
+        }
+    )
     loaded = load_visits(_write(frame, fmt, tmp_path))
     assert loaded.visits["side"].tolist() == ["left", "right"]
     assert loaded.exclusions[["row", "rule"]].values.tolist() == [[4, "value_missing"]]
 
 
 # --- arbitrary bytes: a LoadedVisits or an OutcomesError, never another exception --------------
+
 
 def _load_bytes(data: bytes, name: str = "v.csv"):
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,9 +233,15 @@ def _load_bytes(data: bytes, name: str = "v.csv"):
             assert path.read_bytes() == data
 
 
-_HEADERS = st.sampled_from([b"", b"patient_id,visit_day,measure,value\n", b"PAR1",
-                            b"patient_id,visit_day,pain_nprs,rom_cervical_flexion\n",
-                            b"\xef\xbb\xbfpatient_id,visit_day,visit_number,measure,value,side\n"])
+_HEADERS = st.sampled_from(
+    [
+        b"",
+        b"patient_id,visit_day,measure,value\n",
+        b"PAR1",
+        b"patient_id,visit_day,pain_nprs,rom_cervical_flexion\n",
+        b"\xef\xbb\xbfpatient_id,visit_day,visit_number,measure,value,side\n",
+    ]
+)
 
 
 @settings(SETTINGS, max_examples=150)
@@ -191,14 +251,40 @@ def test_arbitrary_bytes_raise_only_outcomes_error(head, body):
     assert isinstance(out, (OutcomesError, LoadedVisits))
 
 
-_CELLS = st.sampled_from(["", "0", "7", "-1", "1e30", "18446744073709551616", "9223372036854775807", "nan",
-                          "inf", "6,5", "pain_nprs", "rom_cervical_flexion", "left", "P1", "E1", '"', '""', "\r",
-                          "\x00", "\u202e", "=1+2", "1" * 400])
+_CELLS = st.sampled_from(
+    [
+        "",
+        "0",
+        "7",
+        "-1",
+        "1e30",
+        "18446744073709551616",
+        "9223372036854775807",
+        "nan",
+        "inf",
+        "6,5",
+        "pain_nprs",
+        "rom_cervical_flexion",
+        "left",
+        "P1",
+        "E1",
+        '"',
+        '""',
+        "\r",
+        "\x00",
+        "\u202e",
+        "=1+2",
+        "1" * 400,
+    ]
+)
 
 
 @settings(SETTINGS, max_examples=150)
-@given(rows=st.lists(st.lists(_CELLS, min_size=1, max_size=7), min_size=1, max_size=8),
-       head=_HEADERS, sep=st.sampled_from([b",", b";", b"\t"]))
+@given(
+    rows=st.lists(st.lists(_CELLS, min_size=1, max_size=7), min_size=1, max_size=8),
+    head=_HEADERS,
+    sep=st.sampled_from([b",", b";", b"\t"]),
+)
 def test_arbitrary_csv_like_tables_raise_only_outcomes_error(rows, head, sep):
     body = b"\n".join(sep.join(c.encode("utf-8", "surrogatepass") for c in row) for row in rows)
     out = _load_bytes(head + body + b"\n")
@@ -206,8 +292,12 @@ def test_arbitrary_csv_like_tables_raise_only_outcomes_error(rows, head, sep):
 
 
 @settings(SETTINGS, max_examples=80)
-@given(frame=contract_frames(), how=st.sampled_from(["truncate", "insert", "replace"]), pos=st.floats(0, 1),
-       junk=st.binary(min_size=1, max_size=16))
+@given(
+    frame=contract_frames(),
+    how=st.sampled_from(["truncate", "insert", "replace"]),
+    pos=st.floats(0, 1),
+    junk=st.binary(min_size=1, max_size=16),
+)
 def test_corrupted_parquet_raises_only_outcomes_error(frame, how, pos, junk):
     buffer = io.BytesIO()
     frame.to_parquet(buffer)

@@ -15,9 +15,22 @@ def test_docs_measures_md_is_current():
     assert (ROOT / "docs" / "measures.md").read_text() == registry_markdown()
 
 
-@pytest.mark.parametrize("code", ["pain_nprs", "pain_vas", "rom_cervical_rotation_left", "rom_shoulder_flexion",
-                                  "rom_lumbar_flexion", "rom_elbow_flexion", "rom_wrist_extension",
-                                  "rom_hip_flexion", "rom_slr_left", "mouth_opening_mm", "grip_strength_kg"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "pain_nprs",
+        "pain_vas",
+        "rom_cervical_rotation_left",
+        "rom_shoulder_flexion",
+        "rom_lumbar_flexion",
+        "rom_elbow_flexion",
+        "rom_wrist_extension",
+        "rom_hip_flexion",
+        "rom_slr_left",
+        "mouth_opening_mm",
+        "grip_strength_kg",
+    ],
+)
 def test_required_measures_present_with_source(code):
     m = REGISTRY[code]
     assert m.source and m.threshold_abs > 0 and m.lower < m.upper
@@ -46,31 +59,45 @@ def test_reachability():
 
 
 def test_overrides_and_additions():
-    reg = build_registry({"pain_nprs": {"threshold_abs": 1.0, "threshold_rel": None},
-                          "rom_custom": {"label": "Custom", "unit": "degrees", "lower": 0, "upper": 90,
-                                         "direction": 1, "kind": "rom", "threshold_abs": 5}})
+    reg = build_registry(
+        {
+            "pain_nprs": {"threshold_abs": 1.0, "threshold_rel": None},
+            "rom_custom": {
+                "label": "Custom",
+                "unit": "degrees",
+                "lower": 0,
+                "upper": 90,
+                "direction": 1,
+                "kind": "rom",
+                "threshold_abs": 5,
+            },
+        }
+    )
     assert reg["pain_nprs"].improvement(10, 9)
     assert reg["rom_custom"].upper == 90.0
     assert REGISTRY["pain_nprs"].threshold_abs == 2.0  # built-in untouched
 
 
-@pytest.mark.parametrize("bad, rule_field", [
-    ({"pain_nprs": {"threshold_abs": -1}}, "measures.pain_nprs.threshold_abs"),
-    ({"pain_nprs": {"threshold_abs": True}}, "measures.pain_nprs.threshold_abs"),
-    ({"pain_nprs": {"colour": "red"}}, "measures.pain_nprs.colour"),
-    ({"pain_nprs": {"label": None}}, "measures.pain_nprs.label"),
-    ({"pain_nprs": {"direction": 2}}, "measures.pain_nprs.direction"),
-    ({"pain_nprs": {"direction": True}}, "measures.pain_nprs.direction"),
-    ({"pain_nprs": {"kind": "mood"}}, "measures.pain_nprs.kind"),
-    ({"pain_nprs": {"threshold_rel": 1.5}}, "measures.pain_nprs.threshold_rel"),
-    ({"pain_nprs": {"upper": float("inf")}}, "measures.pain_nprs.upper"),
-    ({"pain_nprs": "loose"}, "measures.pain_nprs"),
-    ({"new_code": {"label": "x"}}, "measures.new_code.unit"),
-    ({"Bad Code": {"label": "x"}}, "measures.Bad Code"),
-    ({"r" * 300: {"label": "x"}}, "measures." + "r" * 300),
-    ({"pain_nprs": {"lower": 5, "upper": 1}}, "measures.pain_nprs.upper"),
-    ({"pain_nprs": {"lower": 20}}, "measures.pain_nprs.lower"),
-])
+@pytest.mark.parametrize(
+    "bad, rule_field",
+    [
+        ({"pain_nprs": {"threshold_abs": -1}}, "measures.pain_nprs.threshold_abs"),
+        ({"pain_nprs": {"threshold_abs": True}}, "measures.pain_nprs.threshold_abs"),
+        ({"pain_nprs": {"colour": "red"}}, "measures.pain_nprs.colour"),
+        ({"pain_nprs": {"label": None}}, "measures.pain_nprs.label"),
+        ({"pain_nprs": {"direction": 2}}, "measures.pain_nprs.direction"),
+        ({"pain_nprs": {"direction": True}}, "measures.pain_nprs.direction"),
+        ({"pain_nprs": {"kind": "mood"}}, "measures.pain_nprs.kind"),
+        ({"pain_nprs": {"threshold_rel": 1.5}}, "measures.pain_nprs.threshold_rel"),
+        ({"pain_nprs": {"upper": float("inf")}}, "measures.pain_nprs.upper"),
+        ({"pain_nprs": "loose"}, "measures.pain_nprs"),
+        ({"new_code": {"label": "x"}}, "measures.new_code.unit"),
+        ({"Bad Code": {"label": "x"}}, "measures.Bad Code"),
+        ({"r" * 300: {"label": "x"}}, "measures." + "r" * 300),
+        ({"pain_nprs": {"lower": 5, "upper": 1}}, "measures.pain_nprs.upper"),
+        ({"pain_nprs": {"lower": 20}}, "measures.pain_nprs.lower"),
+    ],
+)
 def test_bad_overrides_name_the_field(bad, rule_field):
     with pytest.raises(OutcomesError) as exc:
         build_registry(bad, source="plan.yaml")

@@ -26,8 +26,8 @@ import pytest
 
 from outcomes.cli import main
 from outcomes.ingest.deidentify import deidentify_export
-from outcomes.safety.outputs import MANIFEST, MARKER, atomic_directory, temporary_name
 from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
+from outcomes.safety.outputs import MANIFEST, MARKER, atomic_directory, temporary_name
 
 REPO = Path(__file__).resolve().parents[1]
 LONG = "a" * 300 + ".json"
@@ -73,16 +73,27 @@ def template(tmp_path_factory) -> Path:
     shutil.copy(REPO / "data" / "sample" / "raw_emr_export.csv", clinic / "raw.csv")
     shutil.copy(REPO / "data" / "sample" / "deidentify.yaml", clinic / "mapping.yaml")
     (root / "vault").mkdir()
-    deidentify_export(clinic / "raw.csv", out=root / "first" / "v.csv", key_file=root / "vault" / "cw.csv",
-                      mapping=clinic / "mapping.yaml")
+    deidentify_export(
+        clinic / "raw.csv",
+        out=root / "first" / "v.csv",
+        key_file=root / "vault" / "cw.csv",
+        mapping=clinic / "mapping.yaml",
+    )
     shutil.rmtree(root / "first")  # the crosswalk of an earlier export stays, not recorded as an output
     (root / "user" / "sub").mkdir(parents=True)
     (root / "user" / "letter.txt").write_text("a letter\n")
     (root / "user" / "sub" / "data.bin").write_bytes(bytes(range(256)))
     (root / "user" / "plan.yaml").write_text("n_boot: 200\n")
     (root / "empty").mkdir()
-    links = {"link_visits.csv": "clinic/visits.csv", "link_notes.csv": "clinic/notes.txt", "link_raw.csv": "clinic/raw.csv",
-             "link_clinic": "clinic", "link_user": "user", "dangling": "nowhere/at/all", "link_cw.csv": "vault/cw.csv"}
+    links = {
+        "link_visits.csv": "clinic/visits.csv",
+        "link_notes.csv": "clinic/notes.txt",
+        "link_raw.csv": "clinic/raw.csv",
+        "link_clinic": "clinic",
+        "link_user": "user",
+        "dangling": "nowhere/at/all",
+        "link_cw.csv": "vault/cw.csv",
+    }
     for name, target in links.items():
         (root / name).symlink_to(target)
     (root / "keys").mkdir()
@@ -212,8 +223,11 @@ def test_claims_unsuppressed_json_beside_the_suppressed_one(ws, capsys):
     assert run([*CLAIMS, "--json", "out/r.json", "--unsuppressed-json", "research/r.unsuppressed.json"]) == 0
     err = capsys.readouterr().err
     assert "UNSUPPRESSED" in err and "research/r.unsuppressed.json" in err
-    assert_kept(before, snapshot(ws), {"out", "out/r.json", f"out/{MANIFEST}", "research",
-                                       "research/r.unsuppressed.json", f"research/{MANIFEST}"})
+    assert_kept(
+        before,
+        snapshot(ws),
+        {"out", "out/r.json", f"out/{MANIFEST}", "research", "research/r.unsuppressed.json", f"research/{MANIFEST}"},
+    )
 
 
 def test_synth_replaces_its_own_file_through_a_link_and_never_a_changed_one(ws, capsys):
@@ -256,8 +270,17 @@ def _previous_report(ws: Path) -> Path:
     return ws / "reports"
 
 
-@pytest.mark.parametrize("change", ["user-file", "user-subdirectory", "changed-file", "changed-file-force-but-foreign",
-                                    "marker-removed", "marker-edited"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        "user-file",
+        "user-subdirectory",
+        "changed-file",
+        "changed-file-force-but-foreign",
+        "marker-removed",
+        "marker-edited",
+    ],
+)
 def test_a_previous_report_with_anything_foreign_is_refused(ws, change, capsys):
     out = _previous_report(ws)
     argv = [*REPORT, "--out", "reports"]
@@ -305,8 +328,9 @@ def test_report_through_a_link_then_onto_itself_then_force(ws, capsys):
 
 
 def _dead_pid() -> int:
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     return int(proc.stdout)
 
 
@@ -332,8 +356,12 @@ def test_stale_report_folder_of_a_killed_run_is_cleaned_by_the_next_run(ws, caps
 
 
 def _start_and_wait_for_temporary(tmp_path: Path, out: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "outcomes.cli", "synth", "--episodes", "100000", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "outcomes.cli", "synth", "--episodes", "100000", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
         if any(".outcomes-tmp-" in p.name for p in out.parent.iterdir()):
@@ -355,8 +383,11 @@ def test_sigkill_while_writing_then_the_next_run_cleans_and_reports(tmp_path):
     if not stale:
         pytest.skip("the write finished before the kill")
     assert not out.exists()
-    again = subprocess.run([sys.executable, "-m", "outcomes.cli", "synth", "--episodes", "20", "--out", str(out)],
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-m", "outcomes.cli", "synth", "--episodes", "20", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 0, again.stderr
     assert stale[0] in again.stderr and "interrupted" in again.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == [MANIFEST, "mine.txt", "x.parquet"]

@@ -42,8 +42,7 @@ def test_notebook_structure(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs or c is params[0] or "import" in c.source for c in code)
     for c in code:
-        logic = [ln for ln in c.source.splitlines()
-                 if ln.strip() and not ln.startswith(("import ", "from ", "#"))]
+        logic = [ln for ln in c.source.splitlines() if ln.strip() and not ln.startswith(("import ", "from ", "#"))]
         assert len(logic) <= 10, c.source  # short cells: analysis logic lives in outcomes
         for out in c.outputs:
             assert out.output_type != "error"
@@ -66,8 +65,9 @@ def _text_outputs(nb: nbformat.NotebookNode) -> list[str]:
     lines = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            texts = [out.get("text", "")] + [v for k, v in out.get("data", {}).items()
-                                             if k.startswith("text/") and isinstance(v, str)]
+            texts = [out.get("text", "")] + [
+                v for k, v in out.get("data", {}).items() if k.startswith("text/") and isinstance(v, str)
+            ]
             for t in texts:
                 lines += [ln.strip() for ln in re.split(r"<[^>]+>|\n", t) if ln.strip()]
     return lines
@@ -87,9 +87,11 @@ def test_phi_scan_would_catch_an_identifier():
 
 def _absolute_parameters(nb: nbformat.NotebookNode) -> None:
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    cell.source = (f'DATA = "{ROOT / "data" / "sample" / "visits.csv"}"\n'
-                   f'PLAN = "{ROOT / "plans" / "default.yaml"}"\n'
-                   "ANALYSIS = None")
+    cell.source = (
+        f'DATA = "{ROOT / "data" / "sample" / "visits.csv"}"\n'
+        f'PLAN = "{ROOT / "plans" / "default.yaml"}"\n'
+        "ANALYSIS = None"
+    )
 
 
 @pytest.mark.slow
@@ -102,15 +104,32 @@ def test_strict_nbval_fails_when_a_committed_number_changes(tmp_path):
     out = next(o for o in cell.outputs if o.output_type == "stream")
     m = re.search(r"0\.(\d)", out.text)
     digit = m.group(1)
-    out.text = out.text[:m.start(1)] + str((int(digit) + 1) % 10) + out.text[m.end(1):]
+    out.text = out.text[: m.start(1)] + str((int(digit) + 1) % 10) + out.text[m.end(1) :]
     nbformat.write(nb, tmp_path / "bad.ipynb")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
 
     def nbval(name: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--nbval",
-             "--nbval-current-env", "--nbval-sanitize-with", str(REPO_NOTEBOOKS / "sanitize.cfg"), name],
-            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:xdist",
+                "-q",
+                "--nbval",
+                "--nbval-current-env",
+                "--nbval-sanitize-with",
+                str(REPO_NOTEBOOKS / "sanitize.cfg"),
+                name,
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     ok, bad = nbval("ok.ipynb"), nbval("bad.ipynb")
     assert ok.returncode == 0, ok.stdout[-2000:]

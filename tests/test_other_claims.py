@@ -4,12 +4,14 @@ import json
 
 import pytest
 
+from outcomes.claims.other_claims import run_other_claims
+from outcomes.claims.result import RESULT_COLUMNS
+from outcomes.claims.runner import evaluate_other_claims
 from outcomes.errors import OutcomesError
-from outcomes.claims.other_claims import (RESULT_COLUMNS, evaluate_other_claims, other_claims_section,
-                                   run_other_claims, wald_result)
-from outcomes.spec.plan import Plan, plan_from_mapping
-from outcomes.report.results import dumps
 from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.report.results import dumps, other_claims_section
+from outcomes.spec.plan import Plan, plan_from_mapping
+from outcomes.stats.decision import wald_result
 
 
 @pytest.fixture(scope="module")

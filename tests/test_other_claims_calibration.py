@@ -18,10 +18,10 @@ from scipy import stats
 
 from outcomes.claims.combined import combined_claim
 from outcomes.claims.early import early_claim
-from outcomes.spec.plan import Plan
 from outcomes.claims.soreness import soreness_claim
 from outcomes.claims.strength import strength_claims
 from outcomes.ingest.synth import SynthParams, simulate_visits, true_share_improved, true_soreness_share
+from outcomes.spec.plan import Plan
 
 pytestmark = pytest.mark.slow
 
@@ -53,24 +53,46 @@ def _grip_only(params: SynthParams, seed: int):
 # effect_for_share(target, _GRIP_BASE, k=3, measure="grip_strength_kg", n_mc=50_000, seed=1,
 # vary="responder_share") and are checked by test_truths_used_above.
 _GRIP_BASE = SynthParams(n_episodes=150, conditions=ELBOW, strength_effect=1.6, rate=1.0)
-_GRIP_NULL = replace(_GRIP_BASE, responder_share=0.6171875)   # true share 0.50 = p0
-_GRIP_ALT = replace(_GRIP_BASE, responder_share=0.890625)     # true share 0.70
+_GRIP_NULL = replace(_GRIP_BASE, responder_share=0.6171875)  # true share 0.50 = p0
+_GRIP_ALT = replace(_GRIP_BASE, responder_share=0.890625)  # true share 0.70
 
 # claim -> (run, data maker, null params, effect params, description of the effect)
 SCENARIOS = {
-    "strength": (strength_claims, _grip_only, _GRIP_NULL, _GRIP_ALT,
-                 "true P(grip improved by visit 3) = 0.50 (= p0) vs 0.70; 150 elbow/wrist episodes"),
-    "twitch": ("twitch", _pain_only, SynthParams(n_episodes=200, twitch_effect=0.0),
-               SynthParams(n_episodes=200, twitch_effect=0.5), "twitch_effect 0 vs 0.5; 200 episodes"),
-    "soreness": (soreness_claim, lambda p, s: simulate_visits(p, seed=s).visits, _soreness_params(0.90),
-                 _soreness_params(0.95), "true share within 48 h = 0.90 (= threshold) vs 0.95; 200 episodes"),
-    "combined": (combined_claim, lambda p, s: simulate_visits(p, seed=s).visits,
-                 SynthParams(n_episodes=200, combined_effect=0.0, confounding=0.0),
-                 SynthParams(n_episodes=200, combined_effect=0.5, confounding=0.0),
-                 "combined_effect 0 vs 0.5, no confounding; 200 episodes"),
-    "early": (early_claim, _pain_only, SynthParams(n_episodes=80, max_visits=8, effect=0.0),
-              SynthParams(n_episodes=80, max_visits=8, effect=0.6),
-              "effect 0 (no change) vs 0.6 with exponential recovery; 80 episodes, <= 8 visits"),
+    "strength": (
+        strength_claims,
+        _grip_only,
+        _GRIP_NULL,
+        _GRIP_ALT,
+        "true P(grip improved by visit 3) = 0.50 (= p0) vs 0.70; 150 elbow/wrist episodes",
+    ),
+    "twitch": (
+        "twitch",
+        _pain_only,
+        SynthParams(n_episodes=200, twitch_effect=0.0),
+        SynthParams(n_episodes=200, twitch_effect=0.5),
+        "twitch_effect 0 vs 0.5; 200 episodes",
+    ),
+    "soreness": (
+        soreness_claim,
+        lambda p, s: simulate_visits(p, seed=s).visits,
+        _soreness_params(0.90),
+        _soreness_params(0.95),
+        "true share within 48 h = 0.90 (= threshold) vs 0.95; 200 episodes",
+    ),
+    "combined": (
+        combined_claim,
+        lambda p, s: simulate_visits(p, seed=s).visits,
+        SynthParams(n_episodes=200, combined_effect=0.0, confounding=0.0),
+        SynthParams(n_episodes=200, combined_effect=0.5, confounding=0.0),
+        "combined_effect 0 vs 0.5, no confounding; 200 episodes",
+    ),
+    "early": (
+        early_claim,
+        _pain_only,
+        SynthParams(n_episodes=80, max_visits=8, effect=0.0),
+        SynthParams(n_episodes=80, max_visits=8, effect=0.6),
+        "effect 0 (no change) vs 0.6 with exponential recovery; 80 episodes, <= 8 visits",
+    ),
 }
 
 
@@ -78,6 +100,7 @@ def _run(claim: str):
     run = SCENARIOS[claim][0]
     if run == "twitch":
         from outcomes.claims.twitch import twitch_claim
+
         return twitch_claim
     return run
 
@@ -93,8 +116,10 @@ def _supported_rate(claim: str, params: SynthParams, n_sets: int, seed0: int) ->
 def test_null_false_supported_at_most_5_percent(claim):
     n_sets = N_SETS.get(claim, (N_NULL, N_ALT))[0]
     hits, rate, lo, hi = _supported_rate(claim, SCENARIOS[claim][2], n_sets, 1000)
-    print(f"\n[null] {claim}: false supported {hits}/{n_sets} = {rate:.3f} (exact 95% CI {lo:.3f}-{hi:.3f}); "
-          f"{SCENARIOS[claim][4]}")
+    print(
+        f"\n[null] {claim}: false supported {hits}/{n_sets} = {rate:.3f} (exact 95% CI {lo:.3f}-{hi:.3f}); "
+        f"{SCENARIOS[claim][4]}"
+    )
     assert lo <= 0.05, f"false-supported rate {rate:.3f} is above 5% (CI {lo:.3f}-{hi:.3f})"
 
 
@@ -102,8 +127,10 @@ def test_null_false_supported_at_most_5_percent(claim):
 def test_effect_present_detected(claim):
     n_sets = N_SETS.get(claim, (N_NULL, N_ALT))[1]
     hits, rate, lo, hi = _supported_rate(claim, SCENARIOS[claim][3], n_sets, 5000)
-    print(f"\n[effect] {claim}: supported {hits}/{n_sets} = {rate:.2f} (exact 95% CI {lo:.2f}-{hi:.2f}); "
-          f"{SCENARIOS[claim][4]}")
+    print(
+        f"\n[effect] {claim}: supported {hits}/{n_sets} = {rate:.2f} (exact 95% CI {lo:.2f}-{hi:.2f}); "
+        f"{SCENARIOS[claim][4]}"
+    )
     assert rate > 0.2
 
 
@@ -121,6 +148,8 @@ def test_combined_residual_confounding_is_reported():
     confounding-by-indication caveat.  Asserted only to stay below 20% (a regression guard)."""
     params = SynthParams(n_episodes=200, combined_effect=0.0, confounding=0.5)
     hits, rate, lo, hi = _supported_rate("combined", params, N_NULL, 1000)
-    print(f"\n[null, confounded] combined: false supported {hits}/{N_NULL} = {rate:.3f} "
-          f"(exact 95% CI {lo:.3f}-{hi:.3f}); combined_effect 0, confounding 0.5; 200 episodes")
+    print(
+        f"\n[null, confounded] combined: false supported {hits}/{N_NULL} = {rate:.3f} "
+        f"(exact 95% CI {lo:.3f}-{hi:.3f}); combined_effect 0, confounding 0.5; 200 episodes"
+    )
     assert rate < 0.20

@@ -14,12 +14,24 @@ from pathlib import Path
 
 import pytest
 
-from outcomes.safety import outputs
 from outcomes.errors import OutcomesError
+from outcomes.safety import outputs
 from outcomes.safety.outputs import (
-    MANIFEST, MARKER, Terminated, atomic_directory, atomic_path, atomic_write_bytes, atomic_write_text,
-    check_output_directory, check_output_file, clean_stale_temporaries, install_signal_handlers, record_output,
-    same_file, sha256_file, temporary_name,
+    MANIFEST,
+    MARKER,
+    Terminated,
+    atomic_directory,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output_directory,
+    check_output_file,
+    clean_stale_temporaries,
+    install_signal_handlers,
+    record_output,
+    same_file,
+    sha256_file,
+    temporary_name,
 )
 
 
@@ -34,8 +46,9 @@ def _names(d: Path) -> list[str]:
 @pytest.fixture
 def dead_pid() -> int:
     """The id of a process that has just ended."""
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     return int(proc.stdout)
 
 
@@ -78,8 +91,11 @@ def test_dangling_or_looping_link_is_refused_everywhere(tmp_path, target):
         (tmp_path / "loop").symlink_to(tmp_path / "out.json")
     link.symlink_to(tmp_path / target)
     before = _names(tmp_path)
-    for call in (lambda: check_output_file(link), lambda: check_output_directory(link),
-                 lambda: atomic_write_text(link, "x")):
+    for call in (
+        lambda: check_output_file(link),
+        lambda: check_output_directory(link),
+        lambda: atomic_write_text(link, "x"),
+    ):
         with pytest.raises(OutcomesError) as info:
             call()
         assert _rules(info) == ("output_dangling_symlink",)
@@ -110,19 +126,17 @@ def test_temporary_is_beside_the_target_and_recognisable(tmp_path):
 def test_temporary_removed_on_error_and_interruption_old_file_intact(tmp_path, exc):
     target = tmp_path / "r.json"
     target.write_text("old")
-    with pytest.raises(type(exc)):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise exc
+    with pytest.raises(type(exc)), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise exc
     assert _names(tmp_path) == ["r.json"] and target.read_text() == "old"
 
 
 def test_directory_temporary_removed_on_error_old_directory_intact(tmp_path):
     out = _marked(tmp_path / "rep", {"report.html": "old"})
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_directory(out) as tmp:
-            (tmp / "report.html").write_text("half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_directory(out) as tmp:
+        (tmp / "report.html").write_text("half")
+        raise KeyboardInterrupt
     assert _names(tmp_path) == ["rep"] and (out / "report.html").read_text() == "old"
 
 
@@ -171,7 +185,11 @@ def test_stale_old_directory_loses_only_what_its_marker_lists(tmp_path, dead_pid
     with caplog.at_level(logging.WARNING, logger="outcomes"):
         assert clean_stale_temporaries(tmp_path) == []
         clean_stale_temporaries(tmp_path)
-    assert sorted(p.relative_to(aside).as_posix() for p in aside.rglob("*")) == [MARKER, "research", "research/mine.txt"]
+    assert sorted(p.relative_to(aside).as_posix() for p in aside.rglob("*")) == [
+        MARKER,
+        "research",
+        "research/mine.txt",
+    ]
     assert caplog.text.count("holds files outcomes did not write") == 1  # reported once per process
     (aside / "research" / "mine.txt").unlink()
     assert clean_stale_temporaries(tmp_path) == [aside.name] and not aside.exists()
@@ -183,12 +201,20 @@ def test_stale_old_directory_loses_only_what_its_marker_lists(tmp_path, dead_pid
 def _raise(code: int):
     def fail(*args, **kwargs):
         raise OSError(code, os.strerror(code))
+
     return fail
 
 
-@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only"),
-                                         (errno.EDQUOT, "quota"), (errno.EACCES, "permission denied"),
-                                         (errno.ENAMETOOLONG, "too long")])
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        (errno.ENOSPC, "disk is full"),
+        (errno.EROFS, "read-only"),
+        (errno.EDQUOT, "quota"),
+        (errno.EACCES, "permission denied"),
+        (errno.ENAMETOOLONG, "too long"),
+    ],
+)
 @pytest.mark.parametrize("where", ["write", "fsync", "replace", "create"])
 def test_disk_failures_are_outcomes_errors_with_no_partial_output(tmp_path, monkeypatch, code, words, where):
     target = tmp_path / "r.json"
@@ -198,11 +224,10 @@ def test_disk_failures_are_outcomes_errors_with_no_partial_output(tmp_path, monk
         monkeypatch.setattr(outputs.os, "replace", _raise(code))
     elif where == "create":
         monkeypatch.setattr(outputs.os, "open", _raise(code))
-    with pytest.raises(OutcomesError) as info:
-        with atomic_path(target) as tmp:
-            tmp.write_text("partial")
-            if where == "write":
-                raise OSError(code, os.strerror(code), str(tmp))
+    with pytest.raises(OutcomesError) as info, atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        if where == "write":
+            raise OSError(code, os.strerror(code), str(tmp))
     monkeypatch.undo()
     assert _rules(info) == ("output_write_failed",)
     assert words in str(info.value) and "r.json" in str(info.value)
@@ -211,10 +236,9 @@ def test_disk_failures_are_outcomes_errors_with_no_partial_output(tmp_path, monk
 
 def test_disk_full_while_writing_a_directory_leaves_the_old_one(tmp_path, monkeypatch):
     out = _marked(tmp_path / "rep", {"report.html": "old"})
-    with pytest.raises(OutcomesError) as info:
-        with atomic_directory(out) as tmp:
-            (tmp / "report.html").write_text("new")
-            monkeypatch.setattr(outputs.os, "fsync", _raise(errno.ENOSPC))  # the marker cannot be written
+    with pytest.raises(OutcomesError) as info, atomic_directory(out) as tmp:
+        (tmp / "report.html").write_text("new")
+        monkeypatch.setattr(outputs.os, "fsync", _raise(errno.ENOSPC))  # the marker cannot be written
     monkeypatch.undo()
     assert _rules(info) == ("output_write_failed",) and "disk is full" in str(info.value)
     assert _names(tmp_path) == ["rep"] and (out / "report.html").read_text() == "old"
@@ -260,8 +284,9 @@ def test_manifest_forgets_files_that_are_gone(tmp_path):
     assert list(json.loads((tmp_path / MANIFEST).read_text())["files"]) == ["b.json"]
 
 
-@pytest.mark.parametrize("manifest", ["not json", '{"files": {"../x": "' + "0" * 64 + '"}}',
-                                      '{"files": {"r.json": "short"}}', "link"])
+@pytest.mark.parametrize(
+    "manifest", ["not json", '{"files": {"../x": "' + "0" * 64 + '"}}', '{"files": {"r.json": "short"}}', "link"]
+)
 def test_a_manifest_outcomes_did_not_write_is_refused_and_never_overwritten(tmp_path, manifest, caplog):
     out = tmp_path / "r.json"
     if manifest == "link":
@@ -408,8 +433,10 @@ def test_directory_rules(tmp_path):
 def test_marked_directory_replaced_only_while_it_holds_just_what_outcomes_wrote(tmp_path):
     out = _marked(tmp_path / "rep", {"report.html": "a", "research/x.json": "b"})
     marker = json.loads((out / MARKER).read_text())["files"]
-    assert marker == {"report.html": sha256_file(out / "report.html"),
-                      "research/x.json": sha256_file(out / "research" / "x.json")}
+    assert marker == {
+        "report.html": sha256_file(out / "report.html"),
+        "research/x.json": sha256_file(out / "research" / "x.json"),
+    }
     assert check_output_directory(out) == out.resolve()
     (out / "research" / "x.json").unlink()  # a listed file missing: nothing of the user's to lose
     assert check_output_directory(out) == out.resolve()
@@ -455,10 +482,9 @@ def test_a_tampered_marker_makes_the_directory_foreign(tmp_path, key):
 
 def test_a_file_added_during_the_build_is_refused_at_the_swap_and_kept(tmp_path):
     out = _marked(tmp_path / "rep", {"report.html": "a"})
-    with pytest.raises(OutcomesError) as info:
-        with atomic_directory(out) as tmp:
-            (tmp / "report.html").write_text("new")
-            (out / "mine.txt").write_text("dropped in while the report ran")
+    with pytest.raises(OutcomesError) as info, atomic_directory(out) as tmp:
+        (tmp / "report.html").write_text("new")
+        (out / "mine.txt").write_text("dropped in while the report ran")
     assert _rules(info) == ("output_not_ours",)
     assert _names(out) == [MARKER, "mine.txt", "report.html"] and (out / "report.html").read_text() == "a"
     assert _names(tmp_path) == ["rep"]
@@ -477,9 +503,8 @@ def test_atomic_directory_refuses_before_building(tmp_path):
     (tmp_path / "user").mkdir()
     (tmp_path / "user" / "a.txt").write_text("mine")
     built = []
-    with pytest.raises(OutcomesError):
-        with atomic_directory(tmp_path / "user"):
-            built.append(1)
+    with pytest.raises(OutcomesError), atomic_directory(tmp_path / "user"):
+        built.append(1)
     assert built == [] and _names(tmp_path / "user") == ["a.txt"] and _names(tmp_path) == ["user"]
 
 

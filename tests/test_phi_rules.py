@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcomes.spec.contract import AGE_BANDS, ALL_COLUMNS, CONDITIONS, TREATMENTS
 from outcomes.errors import OutcomesError
-from outcomes.spec.measures import REGISTRY
 from outcomes.ingest.phi import RULES, PhiError, check_no_phi, column_words, scan_phi
+from outcomes.spec.contract import AGE_BANDS, ALL_COLUMNS, CONDITIONS, TREATMENTS
+from outcomes.spec.measures import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 CODES = ["x1", "x2", "x3", "x4"]
@@ -30,28 +30,108 @@ def _rules(column: str, values) -> set[str]:
 # ----------------------------------------------------------------- identifying column names
 # (column name, rule); the column holds harmless codes, so only its name can give it away.
 IDENTIFYING_NAMES: list[tuple[str, str]] = [
-    *((n, "phi_name") for n in (
-        "First Name", "lastName", "patient_name", "Surname", "pt_nm", "pat_name", "fname", "lname", "nombre",
-        "apellido", "nome", "sobrenome", "nom", "pr\u00e9nom", "prenom", "vorname", "Nachname", "name", "FullName",
-        "Nombres", "Familienname", "initials", "PatientName")),
-    *((n, "phi_date") for n in (
-        "DOB", "D.O.B.", "DoB", "date_of_birth", "Date of Birth", "dateOfBirth", "birth_dt", "BirthDate",
-        "geburtsdatum", "Geburtstag", "fecha_nacimiento", "fecha_de_nacimiento", "data_nascimento",
-        "date_de_naissance", "visit_date", "VisitDate", "admit_dt", "aufnahmedatum", "dob2")),
-    *((n, "phi_phone") for n in (
-        "phone", "Phone_Number", "FAX", "mobile", "cell", "cell_no", "home_cell", "telefono", "Tel\u00e9fono",
-        "telefone", "Handynummer", "celular")),
+    *(
+        (n, "phi_name")
+        for n in (
+            "First Name",
+            "lastName",
+            "patient_name",
+            "Surname",
+            "pt_nm",
+            "pat_name",
+            "fname",
+            "lname",
+            "nombre",
+            "apellido",
+            "nome",
+            "sobrenome",
+            "nom",
+            "pr\u00e9nom",
+            "prenom",
+            "vorname",
+            "Nachname",
+            "name",
+            "FullName",
+            "Nombres",
+            "Familienname",
+            "initials",
+            "PatientName",
+        )
+    ),
+    *(
+        (n, "phi_date")
+        for n in (
+            "DOB",
+            "D.O.B.",
+            "DoB",
+            "date_of_birth",
+            "Date of Birth",
+            "dateOfBirth",
+            "birth_dt",
+            "BirthDate",
+            "geburtsdatum",
+            "Geburtstag",
+            "fecha_nacimiento",
+            "fecha_de_nacimiento",
+            "data_nascimento",
+            "date_de_naissance",
+            "visit_date",
+            "VisitDate",
+            "admit_dt",
+            "aufnahmedatum",
+            "dob2",
+        )
+    ),
+    *(
+        (n, "phi_phone")
+        for n in (
+            "phone",
+            "Phone_Number",
+            "FAX",
+            "mobile",
+            "cell",
+            "cell_no",
+            "home_cell",
+            "telefono",
+            "Tel\u00e9fono",
+            "telefone",
+            "Handynummer",
+            "celular",
+        )
+    ),
     *((n, "phi_email") for n in ("email", "E-mail", "E-mail Address", "correo", "courriel")),
     *((n, "phi_ssn") for n in ("SSN", "S.S.N.", "Social Security Number", "ss_no", "national_id", "cpf")),
-    *((n, "phi_mrn") for n in ("MRN", "Medical Record #", "chart_no", "patient_number", "prontuario",
-                               "historia_clinica")),
-    *((n, "phi_address") for n in ("street", "city", "home_address", "lat", "lat_long", "direccion",
-                                   "endere\u00e7o", "Stra\u00dfe", "domicilio", "ciudad")),
+    *(
+        (n, "phi_mrn")
+        for n in ("MRN", "Medical Record #", "chart_no", "patient_number", "prontuario", "historia_clinica")
+    ),
+    *(
+        (n, "phi_address")
+        for n in (
+            "street",
+            "city",
+            "home_address",
+            "lat",
+            "lat_long",
+            "direccion",
+            "endere\u00e7o",
+            "Stra\u00dfe",
+            "domicilio",
+            "ciudad",
+        )
+    ),
     *((n, "phi_zip") for n in ("zip", "ZIP Code", "postcode", "PLZ", "codigo_postal")),
-    ("insurance_id", "phi_health_plan"), ("member_id", "phi_health_plan"), ("account_number", "phi_account"),
-    ("acct", "phi_account"), ("drivers_license", "phi_licence"), ("passport", "phi_licence"),
-    ("device_serial", "phi_device"), ("license_plate", "phi_device"), ("photo", "phi_biometric"),
-    ("ip_address", "phi_ip"), ("Website URL", "phi_url"),
+    ("insurance_id", "phi_health_plan"),
+    ("member_id", "phi_health_plan"),
+    ("account_number", "phi_account"),
+    ("acct", "phi_account"),
+    ("drivers_license", "phi_licence"),
+    ("passport", "phi_licence"),
+    ("device_serial", "phi_device"),
+    ("license_plate", "phi_device"),
+    ("photo", "phi_biometric"),
+    ("ip_address", "phi_ip"),
+    ("Website URL", "phi_url"),
 ]
 
 
@@ -112,8 +192,11 @@ IDENTIFYING_CONTENT: list[tuple[str, str, list[str] | pd.Series]] = [
     ("extra_info", "phi_name", ["Jones, A.", "Smith, B.", "Brown, C. D."]),
     ("extra_info", "phi_name", ["J. R. Smith", "A. B. Jones", "C. Brown"]),
     ("extra_info", "phi_name", ["Zqxsentinel Gonzalez", "Zqxsentinel Miller", "Zqxsentinel Souza"]),
-    ("extra_info", "phi_name", ["Jos\u00e9 Garc\u00eda", "Fran\u00e7ois Dupont", "J\u00fcrgen M\u00fcller",
-                                "Jo\u00e3o da Silva"]),
+    (
+        "extra_info",
+        "phi_name",
+        ["Jos\u00e9 Garc\u00eda", "Fran\u00e7ois Dupont", "J\u00fcrgen M\u00fcller", "Jo\u00e3o da Silva"],
+    ),
     ("extra_info", "phi_name", ["DOE, JANE", "SMITH, J.", "BROWN, C"]),
     # the other families
     ("extra_info", "phi_email", ["zqx.1@example.com"]),
@@ -132,12 +215,43 @@ def test_identifying_content_is_refused(column: str, rule: str, values):
 
 # ---------------------------------------------------------------------------- harmless
 HARMLESS_NAMES: list[str] = [
-    "record_id", "lat_flexion_deg", "claim_group", "cell_count", "visit_day", "episode_id", "soreness_hours",
-    *ALL_COLUMNS, *REGISTRY, "measure_name", "file_name", "clinic_name", "update_count", "days_since_onset",
-    "stage", "phase", "session_count", "assessment_score", "claim_id", "records_complete", "nominal_value",
-    "mailing_wave", "longest_streak", "certainty", "plateau_day", "validated", "candidate_flag",
-    "long_term_followup", "ipsilateral_side", "tip_width", "web_survey_score", "cellularity_score",
-    "renamed", "practice_site", "dosage", "page_count", "namespace_version",
+    "record_id",
+    "lat_flexion_deg",
+    "claim_group",
+    "cell_count",
+    "visit_day",
+    "episode_id",
+    "soreness_hours",
+    *ALL_COLUMNS,
+    *REGISTRY,
+    "measure_name",
+    "file_name",
+    "clinic_name",
+    "update_count",
+    "days_since_onset",
+    "stage",
+    "phase",
+    "session_count",
+    "assessment_score",
+    "claim_id",
+    "records_complete",
+    "nominal_value",
+    "mailing_wave",
+    "longest_streak",
+    "certainty",
+    "plateau_day",
+    "validated",
+    "candidate_flag",
+    "long_term_followup",
+    "ipsilateral_side",
+    "tip_width",
+    "web_survey_score",
+    "cellularity_score",
+    "renamed",
+    "practice_site",
+    "dosage",
+    "page_count",
+    "namespace_version",
 ]
 
 
@@ -206,8 +320,10 @@ def test_words_are_tokens_not_substrings():
 
 # ---------------------------------------------------------------------------- messages
 LABELS = "|".join(re.escape(r.label) for r in RULES)
-MESSAGE = re.compile(rf"column name suggests (?:{LABELS})|\d+ of \d+ (?:distinct values checked|values) look like "
-                     rf"(?:{LABELS})|column holds (?:{LABELS})")
+MESSAGE = re.compile(
+    rf"column name suggests (?:{LABELS})|\d+ of \d+ (?:distinct values checked|values) look like "
+    rf"(?:{LABELS})|column holds (?:{LABELS})"
+)
 
 
 def _assert_clean(problems, frame: pd.DataFrame) -> None:
@@ -218,8 +334,13 @@ def _assert_clean(problems, frame: pd.DataFrame) -> None:
 
 
 def test_messages_never_contain_a_value():
-    frame = pd.concat({f"{c}_{i}": pd.Series(list(v) if not isinstance(v, pd.Series) else v, dtype="str")
-                       for i, (c, _, v) in enumerate(IDENTIFYING_CONTENT)}, axis=1)  # digits are not words
+    frame = pd.concat(
+        {
+            f"{c}_{i}": pd.Series(list(v) if not isinstance(v, pd.Series) else v, dtype="str")
+            for i, (c, _, v) in enumerate(IDENTIFYING_CONTENT)
+        },
+        axis=1,
+    )  # digits are not words
     problems = scan_phi(frame, source="raw.csv")
     assert len({p.column for p in problems}) == len(IDENTIFYING_CONTENT)
     _assert_clean(problems, frame)
@@ -230,13 +351,18 @@ def test_messages_never_contain_a_value():
 
 
 _NAMES = st.one_of(st.text(max_size=30), st.sampled_from([n for n, _ in IDENTIFYING_NAMES] + HARMLESS_NAMES))
-_CELLS = st.one_of(st.text(max_size=40), st.sampled_from([v for _, _, vs in IDENTIFYING_CONTENT
-                                                          if not isinstance(vs, pd.Series) for v in vs]))
+_CELLS = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from([v for _, _, vs in IDENTIFYING_CONTENT if not isinstance(vs, pd.Series) for v in vs]),
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(columns=st.lists(st.tuples(_NAMES, st.lists(_CELLS, min_size=1, max_size=8)), min_size=1, max_size=4,
-                        unique_by=lambda c: c[0]))
+@given(
+    columns=st.lists(
+        st.tuples(_NAMES, st.lists(_CELLS, min_size=1, max_size=8)), min_size=1, max_size=4, unique_by=lambda c: c[0]
+    )
+)
 def test_property_arbitrary_text_never_raises_and_never_leaks(columns):
     n = max(len(v) for _, v in columns)
     frame = pd.DataFrame({name: pd.Series((v * n)[:n], dtype="str") for name, v in columns})

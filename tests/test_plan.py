@@ -14,14 +14,21 @@ from hypothesis import strategies as st
 
 from outcomes.analysis import analyse
 from outcomes.errors import OutcomesError
+from outcomes.ingest.synth import SynthParams, simulate_visits
 from outcomes.spec.plan import DEFAULT_PLAN_PATH, Plan, load_plan, plan_from_mapping
 from outcomes.spec.plan_schema import PlanModel, default_other_claims, plan_json_schema
-from outcomes.ingest.synth import SynthParams, simulate_visits
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "docs" / "plan.schema.json"
-ROM_CUSTOM = {"label": "Custom ROM", "unit": "degrees", "lower": 0, "upper": 180, "direction": 1, "kind": "rom",
-              "threshold_abs": 8}
+ROM_CUSTOM = {
+    "label": "Custom ROM",
+    "unit": "degrees",
+    "lower": 0,
+    "upper": 180,
+    "direction": 1,
+    "kind": "rom",
+    "threshold_abs": 8,
+}
 
 
 def _problems(data, source="bad.yaml"):
@@ -67,62 +74,77 @@ def test_measure_override_changes_hash_and_registry():
 
 def test_schema_defaults_are_the_plan_defaults():
     model, plan = PlanModel(), Plan()
-    for name in ("name", "description", "primary_measure", "secondary_measures", "k", "p0", "alpha", "max_visit",
-                 "min_cell_size", "seed", "n_boot", "trajectory"):
+    for name in (
+        "name",
+        "description",
+        "primary_measure",
+        "secondary_measures",
+        "k",
+        "p0",
+        "alpha",
+        "max_visit",
+        "min_cell_size",
+        "seed",
+        "n_boot",
+        "trajectory",
+    ):
         assert getattr(model, name) == getattr(plan, name), name
     assert default_other_claims()["soreness"] == {"enabled": "auto", "hours": 48.0, "share": 0.9}
     assert default_other_claims()["early"]["knee"] == 3
 
 
-@pytest.mark.parametrize("data, field, rule", [
-    ({"primary_measure": "pain_score"}, "primary_measure", "plan_measure_registered"),
-    ({"secondary_measures": ["rom_neck"]}, "secondary_measures", "plan_measure_registered"),
-    ({"secondary_measures": "all"}, "secondary_measures", "plan_secondary_measures"),
-    ({"secondary_measures": [1, 2]}, "secondary_measures", "plan_secondary_measures"),
-    ({"k": 1}, "k", "plan_k"),
-    ({"k": 2.5}, "k", "plan_k"),
-    ({"k": 3.0}, "k", "plan_k"),          # an integer field refuses floats, even whole ones
-    ({"k": True}, "k", "plan_k"),         # ... and booleans
-    ({"k": "3"}, "k", "plan_k"),
-    ({"seed": False}, "seed", "plan_seed"),
-    ({"seed": -1}, "seed", "plan_seed"),
-    ({"n_boot": 2000.0}, "n_boot", "plan_n_boot"),
-    ({"n_boot": 50}, "n_boot", "plan_n_boot"),
-    ({"min_cell_size": 0}, "min_cell_size", "plan_min_cell_size"),
-    ({"min_cell_size": 10 ** 40}, "min_cell_size", "plan_min_cell_size"),
-    ({"max_visit": 3}, "max_visit", "plan_max_visit"),
-    ({"p0": 0}, "p0", "plan_p0"),
-    ({"p0": 1.2}, "p0", "plan_p0"),
-    ({"p0": True}, "p0", "plan_p0"),
-    ({"p0": "0.5"}, "p0", "plan_p0"),
-    ({"p0": float("nan")}, "p0", "plan_p0"),
-    ({"alpha": 0.6}, "alpha", "plan_alpha"),
-    ({"alpha": float("inf")}, "alpha", "plan_alpha"),
-    ({"name": 5}, "name", "plan_name"),
-    ({"name": "x" * 300}, "name", "plan_name"),
-    ({"description": ["a"]}, "description", "plan_description"),
-    ({"trajectory": "cubic"}, "trajectory", "plan_trajectory"),
-    ({"colour": "blue"}, "colour", "plan_field_known"),
-    ({"measures": ["pain_nprs"]}, "measures", "plan_measures"),
-    ({"measures": "pain_nprs"}, "measures", "plan_measures"),
-    ({"measures": {"pain_nprs": {"threshold_abs": -2}}}, "measures.pain_nprs.threshold_abs", "plan_measures"),
-    ({"measures": {"pain_nprs": {"colour": 1}}}, "measures.pain_nprs.colour", "plan_measures"),
-    ({"measures": {"rom_custom": {**ROM_CUSTOM, "upper": -5}}}, "measures.rom_custom.upper", "plan_measures"),
-    ({"measures": {"rom_custom": {**ROM_CUSTOM, "upper": "180"}}}, "measures.rom_custom.upper", "plan_measures"),
-    ({"measures": {"rom_custom": {"label": "x"}}}, "measures.rom_custom.unit", "plan_measures"),
-    ({"measures": {"m" * 300: ROM_CUSTOM}}, "measures." + "m" * 300, "plan_measures"),
-    ({"measures": {1: ROM_CUSTOM, "pain_nprs": {}}}, "measures.1", "plan_key_type"),
-    ({1: 2, "k": 3}, "1", "plan_key_type"),
-    ({"other_claims": []}, "other_claims", "plan_other_claims"),
-    ({"other_claims": {"soreness": {"hours": 400}}}, "other_claims.soreness.hours", "plan_other_claims"),
-    ({"other_claims": {"soreness": {"hours": True}}}, "other_claims.soreness.hours", "plan_other_claims"),
-    ({"other_claims": {"soreness": {"minutes": 4}}}, "other_claims.soreness.minutes", "plan_other_claims"),
-    ({"other_claims": {"soreness": [1]}}, "other_claims.soreness", "plan_other_claims"),
-    ({"other_claims": {"twitch": {"enabled": 1}}}, "other_claims.twitch.enabled", "plan_other_claims"),
-    ({"other_claims": {"early": {"knee": 2.0}}}, "other_claims.early.knee", "plan_other_claims"),
-    ({"other_claims": {"mood": {}}}, "other_claims.mood", "plan_other_claims"),
-    ({"other_claims": {"early": {3: 4}}}, "other_claims.early.3", "plan_key_type"),
-])
+@pytest.mark.parametrize(
+    "data, field, rule",
+    [
+        ({"primary_measure": "pain_score"}, "primary_measure", "plan_measure_registered"),
+        ({"secondary_measures": ["rom_neck"]}, "secondary_measures", "plan_measure_registered"),
+        ({"secondary_measures": "all"}, "secondary_measures", "plan_secondary_measures"),
+        ({"secondary_measures": [1, 2]}, "secondary_measures", "plan_secondary_measures"),
+        ({"k": 1}, "k", "plan_k"),
+        ({"k": 2.5}, "k", "plan_k"),
+        ({"k": 3.0}, "k", "plan_k"),  # an integer field refuses floats, even whole ones
+        ({"k": True}, "k", "plan_k"),  # ... and booleans
+        ({"k": "3"}, "k", "plan_k"),
+        ({"seed": False}, "seed", "plan_seed"),
+        ({"seed": -1}, "seed", "plan_seed"),
+        ({"n_boot": 2000.0}, "n_boot", "plan_n_boot"),
+        ({"n_boot": 50}, "n_boot", "plan_n_boot"),
+        ({"min_cell_size": 0}, "min_cell_size", "plan_min_cell_size"),
+        ({"min_cell_size": 10**40}, "min_cell_size", "plan_min_cell_size"),
+        ({"max_visit": 3}, "max_visit", "plan_max_visit"),
+        ({"p0": 0}, "p0", "plan_p0"),
+        ({"p0": 1.2}, "p0", "plan_p0"),
+        ({"p0": True}, "p0", "plan_p0"),
+        ({"p0": "0.5"}, "p0", "plan_p0"),
+        ({"p0": float("nan")}, "p0", "plan_p0"),
+        ({"alpha": 0.6}, "alpha", "plan_alpha"),
+        ({"alpha": float("inf")}, "alpha", "plan_alpha"),
+        ({"name": 5}, "name", "plan_name"),
+        ({"name": "x" * 300}, "name", "plan_name"),
+        ({"description": ["a"]}, "description", "plan_description"),
+        ({"trajectory": "cubic"}, "trajectory", "plan_trajectory"),
+        ({"colour": "blue"}, "colour", "plan_field_known"),
+        ({"measures": ["pain_nprs"]}, "measures", "plan_measures"),
+        ({"measures": "pain_nprs"}, "measures", "plan_measures"),
+        ({"measures": {"pain_nprs": {"threshold_abs": -2}}}, "measures.pain_nprs.threshold_abs", "plan_measures"),
+        ({"measures": {"pain_nprs": {"colour": 1}}}, "measures.pain_nprs.colour", "plan_measures"),
+        ({"measures": {"rom_custom": {**ROM_CUSTOM, "upper": -5}}}, "measures.rom_custom.upper", "plan_measures"),
+        ({"measures": {"rom_custom": {**ROM_CUSTOM, "upper": "180"}}}, "measures.rom_custom.upper", "plan_measures"),
+        ({"measures": {"rom_custom": {"label": "x"}}}, "measures.rom_custom.unit", "plan_measures"),
+        ({"measures": {"m" * 300: ROM_CUSTOM}}, "measures." + "m" * 300, "plan_measures"),
+        ({"measures": {1: ROM_CUSTOM, "pain_nprs": {}}}, "measures.1", "plan_key_type"),
+        ({1: 2, "k": 3}, "1", "plan_key_type"),
+        ({"other_claims": []}, "other_claims", "plan_other_claims"),
+        ({"other_claims": {"soreness": {"hours": 400}}}, "other_claims.soreness.hours", "plan_other_claims"),
+        ({"other_claims": {"soreness": {"hours": True}}}, "other_claims.soreness.hours", "plan_other_claims"),
+        ({"other_claims": {"soreness": {"minutes": 4}}}, "other_claims.soreness.minutes", "plan_other_claims"),
+        ({"other_claims": {"soreness": [1]}}, "other_claims.soreness", "plan_other_claims"),
+        ({"other_claims": {"twitch": {"enabled": 1}}}, "other_claims.twitch.enabled", "plan_other_claims"),
+        ({"other_claims": {"early": {"knee": 2.0}}}, "other_claims.early.knee", "plan_other_claims"),
+        ({"other_claims": {"mood": {}}}, "other_claims.mood", "plan_other_claims"),
+        ({"other_claims": {"early": {3: 4}}}, "other_claims.early.3", "plan_key_type"),
+    ],
+)
 def test_bad_plans_name_the_key_path(data, field, rule):
     problems = _problems(data)
     problem = next(p for p in problems if p.column == field)
@@ -132,8 +154,13 @@ def test_bad_plans_name_the_key_path(data, field, rule):
 
 
 def test_key_paths_and_values_in_messages():
-    text = str(OutcomesError(_problems({"other_claims": {"soreness": {"hours": 400}},
-                                        "measures": {"rom_custom": {**ROM_CUSTOM, "upper": "a"}}})))
+    text = str(
+        OutcomesError(
+            _problems(
+                {"other_claims": {"soreness": {"hours": 400}}, "measures": {"rom_custom": {**ROM_CUSTOM, "upper": "a"}}}
+            )
+        )
+    )
     assert "other_claims.soreness.hours must be a number of hours in (0, 336], got 400" in text
     assert "measures.rom_custom.upper must be a finite number" in text
     long = str(OutcomesError(_problems({"name": "y" * 5000})))
@@ -151,7 +178,7 @@ def test_n_boot_capped_with_a_way_to_raise_it(n_boot, monkeypatch):
 
 def test_visit_numbers_capped_by_the_limit(monkeypatch):
     assert _problems({"max_visit": 20_000})[0].rule == "limit_max_visit_number"
-    assert _problems({"other_claims": {"early": {"knee": 10 ** 12}}})[0].column == "other_claims.early.knee"
+    assert _problems({"other_claims": {"early": {"knee": 10**12}}})[0].column == "other_claims.early.knee"
     monkeypatch.setenv("OUTCOMES_MAX_VISIT_NUMBER", "30000")
     assert plan_from_mapping({"max_visit": 20_000}).max_visit == 20_000
 
@@ -257,9 +284,11 @@ def test_with_revalidates():
 
 # --- the JSON Schema ---------------------------------------------------------------------------
 
+
 def test_json_schema_file_is_current():
     assert SCHEMA_FILE.read_text() == json.dumps(plan_json_schema(), indent=2) + "\n", (
-        "regenerate with: python -m outcomes.spec.plan_schema > docs/plan.schema.json")
+        "regenerate with: python -m outcomes.spec.plan_schema > docs/plan.schema.json"
+    )
 
 
 def test_json_schema_accepts_the_default_plan_and_refuses_bad_shapes():
@@ -269,12 +298,19 @@ def test_json_schema_accepts_the_default_plan_and_refuses_bad_shapes():
     validator = jsonschema.Draft202012Validator(schema)
     assert not list(validator.iter_errors(yaml.safe_load(DEFAULT_PLAN_PATH.read_text())))
     assert not list(validator.iter_errors({"measures": {"rom_custom": ROM_CUSTOM}}))
-    for bad in ({"k": True}, {"measures": ["pain_nprs"]}, {"colour": 1}, {"other_claims": {"soreness": {"hours": 400}}},
-                {"measures": {"Bad Code": {}}}, {"trajectory": "cubic"}):
+    for bad in (
+        {"k": True},
+        {"measures": ["pain_nprs"]},
+        {"colour": 1},
+        {"other_claims": {"soreness": {"hours": 400}}},
+        {"measures": {"Bad Code": {}}},
+        {"trajectory": "cubic"},
+    ):
         assert list(validator.iter_errors(bad)), bad
 
 
 # --- measures: additions and overrides, end to end ---------------------------------------------
+
 
 def _visits_with(measure_code: str, n_episodes: int = 60, seed: int = 5) -> pd.DataFrame:
     """Simulated visits where one ROM measure is renamed to ``measure_code`` (a plan-only measure)."""
@@ -289,8 +325,11 @@ def test_plan_addition_loads_and_is_analysed_as_a_secondary_claim(tmp_path):
     with pytest.raises(OutcomesError) as exc:  # without the plan the measure is unknown
         analyse(data)
     assert "measure_registered" in exc.value.rules
-    plan = _plan_file(tmp_path, "measures:\n  rom_custom: {label: Custom ROM, unit: degrees, lower: 0, "
-                                "upper: 180, direction: 1, kind: rom, threshold_abs: 8}\n")
+    plan = _plan_file(
+        tmp_path,
+        "measures:\n  rom_custom: {label: Custom ROM, unit: degrees, lower: 0, "
+        "upper: 180, direction: 1, kind: rom, threshold_abs: 8}\n",
+    )
     result = analyse(data, plan)
     assert "rom_custom" in result.loaded.measures
     claims = result.claims.claims.set_index("measure")
@@ -319,15 +358,25 @@ def test_plan_bound_override_changes_what_the_loader_refuses(tmp_path):
 
 # --- property tests ----------------------------------------------------------------------------
 
-PROPERTY = settings(derandomize=True, max_examples=200, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(derandomize=True, max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _DEFAULT = yaml.safe_load(DEFAULT_PLAN_PATH.read_text())
-_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 10 ** 6), st.integers(),
-                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
-                     st.sampled_from(["auto", "log", "linear", "holm", "bh", "pain_nprs", "rom", "", "yes"]))
-_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.text(max_size=8), st.integers(), st.booleans()),
-                                                 inner, max_size=4)), max_leaves=12)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10**6),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(["auto", "log", "linear", "holm", "bh", "pain_nprs", "rom", "", "yes"]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=8), st.integers(), st.booleans()), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
 
 
 def _paths(data, prefix=()):
@@ -367,12 +416,52 @@ def test_mutated_valid_plans_give_a_plan_or_outcomes_error(path, value, how):
         assert isinstance(plan, Plan) and len(plan.sha256) == 64
 
 
-_YAMLISH = st.lists(st.one_of(
-    st.sampled_from(["k: ", "p0: ", "measures:", "  pain_nprs: {upper: ", "other_claims:", "  soreness:",
-                     "    hours: ", "- ", "&a ", "*a", "!!python/object:os.system ", "[", "]", "{", "}", ": ", ",",
-                     "'", '"', "\n", "\t", "  ", "~", "true", "3", ".nan", "1e400", "0x10", "2024-01-01", "? ",
-                     "<<: *a", "---\n", "...\n", "%YAML 1.1\n", "\x00", "\ufeff"]),
-    st.text(max_size=6)), max_size=25).map("".join)
+_YAMLISH = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "k: ",
+                "p0: ",
+                "measures:",
+                "  pain_nprs: {upper: ",
+                "other_claims:",
+                "  soreness:",
+                "    hours: ",
+                "- ",
+                "&a ",
+                "*a",
+                "!!python/object:os.system ",
+                "[",
+                "]",
+                "{",
+                "}",
+                ": ",
+                ",",
+                "'",
+                '"',
+                "\n",
+                "\t",
+                "  ",
+                "~",
+                "true",
+                "3",
+                ".nan",
+                "1e400",
+                "0x10",
+                "2024-01-01",
+                "? ",
+                "<<: *a",
+                "---\n",
+                "...\n",
+                "%YAML 1.1\n",
+                "\x00",
+                "\ufeff",
+            ]
+        ),
+        st.text(max_size=6),
+    ),
+    max_size=25,
+).map("".join)
 
 
 @PROPERTY

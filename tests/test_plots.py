@@ -8,11 +8,11 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from outcomes.report import figures as plots
 from outcomes.analysis import analyse
 from outcomes.descriptive.cohort import missingness
 from outcomes.descriptive.subgroups import condition_estimates
 from outcomes.descriptive.trajectories import change_at_k, trajectories
+from outcomes.report import figures as plots
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,8 @@ def figures(a):
             "curves_grid": plots.improvement_curves_grid(c.curves, c.claims.iloc[1:5]),
             "spaghetti": plots.spaghetti(trajectories(a.visits, c, "pain_nprs", n_show=10), p.measure("pain_nprs")),
             "traj_grid": plots.trajectories_grid(
-                [trajectories(a.visits, c, m, n_show=5) for m in c.claims["measure"].iloc[1:3]], p),
+                [trajectories(a.visits, c, m, n_show=5) for m in c.claims["measure"].iloc[1:3]], p
+            ),
             "waterfall": plots.waterfall(change_at_k(a.visits, c, "pain_nprs"), p.measure("pain_nprs"), p.k),
             "sensitivity": plots.sensitivity_forest(c.sensitivity[c.sensitivity["id"] == pain["id"]], p0=p.p0),
             "claims": plots.claims_forest(c.claims),
@@ -46,8 +47,7 @@ def test_every_plot_returns_a_closed_figure_without_warnings(figures):
     assert all(isinstance(f, Figure) for f in figs.values())
     open_figs = {id(plt.figure(n)) for n in plt.get_fignums()}
     assert not open_figs & {id(f) for f in figs.values()}
-    relevant = [w for w in caught if "matplotlib" in w.filename or "seaborn" in w.filename
-                or "outcomes" in w.filename]
+    relevant = [w for w in caught if "matplotlib" in w.filename or "seaborn" in w.filename or "outcomes" in w.filename]
     assert relevant == [], [str(w.message) for w in relevant]
 
 
@@ -91,9 +91,16 @@ def test_trajectory_panel_of_a_measure_without_episodes_is_drawn_empty(a):
 
     from outcomes.descriptive.trajectories import Trajectories
 
-    empty = Trajectories(measure="rom_cervical_flexion", n_episodes=0, n_obs=0, n_shown=0, converged=False, fit=None,
-                         lines=pd.DataFrame(columns=["episode_id", "visit_number", "value"]),
-                         mean=pd.DataFrame(columns=["visit", "estimate", "std_err", "ci_low", "ci_high", "conf_level"]))
+    empty = Trajectories(
+        measure="rom_cervical_flexion",
+        n_episodes=0,
+        n_obs=0,
+        n_shown=0,
+        converged=False,
+        fit=None,
+        lines=pd.DataFrame(columns=["episode_id", "visit_number", "value"]),
+        mean=pd.DataFrame(columns=["visit", "estimate", "std_err", "ci_low", "ci_high", "conf_level"]),
+    )
     fig = plots.spaghetti(empty, a.plan.measure("rom_cervical_flexion"))
     assert isinstance(fig, Figure) and not fig.axes[0].get_lines()[0].get_xdata().size
     plt.close(fig)

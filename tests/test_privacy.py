@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SIDES, TREATMENTS
 from outcomes.errors import OutcomesError
-from outcomes.spec.measures import REGISTRY
 from outcomes.ingest.phi import REMEDY, check_no_phi, scan_phi
+from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SIDES, TREATMENTS
+from outcomes.spec.measures import REGISTRY
 
 
 def _text(*values: str) -> pd.Series:
@@ -62,30 +62,55 @@ def test_content_is_caught(rule, values):
     assert rule in _rules(pd.DataFrame({"x": values}))
 
 
-@pytest.mark.parametrize(("column", "values"), [
-    ("age", pd.Series([45, 93, 60])),
-    ("patient_age", _text("45", "92 years")),
-    ("age_band", _text("40-49", "91")),
-    ("AgeYears", pd.Series([88.0, 90.5])),
-])
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [
+        ("age", pd.Series([45, 93, 60])),
+        ("patient_age", _text("45", "92 years")),
+        ("age_band", _text("40-49", "91")),
+        ("AgeYears", pd.Series([88.0, 90.5])),
+    ],
+)
 def test_exact_age_over_89_is_caught(column, values):
     assert _rules(pd.DataFrame({column: values})) == {"phi_age_over_89"}
 
 
 # -------------------------------------------------------------------- must catch: name
-@pytest.mark.parametrize(("column", "rule"), [
-    ("First Name", "phi_name"), ("lastName", "phi_name"), ("patient_name", "phi_name"),
-    ("Surname", "phi_name"), ("E-mail Address", "phi_email"), ("Phone_Number", "phi_phone"),
-    ("FAX", "phi_phone"), ("mobile", "phi_phone"), ("SSN", "phi_ssn"),
-    ("Social Security Number", "phi_ssn"), ("MRN", "phi_mrn"), ("Medical Record #", "phi_mrn"),
-    ("DOB", "phi_date"), ("Date of Birth", "phi_date"), ("BirthDate", "phi_date"),
-    ("visit_date", "phi_date"), ("VisitDate", "phi_date"), ("ZIP Code", "phi_zip"),
-    ("postcode", "phi_zip"), ("Street Address", "phi_address"), ("city", "phi_address"),
-    ("ip_address", "phi_ip"), ("Website URL", "phi_url"), ("insurance_id", "phi_health_plan"),
-    ("Health Plan Number", "phi_health_plan"), ("account_number", "phi_account"),
-    ("drivers_license", "phi_licence"), ("device_serial", "phi_device"),
-    ("license_plate", "phi_device"), ("photo", "phi_biometric"),
-])
+@pytest.mark.parametrize(
+    ("column", "rule"),
+    [
+        ("First Name", "phi_name"),
+        ("lastName", "phi_name"),
+        ("patient_name", "phi_name"),
+        ("Surname", "phi_name"),
+        ("E-mail Address", "phi_email"),
+        ("Phone_Number", "phi_phone"),
+        ("FAX", "phi_phone"),
+        ("mobile", "phi_phone"),
+        ("SSN", "phi_ssn"),
+        ("Social Security Number", "phi_ssn"),
+        ("MRN", "phi_mrn"),
+        ("Medical Record #", "phi_mrn"),
+        ("DOB", "phi_date"),
+        ("Date of Birth", "phi_date"),
+        ("BirthDate", "phi_date"),
+        ("visit_date", "phi_date"),
+        ("VisitDate", "phi_date"),
+        ("ZIP Code", "phi_zip"),
+        ("postcode", "phi_zip"),
+        ("Street Address", "phi_address"),
+        ("city", "phi_address"),
+        ("ip_address", "phi_ip"),
+        ("Website URL", "phi_url"),
+        ("insurance_id", "phi_health_plan"),
+        ("Health Plan Number", "phi_health_plan"),
+        ("account_number", "phi_account"),
+        ("drivers_license", "phi_licence"),
+        ("device_serial", "phi_device"),
+        ("license_plate", "phi_device"),
+        ("photo", "phi_biometric"),
+    ],
+)
 def test_identifier_column_names_are_caught(column, rule):
     frame = pd.DataFrame({column: _text("A1", "A2")})
     assert _rules(frame) == {rule}
@@ -109,8 +134,18 @@ PASS_CASES = [
     ("visit_day", _text("0", "3", "7", "14", "365")),
     ("condition", _text(*CONDITIONS)),
     ("condition", _text(*CONDITIONS.values())),
-    ("diagnosis", _text("Low Back Pain", "Tennis Elbow", "Neck Pain", "Frozen Shoulder",
-                        "Rotator Cuff", "Plantar Fasciitis", "Achilles Tendinopathy")),
+    (
+        "diagnosis",
+        _text(
+            "Low Back Pain",
+            "Tennis Elbow",
+            "Neck Pain",
+            "Frozen Shoulder",
+            "Rotator Cuff",
+            "Plantar Fasciitis",
+            "Achilles Tendinopathy",
+        ),
+    ),
     ("treatment", _text("dry_needling", "dry_needling+exercise", "manual_therapy+education")),
     ("treatment_label", _text(*TREATMENTS.values())),
     ("side", _text(*SIDES)),
@@ -120,8 +155,17 @@ PASS_CASES = [
     ("twitch_response", pd.Series([True, False, pd.NA], dtype="boolean")),
     ("soreness_hours", _text("0", "24", "48.5")),
     ("measure_label", _text(*(m.label for m in REGISTRY.values()))),
-    ("note", _text("Patient reports less pain after 2 sessions", "VAS 45 mm", "needled upper trap, 3 needles",
-                   "score 7/10", "1/2 dose", "session at 12:30")),
+    (
+        "note",
+        _text(
+            "Patient reports less pain after 2 sessions",
+            "VAS 45 mm",
+            "needled upper trap, 3 needles",
+            "score 7/10",
+            "1/2 dose",
+            "session at 12:30",
+        ),
+    ),
     ("year", _text("2023", "2024")),
     ("email_opt_in", pd.Series([True, False])),
     ("file_name", _text("export.csv")),
@@ -138,9 +182,17 @@ def test_pseudonymous_and_contract_values_pass(column, values):
 
 
 def test_contract_frame_passes_check():
-    frame = pd.DataFrame({"patient_id": ["P0001"] * 3, "episode_id": ["E1"] * 3, "visit_day": [0, 4, 9],
-                          "measure": ["pain_nprs"] * 3, "value": [7.0, 5.0, 2.0],
-                          "age_band": ["90+"] * 3, "condition": ["neck_pain"] * 3})
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["P0001"] * 3,
+            "episode_id": ["E1"] * 3,
+            "visit_day": [0, 4, 9],
+            "measure": ["pain_nprs"] * 3,
+            "value": [7.0, 5.0, 2.0],
+            "age_band": ["90+"] * 3,
+            "condition": ["neck_pain"] * 3,
+        }
+    )
     assert check_no_phi(frame, source="ok.csv") is None
 
 
@@ -200,15 +252,17 @@ def test_million_row_frame_of_contract_values_passes():
     def pick(choices, size: int = n) -> pd.Series:
         return pd.Series(np.asarray(choices)[rng.integers(0, len(choices), size)], dtype="str")
 
-    frame = pd.DataFrame({
-        "patient_id": pick([f"P{i:05d}" for i in range(50_000)]),
-        "episode_id": pick([f"E{i:06d}" for i in range(80_000)]),
-        "visit_day": rng.integers(0, 200, n),
-        "measure": pick(list(REGISTRY)),
-        "value": rng.normal(50, 10, n),
-        "side": pick(SIDES),
-        "condition": pick(list(CONDITIONS)),
-        "age_band": pick(AGE_BANDS),
-        "visit_day_text": pick([str(d) for d in range(400)]),
-    })
+    frame = pd.DataFrame(
+        {
+            "patient_id": pick([f"P{i:05d}" for i in range(50_000)]),
+            "episode_id": pick([f"E{i:06d}" for i in range(80_000)]),
+            "visit_day": rng.integers(0, 200, n),
+            "measure": pick(list(REGISTRY)),
+            "value": rng.normal(50, 10, n),
+            "side": pick(SIDES),
+            "condition": pick(list(CONDITIONS)),
+            "age_band": pick(AGE_BANDS),
+            "visit_day_text": pick([str(d) for d in range(400)]),
+        }
+    )
     assert scan_phi(frame, source="big.csv") == []

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from outcomes.spec.plan import Plan
 from outcomes.claims.soreness import QUANTILES, needled_visits, soreness_claim, soreness_share
 from outcomes.ingest.synth import SynthParams, simulate_visits, true_soreness_share
+from outcomes.spec.plan import Plan
 
 
 def _hand_ratio(frame: pd.DataFrame, hours: float):
@@ -21,8 +21,9 @@ def _hand_ratio(frame: pd.DataFrame, hours: float):
 
 
 def test_share_matches_hand_ratio_estimator():
-    s = pd.DataFrame({"episode_id": list("aaabbcccc") + ["d"] * 2,
-                      "soreness_hours": [10, 60, 20, 30, 50, 12, 70, 80, 5, 47.9, 48.0]})
+    s = pd.DataFrame(
+        {"episode_id": list("aaabbcccc") + ["d"] * 2, "soreness_hours": [10, 60, 20, 30, 50, 12, 70, 80, 5, 47.9, 48.0]}
+    )
     r = soreness_share(s, 48, threshold=0.5, conf_level=0.9)
     p, se = _hand_ratio(s, 48)
     assert r["estimate"] == pytest.approx(p) and r["std_err"] == pytest.approx(se, rel=1e-12)
@@ -32,10 +33,14 @@ def test_share_matches_hand_ratio_estimator():
 
 
 def test_needled_visits_one_row_per_needled_visit():
-    v = pd.DataFrame({"episode_id": ["A"] * 4 + ["B"] * 2, "visit_number": [1, 1, 2, 3, 1, 2],
-                      "treatment": ["dry_needling+exercise"] * 2 + ["exercise", "dry_needling", "dry_needling",
-                                                                    "manual_therapy"],
-                      "soreness_hours": [12.0, 12.0, np.nan, np.nan, 30.0, np.nan]})
+    v = pd.DataFrame(
+        {
+            "episode_id": ["A"] * 4 + ["B"] * 2,
+            "visit_number": [1, 1, 2, 3, 1, 2],
+            "treatment": ["dry_needling+exercise"] * 2 + ["exercise", "dry_needling", "dry_needling", "manual_therapy"],
+            "soreness_hours": [12.0, 12.0, np.nan, np.nan, 30.0, np.nan],
+        }
+    )
     out = needled_visits(v)
     assert out[["episode_id", "visit_number"]].values.tolist() == [["A", 1], ["A", 3], ["B", 1]]
 

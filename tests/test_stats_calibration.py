@@ -60,7 +60,7 @@ def test_wilson_coverage():
     rng = np.random.default_rng(104)
     x = rng.binomial(40, 0.3, size=N_SIM)
     low, high = wilson_ci(x, 40)
-    coverage = float(np.mean((low <= 0.3) & (0.3 <= high)))
+    coverage = float(np.mean((low <= 0.3) & (high >= 0.3)))
     _report("Wilson, n=40 p=0.3", coverage)
     assert 0.93 <= coverage <= 0.97
 

@@ -21,8 +21,7 @@ SLEEP = Path(__file__).parent / "data" / "sleepstudy.csv"
 @pytest.fixture(scope="module")
 def sleep_fit() -> TrajectoryFit:
     frame = pd.read_csv(SLEEP)
-    return fit_trajectory(frame, value="Reaction", time="Days", group="Subject",
-                          transform="linear", baseline_time=0)
+    return fit_trajectory(frame, value="Reaction", time="Days", group="Subject", transform="linear", baseline_time=0)
 
 
 def test_sleepstudy_matches_lme4(sleep_fit):

@@ -1,6 +1,5 @@
 """Known-answer tests for outcomes.stats.paired."""
 
-
 import numpy as np
 import pytest
 from scipy import stats
@@ -41,7 +40,7 @@ def test_hodges_lehmann_exact_interval_is_r_algorithm_and_inverts_the_exact_test
     # Independent check with scipy's exact signed-rank test: mu inside the interval is
     # not rejected at 5%, mu just outside is.
     eps = 1e-6
-    p = lambda mu: stats.wilcoxon(D - mu, method="exact").pvalue  # noqa: E731
+    p = lambda mu: stats.wilcoxon(D - mu, method="exact").pvalue
     assert p(hl.ci_low + eps) > 0.05 and p(hl.ci_high - eps) > 0.05
     assert p(hl.ci_low - eps) < 0.05 and p(hl.ci_high + eps) < 0.05
 
@@ -83,8 +82,11 @@ def test_mean_row_matches_scipy_ttest():
 
 @pytest.mark.parametrize(
     ("kind", "n", "method"),
-    [("continuous", 40, "bootstrap_percentile"), ("continuous", 260, "bootstrap_percentile"),
-     ("discrete", 400, "bootstrap_percentile_counts")],
+    [
+        ("continuous", 40, "bootstrap_percentile"),
+        ("continuous", 260, "bootstrap_percentile"),
+        ("discrete", 400, "bootstrap_percentile_counts"),
+    ],
 )
 def test_bootstrap_intervals_agree_with_scipy_bootstrap(kind, n, method):
     rng = np.random.default_rng(4)
@@ -98,8 +100,9 @@ def test_bootstrap_intervals_agree_with_scipy_bootstrap(kind, n, method):
         return x.mean(axis=axis) / x.std(axis=axis, ddof=1)
 
     for name, fn in (("median", np.median), ("d_z", d_z)):
-        ref = stats.bootstrap((d,), fn, n_resamples=9999, method="percentile",
-                              rng=np.random.default_rng(2)).confidence_interval
+        ref = stats.bootstrap(
+            (d,), fn, n_resamples=9999, method="percentile", rng=np.random.default_rng(2)
+        ).confidence_interval
         spread = ref.high - ref.low
         assert out.loc[name, "ci_low"] == pytest.approx(ref.low, abs=0.08 * spread)
         assert out.loc[name, "ci_high"] == pytest.approx(ref.high, abs=0.08 * spread)
@@ -137,7 +140,8 @@ def test_bootstrap_result_does_not_depend_on_threads_or_blocks(monkeypatch, disc
     for name in ("d_z", "es_kazis"):
         spread = one.loc[name, "ci_high"] - one.loc[name, "ci_low"]
         assert other.loc[name, ["ci_low", "ci_high"]].tolist() == pytest.approx(
-            one.loc[name, ["ci_low", "ci_high"]].tolist(), abs=0.1 * spread)
+            one.loc[name, ["ci_low", "ci_high"]].tolist(), abs=0.1 * spread
+        )
 
 
 def test_effect_size_definitions():

@@ -57,7 +57,15 @@ def test_summary_row_and_exact_one_sided_binomial_p():
 def test_summary_columns_are_tidy():
     out = proportion_summary(1, 2)
     assert list(out.columns) == [
-        "n", "successes", "estimate", "ci_low", "ci_high", "conf_level", "p0", "p_value", "method",
+        "n",
+        "successes",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "conf_level",
+        "p0",
+        "p_value",
+        "method",
     ]
     assert isinstance(out, pd.DataFrame) and len(out) == 1
 

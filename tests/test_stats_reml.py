@@ -64,8 +64,15 @@ def test_same_fit_as_statsmodels_mixedlm_on_the_same_data(transform, knot):
     codes, uniques = pd.factorize(frame["episode_id"])
     crit = _Criterion(frame["value"].to_numpy(dtype=float), X, Z, codes, len(uniques))
     sd, r = ref.random_effects_sd, ref.random_effects_corr
-    cov_re = np.array([[sd["intercept"] ** 2, r * sd["intercept"] * sd["slope"]],
-                       [r * sd["intercept"] * sd["slope"], sd["slope"] ** 2]]) / sd["residual"] ** 2
+    cov_re = (
+        np.array(
+            [
+                [sd["intercept"] ** 2, r * sd["intercept"] * sd["slope"]],
+                [r * sd["intercept"] * sd["slope"], sd["slope"] ** 2],
+            ]
+        )
+        / sd["residual"] ** 2
+    )
     lam = np.linalg.cholesky(cov_re)
     xvx = crit.parts(np.array([lam[0, 0], lam[1, 0], lam[1, 1]]))[2]
     lme4_se = np.sqrt(np.diag(sd["residual"] ** 2 * np.linalg.inv(xvx)))

@@ -1,6 +1,5 @@
 """Known-answer tests for outcomes.stats.survival (Kaplan-Meier, median, log-rank)."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,9 +65,14 @@ def test_pooled_aml_table_and_median_match_published_r_output():
     t = np.concatenate([AML_MAINT_T, AML_NON_T])
     e = np.concatenate([AML_MAINT_E, AML_NON_E])
     tab = km_table(t, e, conf_type="log").set_index("time")
-    expected = {5: (23, 0.9130, 0.0588, 0.8049), 8: (21, 0.8261, 0.0790, 0.6848),
-                23: (13, 0.5466, 0.1073, 0.3721), 27: (11, 0.4969, 0.1084, 0.3240),
-                45: (4, 0.1656, 0.0860, 0.0598), 48: (2, 0.0828, 0.0727, 0.0148)}
+    expected = {
+        5: (23, 0.9130, 0.0588, 0.8049),
+        8: (21, 0.8261, 0.0790, 0.6848),
+        23: (13, 0.5466, 0.1073, 0.3721),
+        27: (11, 0.4969, 0.1084, 0.3240),
+        45: (4, 0.1656, 0.0860, 0.0598),
+        48: (2, 0.0828, 0.0727, 0.0148),
+    }
     for time_, (n_risk, surv, se, lower) in expected.items():
         row = tab.loc[time_]
         assert row.n_risk == n_risk

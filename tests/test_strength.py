@@ -6,9 +6,9 @@ import pytest
 from scipy import stats
 
 from outcomes.claims.improvement import evaluate_claims
-from outcomes.spec.plan import Plan, plan_from_mapping
 from outcomes.claims.strength import strength_claims, strength_measures
 from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.spec.plan import Plan, plan_from_mapping
 
 ELBOW = (("lateral_epicondylalgia", 0.5), ("carpal_tunnel", 0.5))
 
@@ -19,8 +19,16 @@ def _grip_visits() -> pd.DataFrame:
     rows = []
     for i, g in enumerate(gains):
         for v, value in ((1, 20.0), (2, 20.0 + g / 2), (3, 20.0 + g)):
-            rows.append(dict(patient_id=f"P{i}", episode_id=f"E{i:02d}", visit_number=v, measure="grip_strength_kg",
-                             side="left", value=value))
+            rows.append(
+                dict(
+                    patient_id=f"P{i}",
+                    episode_id=f"E{i:02d}",
+                    visit_number=v,
+                    measure="grip_strength_kg",
+                    side="left",
+                    value=value,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -48,8 +56,21 @@ def test_change_at_k_known_answer():
 
 
 def test_plan_added_strength_measure_is_tested_with_holm():
-    plan = plan_from_mapping({"measures": {"pinch_kg": {"label": "Pinch", "unit": "kg", "lower": 0, "upper": 30,
-                                                        "direction": 1, "kind": "strength", "threshold_abs": 1.0}}})
+    plan = plan_from_mapping(
+        {
+            "measures": {
+                "pinch_kg": {
+                    "label": "Pinch",
+                    "unit": "kg",
+                    "lower": 0,
+                    "upper": 30,
+                    "direction": 1,
+                    "kind": "strength",
+                    "threshold_abs": 1.0,
+                }
+            }
+        }
+    )
     v = _grip_visits()
     pinch = v.assign(measure="pinch_kg", side="none", value=v["value"] / 4)
     both = pd.concat([v, pinch], ignore_index=True)

@@ -6,29 +6,38 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from outcomes.stats.adjusted import ancova_difference
-from outcomes.spec.plan import Plan
-from outcomes.ingest.synth import SynthParams, simulate_visits
 from outcomes.claims.twitch import twitch_claim, twitch_exposure
+from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.spec.plan import Plan
+from outcomes.stats.adjusted import ancova_difference
 
 
 def _tiny_visits() -> pd.DataFrame:
     """8 episodes x 4 visits of pain; E1-E4 twitch at visit 2, E5-E8 never (first improved visit in comments)."""
     pain = {
-        "E1": [6, 4, 3, 3],   # improved at 2 (drop 2 and >= 30%)
-        "E2": [7, 6, 4, 4],   # 3
-        "E3": [5, 3, 3, 2],   # 2
-        "E4": [8, 7, 7, 5],   # 4
-        "E5": [6, 6, 5, 4],   # 4
-        "E6": [7, 7, 7, 7],   # never (censored at 4)
-        "E7": [6, 5, 4, 4],   # 3
-        "E8": [5, 5, 5, 5],   # never
+        "E1": [6, 4, 3, 3],  # improved at 2 (drop 2 and >= 30%)
+        "E2": [7, 6, 4, 4],  # 3
+        "E3": [5, 3, 3, 2],  # 2
+        "E4": [8, 7, 7, 5],  # 4
+        "E5": [6, 6, 5, 4],  # 4
+        "E6": [7, 7, 7, 7],  # never (censored at 4)
+        "E7": [6, 5, 4, 4],  # 3
+        "E8": [5, 5, 5, 5],  # never
     }
     rows = []
     for i, (ep, values) in enumerate(pain.items()):
         for v, value in enumerate(values, start=1):
-            rows.append(dict(patient_id=f"P{i}", episode_id=ep, visit_number=v, measure="pain_nprs", side="none",
-                             value=float(value), twitch_response=(v == 2 and i < 4)))
+            rows.append(
+                dict(
+                    patient_id=f"P{i}",
+                    episode_id=ep,
+                    visit_number=v,
+                    measure="pain_nprs",
+                    side="none",
+                    value=float(value),
+                    twitch_response=(v == 2 and i < 4),
+                )
+            )
     frame = pd.DataFrame(rows)
     frame["twitch_response"] = frame["twitch_response"].astype("boolean")
     return frame
@@ -66,8 +75,9 @@ def test_ancova_matches_statsmodels_formula_hc3():
 
 def test_ancova_with_categorical_matches_formula():
     rng = np.random.default_rng(5)
-    f = pd.DataFrame({"g": rng.integers(0, 2, 60), "b": rng.normal(6, 1, 60),
-                      "cond": rng.choice(["neck", "back", "jaw"], 60)})
+    f = pd.DataFrame(
+        {"g": rng.integers(0, 2, 60), "b": rng.normal(6, 1, 60), "cond": rng.choice(["neck", "back", "jaw"], 60)}
+    )
     f["y"] = f["b"] * 0.3 + f["g"] * 0.5 + f["cond"].map({"neck": 0, "back": 1, "jaw": -1}) + rng.normal(0, 1, 60)
     r = ancova_difference(f, "y", "g", numeric=["b"], categorical=["cond"], conf_level=0.95)
     ref = smf.ols("y ~ g + b + C(cond)", data=f).fit(cov_type="HC3")

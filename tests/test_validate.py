@@ -9,11 +9,11 @@ import pytest
 
 import outcomes
 from outcomes import LoadedVisits, load_visits
-from outcomes.spec.contract import AGE_BANDS, ALL_COLUMNS, CONDITIONS, SEXES, SIDES, TREATMENTS
 from outcomes.errors import OutcomesError
 from outcomes.ingest.records import READ_RULES, read_records
-from outcomes.spec.measures import build_registry
 from outcomes.ingest.rules import EXCLUSION_RULES, FATAL_RULES, VISIT_COLUMNS, validate_records
+from outcomes.spec.contract import AGE_BANDS, ALL_COLUMNS, CONDITIONS, SEXES, SIDES, TREATMENTS
+from outcomes.spec.measures import build_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "outcomes"
@@ -21,8 +21,12 @@ DOC = (ROOT / "docs" / "data-contract.md").read_text()
 
 
 def _frame(**cols):
-    base = {"patient_id": ["P2", "P1", "P1", "P1"], "visit_day": ["0", "10", "0", "3"],
-            "measure": "pain_nprs", "value": ["5", "2", "7", "4"]}
+    base = {
+        "patient_id": ["P2", "P1", "P1", "P1"],
+        "visit_day": ["0", "10", "0", "3"],
+        "measure": "pain_nprs",
+        "value": ["5", "2", "7", "4"],
+    }
     base.update(cols)
     return pd.DataFrame(base)
 
@@ -50,7 +54,11 @@ def test_canonical_columns_dtypes_and_order():
     for c in ("patient_id", "episode_id", "measure", "side", "condition", "treatment", "age_band", "sex"):
         assert pd.api.types.is_string_dtype(v[c].dtype), c
     assert v[["episode_id", "visit_number", "value", "row"]].values.tolist() == [
-        ["P1", 1, 7.0, 4], ["P1", 2, 4.0, 5], ["P1", 3, 2.0, 3], ["P2", 1, 5.0, 2]]
+        ["P1", 1, 7.0, 4],
+        ["P1", 2, 4.0, 5],
+        ["P1", 3, 2.0, 3],
+        ["P2", 1, 5.0, 2],
+    ]
     assert v["condition"].isna().all() and (v["side"] == "none").all()
 
 
@@ -58,12 +66,23 @@ def test_defaults_episode_side_and_visit_number():
     frame = _frame(episode_id=["", "E2", "E1", "E1"], visit_day=["0", "0", "0", "3"])
     v = _load(frame).visits
     assert v[["patient_id", "episode_id", "visit_number"]].values.tolist() == [
-        ["P1", "E1", 1], ["P1", "E1", 2], ["P1", "E2", 1], ["P2", "P2", 1]]
+        ["P1", "E1", 1],
+        ["P1", "E1", 2],
+        ["P1", "E2", 1],
+        ["P2", "P2", 1],
+    ]
 
 
 def test_given_visit_numbers_kept_with_gaps_and_filled_within_a_visit():
-    frame = pd.DataFrame({"patient_id": "P1", "visit_day": ["0", "0", "9"], "visit_number": ["1", "", "4"],
-                          "measure": ["pain_nprs", "rom_cervical_flexion", "pain_nprs"], "value": ["6", "40", "3"]})
+    frame = pd.DataFrame(
+        {
+            "patient_id": "P1",
+            "visit_day": ["0", "0", "9"],
+            "visit_number": ["1", "", "4"],
+            "measure": ["pain_nprs", "rom_cervical_flexion", "pain_nprs"],
+            "value": ["6", "40", "3"],
+        }
+    )
     assert _load(frame).visits["visit_number"].tolist() == [1, 1, 4]
 
 
@@ -75,10 +94,14 @@ def test_visit_numbers_must_start_at_one():
 
 
 def test_episode_and_visit_attributes_filled_from_their_group():
-    frame = _frame(condition=["tmd", "", "neck_pain", ""], visit_day=["0", "3", "0", "3"],
-                   measure=["pain_nprs", "pain_nprs", "pain_nprs", "rom_cervical_flexion"],
-                   treatment=["", "exercise+dry_needling", "", ""], twitch_response=["", "YES", "no", ""],
-                   soreness_hours=["", "", "", "24"])
+    frame = _frame(
+        condition=["tmd", "", "neck_pain", ""],
+        visit_day=["0", "3", "0", "3"],
+        measure=["pain_nprs", "pain_nprs", "pain_nprs", "rom_cervical_flexion"],
+        treatment=["", "exercise+dry_needling", "", ""],
+        twitch_response=["", "YES", "no", ""],
+        soreness_hours=["", "", "", "24"],
+    )
     v = _load(frame).visits.set_index("row")
     assert v.loc[[3, 5], "condition"].tolist() == ["neck_pain", "neck_pain"]
     assert v.loc[[3, 5], "treatment"].tolist() == ["dry_needling+exercise"] * 2
@@ -96,8 +119,9 @@ def test_twitch_accepts_booleans_case_insensitively():
 
 def test_many_rows_breaking_one_rule_are_one_problem():
     n = 500
-    frame = pd.DataFrame({"patient_id": [f"P{i}" for i in range(n)], "visit_day": "0",
-                          "measure": "pain_nprs", "value": "12"})
+    frame = pd.DataFrame(
+        {"patient_id": [f"P{i}" for i in range(n)], "visit_day": "0", "measure": "pain_nprs", "value": "12"}
+    )
     err = _error(frame)
     assert len(err.problems) == 1 and len(err.problems[0].rows) == n
     assert "(+492 more)" in str(err)
@@ -111,16 +135,26 @@ def test_headline_counts_problems():
 
 def test_identifiers_and_free_text_never_echoed():
     secret = "Zaphod Beeblebrox"
-    err = _error(_frame(measure=["pain_nprs", secret, "pain_nprs", "pain_nprs"],
-                        sex=["female", secret, "female", "female"], patient_id=["Q77", "Q77", "", "Q77"]))
+    err = _error(
+        _frame(
+            measure=["pain_nprs", secret, "pain_nprs", "pain_nprs"],
+            sex=["female", secret, "female", "female"],
+            patient_id=["Q77", "Q77", "", "Q77"],
+        )
+    )
     text = str(err)
     assert secret not in text and "Q77" not in text
     assert set(err.rules) == {"required_present", "measure_registered", "sex_code"}
 
 
 def test_unknown_codes_counted_never_quoted():
-    err = _error(_frame(condition=["neck_painn", "Maria Lopez", "neck_pain", "neck_pain"],
-                        side=["Left", "", "", ""], measure=["pain_nprs", "pain_nprs", "pain_nprs", "pain_nprss"]))
+    err = _error(
+        _frame(
+            condition=["neck_painn", "Maria Lopez", "neck_pain", "neck_pain"],
+            side=["Left", "", "", ""],
+            measure=["pain_nprs", "pain_nprs", "pain_nprs", "pain_nprss"],
+        )
+    )
     text = str(err)
     for cell in ("neck_painn", "Maria", "Lopez", "Left", "pain_nprss"):
         assert cell not in text, cell
@@ -136,7 +170,7 @@ def test_bounds_message_says_below_or_above_not_the_value():
     assert "17" not in str(err) and "-3" not in str(err)
 
 
-@pytest.mark.parametrize("day", [2 ** 64, 2 ** 63, 2 ** 63 - 1, 10 ** 30, 1e30, np.uint64(2 ** 64 - 1)])
+@pytest.mark.parametrize("day", [2**64, 2**63, 2**63 - 1, 10**30, 1e30, np.uint64(2**64 - 1)])
 def test_days_beyond_int64_in_a_frame_refused(day):
     err = _error(_frame(visit_day=pd.Series([0, day, 0, 3], dtype=object)))
     assert err.rules == ("visit_day_range",) and err.problems[0].rows == (3,)
@@ -164,8 +198,11 @@ def test_unknown_columns_ignored_and_recorded():
 
 
 def test_exact_duplicate_is_judged_after_parsing():
-    loaded = _load(_frame(value=["5", "2", "7", "4"]).pipe(
-        lambda f: pd.concat([f, f.iloc[[1]].assign(value="2.0", visit_day=" 10")], ignore_index=True)))
+    loaded = _load(
+        _frame(value=["5", "2", "7", "4"]).pipe(
+            lambda f: pd.concat([f, f.iloc[[1]].assign(value="2.0", visit_day=" 10")], ignore_index=True)
+        )
+    )
     assert loaded.exclusions[["row", "rule"]].values.tolist() == [[6, "exact_duplicate"]]
 
 
@@ -191,6 +228,7 @@ def test_describe_and_counts():
 
 
 # --- documentation and code agree ---------------------------------------------------------------
+
 
 def _doc_table_rules(heading: str) -> list[str]:
     section = DOC.split(heading, 1)[1].split("\n## ", 1)[0]
@@ -230,6 +268,7 @@ def test_doc_vocabularies_match_contract():
 
 # --- speed ---------------------------------------------------------------------------------------
 
+
 def _big(n_episodes: int, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     visits = 5
@@ -237,9 +276,17 @@ def _big(n_episodes: int, seed: int = 3) -> pd.DataFrame:
     day = np.tile(np.repeat(np.arange(visits) * 7, 2), n_episodes)
     measure = np.tile(["pain_nprs", "rom_cervical_flexion"], n_episodes * visits)
     value = np.where(measure == "pain_nprs", rng.integers(0, 11, len(ep)), rng.integers(20, 80, len(ep)))
-    return pd.DataFrame({"patient_id": pd.Series(ep).astype("str").radd("P"), "visit_day": day.astype(str),
-                         "measure": measure, "value": value.astype(str), "condition": "neck_pain",
-                         "treatment": "dry_needling", "twitch_response": "yes"})
+    return pd.DataFrame(
+        {
+            "patient_id": pd.Series(ep).astype("str").radd("P"),
+            "visit_day": day.astype(str),
+            "measure": measure,
+            "value": value.astype(str),
+            "condition": "neck_pain",
+            "treatment": "dry_needling",
+            "twitch_response": "yes",
+        }
+    )
 
 
 def test_hundred_thousand_rows_load():

@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from outcomes.safety.outputs import atomic_write_text
 from outcomes.report.html import KERNEL_ARGS, NOTEBOOKS, REPO_NOTEBOOKS, WORKERS
+from outcomes.safety.outputs import atomic_write_text
 
 __all__ = ["build_notebook", "cell_id", "clean_notebook", "main"]
 
@@ -70,8 +70,9 @@ def clean_notebook(nb: object) -> object:
     """
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in _KEEP_METADATA}
     if "language_info" in nb.metadata:
-        nb.metadata["language_info"] = {k: v for k, v in nb.metadata["language_info"].items()
-                                         if k in ("name", "file_extension", "mimetype")}
+        nb.metadata["language_info"] = {
+            k: v for k, v in nb.metadata["language_info"].items() if k in ("name", "file_extension", "mimetype")
+        }
     taken: set[str] = set()
     for cell in nb.cells:
         cell.id = cell_id(cell.source, taken)
@@ -87,8 +88,14 @@ def build_notebook(py: Path, *, timeout: int = 600) -> Path:
     from nbclient import NotebookClient
 
     nb = jupytext.read(py)
-    NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False, extra_arguments=list(KERNEL_ARGS),
-                   resources={"metadata": {"path": str(py.parent)}}).execute()
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=timeout,
+        record_timing=False,
+        extra_arguments=list(KERNEL_ARGS),
+        resources={"metadata": {"path": str(py.parent)}},
+    ).execute()
     target = py.with_suffix(".ipynb")
     atomic_write_text(target, nbformat.writes(clean_notebook(nb)) + "\n")
     return target

@@ -7,7 +7,8 @@ layers (``spec`` -> ``ingest`` -> ``episodes`` -> ``stats`` -> ``claims`` ->
 ``analysis`` -> ``report`` -> ``cli``).
 """
 
-from outcomes.ingest.visits import LoadedVisits, load_visits
+from outcomes.ingest.load import load_visits
+from outcomes.ingest.visits import LoadedVisits
 from outcomes.version import __version__
 
 __all__: list[str] = ["LoadedVisits", "__version__", "load_visits"]

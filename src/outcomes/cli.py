@@ -20,7 +20,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from outcomes.analysis import SAMPLE_DATA, analyse, summary_lines
+from outcomes.claims.dask_engine import evaluate_claims_dask
 from outcomes.errors import OutcomesError, Problem, printable
+from outcomes.ingest.deidentify import deidentify_export
+from outcomes.ingest.load import load_visits
+from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
+from outcomes.report.html import build_report
+from outcomes.report.results import analysis_document, dumps
+from outcomes.safety.outputs import (
+    Terminated,
+    atomic_write_text,
+    check_output_directory,
+    check_output_file,
+    install_signal_handlers,
+    record_output,
+    same_file,
+)
+from outcomes.spec.plan import DEFAULT_PLAN_PATH
 
 __all__ = ["main"]
 
@@ -59,6 +76,7 @@ def _path(text: str) -> Path:
 
 def _whole(minimum: int) -> Callable[[str], int]:
     """argparse type of a whole number >= ``minimum`` (a usage error otherwise)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -67,21 +85,17 @@ def _whole(minimum: int) -> Callable[[str], int]:
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}")
         return value
+
     return parse
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from outcomes.ingest.visits import load_visits
-
     loaded = load_visits(args.data, phi_guard=not args.allow_phi)
     _print(loaded.describe())
     return EXIT_OK
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from outcomes.safety.outputs import check_output_file, record_output
-    from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
-
     check_output_file(args.out, force=args.force, what="output")  # before any work: a refused path costs nothing
     sim = simulate_visits(SynthParams(n_episodes=args.episodes), seed=args.seed)
     write_visits(sim.visits, args.out)
@@ -92,70 +106,69 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _defaults(args: argparse.Namespace) -> list[Path]:
     """The files an analysis reads: the data and the plan (the bundled defaults when not given)."""
-    from outcomes.analysis import SAMPLE_DATA
-    from outcomes.spec.plan import DEFAULT_PLAN_PATH
 
-    return [SAMPLE_DATA if args.data is None else args.data, Path(DEFAULT_PLAN_PATH) if args.plan is None else args.plan]
+    return [
+        SAMPLE_DATA if args.data is None else args.data,
+        Path(DEFAULT_PLAN_PATH) if args.plan is None else args.plan,
+    ]
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    from outcomes.safety.outputs import atomic_write_text, check_output_file, record_output, same_file
-    from outcomes.report.results import dumps
-
     if args.engine == "dask" and args.unsuppressed_json is not None:
         raise OutcomesError(Problem("engine_input", "--unsuppressed-json needs the pandas engine", "<args>"))
     to_stdout = args.json is not None and str(args.json) == "-"
-    targets = [(path, doc, what) for path, doc, what in
-               ((None if to_stdout else args.json, "document", "--json file"),
-                (args.unsuppressed_json, "research_document", "--unsuppressed-json file")) if path is not None]
+    targets = [
+        (path, suppressed, what)
+        for path, suppressed, what in (
+            (None if to_stdout else args.json, True, "--json file"),
+            (args.unsuppressed_json, False, "--unsuppressed-json file"),
+        )
+        if path is not None
+    ]
     if len(targets) == 2 and same_file(targets[0][0], targets[1][0]):
-        raise OutcomesError(Problem("output_same_file", "--json and --unsuppressed-json name the same file; give two "
-                                    "different files", str(args.json)))
+        raise OutcomesError(
+            Problem(
+                "output_same_file",
+                "--json and --unsuppressed-json name the same file; give two different files",
+                str(args.json),
+            )
+        )
     inputs = _defaults(args)
     for path, _, what in targets:  # before any work: a refused path costs nothing
         check_output_file(path, inputs=inputs, force=args.force, what=what)
     if args.engine == "dask":  # P2 claims only; see docs/scaling.md
-        from outcomes.claims.dask_engine import evaluate_claims_dask
-
         if args.data is None:
             raise OutcomesError(Problem("engine_input", "--engine dask needs a Parquet file or directory", "<args>"))
         result = evaluate_claims_dask(args.data, args.plan, scheduler=args.scheduler)
     else:
-        from outcomes.analysis import analyse
-
         result = analyse(args.data, args.plan)
-    from outcomes.analysis import summary_lines
 
     tell = sys.stderr if to_stdout else sys.stdout  # with --json -, stdout holds the JSON document and nothing else
     _print("\n".join(summary_lines(result)), file=tell)
     if to_stdout:
-        sys.stdout.write(dumps(result.document))
+        sys.stdout.write(dumps(analysis_document(result)))
         sys.stdout.flush()
-    for path, doc, _ in targets:
-        atomic_write_text(path, dumps(getattr(result, doc)))
+    for path, suppressed, _ in targets:
+        atomic_write_text(path, dumps(analysis_document(result, suppressed=suppressed)))
         record_output(path)
-        if doc == "research_document":
-            _print(f"wrote {path}: UNSUPPRESSED small cells, for the research team only; never share or publish it",
-                   file=sys.stderr)
+        if not suppressed:
+            _print(
+                f"wrote {path}: UNSUPPRESSED small cells, for the research team only; never share or publish it",
+                file=sys.stderr,
+            )
         else:
             _print(f"wrote {path}", file=tell)
     return EXIT_OK
 
 
 def _cmd_deidentify(args: argparse.Namespace) -> int:
-    from outcomes.ingest.deidentify import deidentify_export
-
     # deidentify_export applies the output policy to --out and --key-file before reading anything
-    summary = deidentify_export(args.raw, out=args.out, key_file=args.key_file, mapping=args.mapping,
-                                force=args.force)
+    summary = deidentify_export(args.raw, out=args.out, key_file=args.key_file, mapping=args.mapping, force=args.force)
     _print(summary.describe())
     return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from outcomes.safety.outputs import check_output_directory
-    from outcomes.report.html import build_report
-
     check_output_directory(args.out, inputs=_defaults(args), force=args.force)  # before any work
     build_report(args.data, args.plan, args.out, progress=True, research=args.research, force=args.force)
     return EXIT_OK
@@ -168,9 +181,12 @@ def _build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     def force(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--force", action="store_true",
-                       help="replace an output outcomes wrote earlier even if it changed since (never a file it did "
-                            "not write; see docs/outputs.md)")
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="replace an output outcomes wrote earlier even if it changed since (never a file it did "
+            "not write; see docs/outputs.md)",
+        )
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
@@ -180,8 +196,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = add("validate", _cmd_validate, "Check a visits file against the data contract and summarise it.")
     p.add_argument("data", type=_path, help="visits file (CSV or Parquet, long or wide form)")
-    p.add_argument("--allow-phi", action="store_true",
-                   help="skip the identifier check (only for data already known to be de-identified)")
+    p.add_argument(
+        "--allow-phi",
+        action="store_true",
+        help="skip the identifier check (only for data already known to be de-identified)",
+    )
 
     p = add("synth", _cmd_synth, "Generate synthetic, de-identified visit records with known truth.")
     p.add_argument("--episodes", type=_whole(1), default=400, help="number of episodes (default 400)")
@@ -189,40 +208,92 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=_path, required=True, help="output file (.csv or .parquet)")
     force(p)
     p = add("claims", _cmd_claims, "Test the claim 'patients improve within a few visits' (pain, ROM).")
-    p.add_argument("data", type=_path, nargs="?", default=None,
-                   help="visits file (default: the bundled sample data/sample/visits.csv)")
+    p.add_argument(
+        "data",
+        type=_path,
+        nargs="?",
+        default=None,
+        help="visits file (default: the bundled sample data/sample/visits.csv)",
+    )
     p.add_argument("--plan", type=_path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
-    p.add_argument("--json", type=_path, default=None, metavar="FILE",
-                   help="also write the results.json document to FILE ('-': stdout, the summary then goes to stderr)")
-    p.add_argument("--unsuppressed-json", type=_file_only, default=None, metavar="FILE",
-                   help="also write the document with small cells unsuppressed, for the research team only "
-                        "(never to be shared; not '-')")
+    p.add_argument(
+        "--json",
+        type=_path,
+        default=None,
+        metavar="FILE",
+        help="also write the results.json document to FILE ('-': stdout, the summary then goes to stderr)",
+    )
+    p.add_argument(
+        "--unsuppressed-json",
+        type=_file_only,
+        default=None,
+        metavar="FILE",
+        help="also write the document with small cells unsuppressed, for the research team only "
+        "(never to be shared; not '-')",
+    )
     force(p)
-    p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
-                   help="dask: out-of-core on Parquet, the P2 claims only (needs `pip install -e .[dask]`)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="with --engine dask: address of a distributed scheduler (default: local threads)")
+    p.add_argument(
+        "--engine",
+        choices=("pandas", "dask"),
+        default="pandas",
+        help="dask: out-of-core on Parquet, the P2 claims only (needs `pip install -e .[dask]`)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="with --engine dask: address of a distributed scheduler (default: local threads)",
+    )
 
-    p = add("report", _cmd_report,
-            "Analyse DATA once and write DIR/report.html and DIR/results.json (and DIR/research/ with --research).")
-    p.add_argument("data", type=_path, nargs="?", default=None,
-                   help="visits file (default: the bundled sample data/sample/visits.csv)")
+    p = add(
+        "report",
+        _cmd_report,
+        "Analyse DATA once and write DIR/report.html and DIR/results.json (and DIR/research/ with --research).",
+    )
+    p.add_argument(
+        "data",
+        type=_path,
+        nargs="?",
+        default=None,
+        help="visits file (default: the bundled sample data/sample/visits.csv)",
+    )
     p.add_argument("--plan", type=_path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
-    p.add_argument("--out", type=_path, default=Path("reports"), metavar="DIR",
-                   help="report directory: new, empty or an earlier outcomes report, replaced as a whole on success "
-                        "(default: reports)")
-    p.add_argument("--research", action="store_true",
-                   help="also write DIR/research/: unsuppressed results and the executed notebooks (not for the clinic)")
+    p.add_argument(
+        "--out",
+        type=_path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="report directory: new, empty or an earlier outcomes report, replaced as a whole on success "
+        "(default: reports)",
+    )
+    p.add_argument(
+        "--research",
+        action="store_true",
+        help="also write DIR/research/: unsuppressed results and the executed notebooks (not for the clinic)",
+    )
     force(p)
 
-    p = add("deidentify", _cmd_deidentify,
-            "Turn a raw EMR export into de-identified visit records plus a private crosswalk.")
+    p = add(
+        "deidentify",
+        _cmd_deidentify,
+        "Turn a raw EMR export into de-identified visit records plus a private crosswalk.",
+    )
     p.add_argument("raw", type=_path, help="raw export (CSV or Parquet, one row per visit); only read")
     p.add_argument("--out", type=_path, required=True, help="de-identified output (.csv or .parquet)")
-    p.add_argument("--key-file", type=_path, required=True, metavar="CROSSWALK",
-                   help="crosswalk CSV (identifier -> pseudonym), reused and extended; not in --out's directory")
-    p.add_argument("--mapping", type=_path, default=None, metavar="YAML",
-                   help="column roles (see docs/privacy.md); default: mrn, visit_date, dob")
+    p.add_argument(
+        "--key-file",
+        type=_path,
+        required=True,
+        metavar="CROSSWALK",
+        help="crosswalk CSV (identifier -> pseudonym), reused and extended; not in --out's directory",
+    )
+    p.add_argument(
+        "--mapping",
+        type=_path,
+        default=None,
+        metavar="YAML",
+        help="column roles (see docs/privacy.md); default: mrn, visit_date, dob",
+    )
     force(p)
     return parser
 
@@ -259,7 +330,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage: outcomes ...
     0
     """
-    from outcomes.safety.outputs import Terminated, install_signal_handlers
 
     parser = _build_parser()
     try:
@@ -285,20 +355,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(devnull, sys.stdout.fileno())
             return EXIT_OK
         except MemoryError:
-            print(f"{name}: error: not enough memory for this input; see the limits in docs/security.md (lower "
-                  "them to refuse such inputs before the work starts, or use a machine with more memory)",
-                  file=sys.stderr)
+            print(
+                f"{name}: error: not enough memory for this input; see the limits in docs/security.md (lower "
+                "them to refuse such inputs before the work starts, or use a machine with more memory)",
+                file=sys.stderr,
+            )
             return EXIT_INPUT
         except OSError as exc:  # the disk, not the code: a file that vanished, a full disk, a read-only directory
             where = printable(exc.filename) if exc.filename else "a file"
-            print(f"{name}: error: {where}: cannot be read or written "
-                  f"({printable(exc.strerror or type(exc).__name__)})", file=sys.stderr)
+            print(
+                f"{name}: error: {where}: cannot be read or written ({printable(exc.strerror or type(exc).__name__)})",
+                file=sys.stderr,
+            )
             return EXIT_INPUT
         except Exception as exc:  # a bug: say so plainly
             if args.debug:
                 raise
-            print(f"{name}: internal error ({type(exc).__name__}).\n"
-                  "This is a bug in outcomes; rerun with --debug for the traceback.", file=sys.stderr)
+            print(
+                f"{name}: internal error ({type(exc).__name__}).\n"
+                "This is a bug in outcomes; rerun with --debug for the traceback.",
+                file=sys.stderr,
+            )
             return EXIT_BUG
 
 

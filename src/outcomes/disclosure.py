@@ -54,9 +54,21 @@ import pandas as pd
 
 from outcomes.errors import OutcomesError, Problem
 
-__all__ = ["suppress_counts", "suppress_estimates", "COMPLEMENTARY_MARK", "small_mark", "count_text",
-           "exclusion_text", "disclose_claims", "hide_counts", "count_columns", "suppressed_sentence",
-           "count_marks", "SUPPRESSED", "VALUE_COLUMNS"]
+__all__ = [
+    "COMPLEMENTARY_MARK",
+    "SUPPRESSED",
+    "VALUE_COLUMNS",
+    "count_columns",
+    "count_marks",
+    "count_text",
+    "disclose_claims",
+    "exclusion_text",
+    "hide_counts",
+    "small_mark",
+    "suppress_counts",
+    "suppress_estimates",
+    "suppressed_sentence",
+]
 
 #: Marker of a complementary (secondary) suppression.
 COMPLEMENTARY_MARK = "*"
@@ -64,8 +76,16 @@ COMPLEMENTARY_MARK = "*"
 SUPPRESSED = "suppressed"
 #: Columns withheld (set to missing) in a suppressed row, when present.
 VALUE_COLUMNS: tuple[str, ...] = (
-    "estimate", "ci_low", "ci_high", "std_err", "p_value", "p_value_not", "p_adjusted",
-    "p_not_adjusted", "survival", "sensitivity_agree",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "std_err",
+    "p_value",
+    "p_value_not",
+    "p_adjusted",
+    "p_not_adjusted",
+    "survival",
+    "sensitivity_agree",
 )
 _SOURCE = "suppression"
 
@@ -122,14 +142,24 @@ def _check_min_cell(min_cell: int) -> int:
 def _counts_matrix(table: pd.DataFrame, count_cols: Sequence[str]) -> np.ndarray:
     missing = [c for c in count_cols if c not in table.columns]
     if missing or not count_cols:
-        raise OutcomesError(Problem("counts_valid", f"count columns {missing or '(none)'} not in the table",
-                                    _SOURCE, (), ", ".join(missing) or None))
+        raise OutcomesError(
+            Problem(
+                "counts_valid",
+                f"count columns {missing or '(none)'} not in the table",
+                _SOURCE,
+                (),
+                ", ".join(missing) or None,
+            )
+        )
     values = table[list(count_cols)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
     if bad.any():
         cols = sorted({count_cols[j] for j in np.nonzero(bad)[1]})
-        raise OutcomesError(Problem("counts_valid", "counts must be whole numbers >= 0 (no missing values)",
-                                    _SOURCE, (), ", ".join(cols)))
+        raise OutcomesError(
+            Problem(
+                "counts_valid", "counts must be whole numbers >= 0 (no missing values)", _SOURCE, (), ", ".join(cols)
+            )
+        )
     return values.astype(np.int64)
 
 
@@ -218,8 +248,14 @@ def _suppression_masks(counts: np.ndarray, min_cell: int, row_lines: bool, col_l
     return primary, hidden & ~primary
 
 
-def suppress_counts(table: pd.DataFrame, *, count_cols: Sequence[str], min_cell: int = 11,
-                    total_col: str | None = None, total_row: str | None = None) -> pd.DataFrame:
+def suppress_counts(
+    table: pd.DataFrame,
+    *,
+    count_cols: Sequence[str],
+    min_cell: int = 11,
+    total_col: str | None = None,
+    total_row: str | None = None,
+) -> pd.DataFrame:
     """Counts as display strings with primary and complementary suppression.
 
     Parameters
@@ -262,8 +298,9 @@ def suppress_counts(table: pd.DataFrame, *, count_cols: Sequence[str], min_cell:
         counts = np.column_stack([counts, counts.sum(axis=1)])
     if total_row is not None:
         counts = np.vstack([counts, counts.sum(axis=0)])
-    primary, secondary = _suppression_masks(counts, min_cell, row_lines=total_col is not None,
-                                            col_lines=total_row is not None)
+    primary, secondary = _suppression_masks(
+        counts, min_cell, row_lines=total_col is not None, col_lines=total_row is not None
+    )
     shown = counts.astype(str).astype(object)
     shown[primary] = small_mark(min_cell)
     shown[secondary] = COMPLEMENTARY_MARK
@@ -271,15 +308,16 @@ def suppress_counts(table: pd.DataFrame, *, count_cols: Sequence[str], min_cell:
     out = table.copy()
     if total_row is not None:
         filler = pd.DataFrame({c: [total_row] for c in out.columns if c not in cols}, index=[total_row])
-        out = pd.concat([out.astype({c: "object" for c in filler.columns}), filler])
+        out = pd.concat([out.astype(dict.fromkeys(filler.columns, "object")), filler])
     out_cols = cols + ([total_col] if total_col is not None else [])
     for j, c in enumerate(out_cols):
         out[c] = pd.Series(shown[:, j], index=out.index, dtype="str")
     return out
 
 
-def suppress_estimates(frame: pd.DataFrame, *, n_col: str = "n", min_cell: int = 11,
-                       cols: Sequence[str] | None = None) -> pd.DataFrame:
+def suppress_estimates(
+    frame: pd.DataFrame, *, n_col: str = "n", min_cell: int = 11, cols: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Withhold estimates computed from fewer than ``min_cell`` episodes.
 
     Parameters
@@ -316,8 +354,9 @@ def suppress_estimates(frame: pd.DataFrame, *, n_col: str = "n", min_cell: int =
         cols = [c for c in ("estimate", "ci_low", "ci_high") if c in frame.columns]
     missing = [c for c in (n_col, *cols) if c not in frame.columns]
     if missing:
-        raise OutcomesError(Problem("counts_valid", f"column(s) {missing} not in the table", _SOURCE, (),
-                                    ", ".join(missing)))
+        raise OutcomesError(
+            Problem("counts_valid", f"column(s) {missing} not in the table", _SOURCE, (), ", ".join(missing))
+        )
     n = _counts_matrix(frame, [n_col])[:, 0]
     small = n < min_cell
     out = frame.copy()
@@ -341,8 +380,11 @@ def count_columns(frame: pd.DataFrame) -> list[str]:
     >>> count_columns(pd.DataFrame({"n": [1], "n_shown": ["1"], "successes": [1.0], "k": [3]}))
     ['n', 'successes']
     """
-    return [c for c in frame.columns
-            if (c == "n" or c.startswith("n_") or c == "successes") and pd.api.types.is_numeric_dtype(frame[c])]
+    return [
+        c
+        for c in frame.columns
+        if (c == "n" or c.startswith("n_") or c == "successes") and pd.api.types.is_numeric_dtype(frame[c])
+    ]
 
 
 def suppressed_sentence(name: str, min_cell: int = 11) -> str:
@@ -429,8 +471,9 @@ def disclose_claims(
     min_cell = _check_min_cell(min_cell)
     missing = [c for c in ("id", n_col) if c not in frame.columns]
     if missing:
-        raise OutcomesError(Problem("counts_valid", f"column(s) {missing} not in the table", _SOURCE, (),
-                                    ", ".join(missing)))
+        raise OutcomesError(
+            Problem("counts_valid", f"column(s) {missing} not in the table", _SOURCE, (), ", ".join(missing))
+        )
     out = frame.copy()
     ids = out["id"].astype("str")
     n = _counts_or_zero(out[n_col])
@@ -445,20 +488,25 @@ def disclose_claims(
         small_groups = set(groups["id"].astype("str")[(sizes >= 1) & (sizes < min_cell)])
     claim_level = ids.isin(small_claims | small_groups | set(suppressed_ids)).to_numpy()
     suppressed = own | claim_level
-    reason = np.where(own | ids.isin(small_claims).to_numpy(), f"fewer than {min_cell} episodes",
-                      np.where(ids.isin(small_groups).to_numpy(),
-                               f"a compared group has fewer than {min_cell} episodes",
-                               f"its claim has fewer than {min_cell} episodes"))
+    reason = np.where(
+        own | ids.isin(small_claims).to_numpy(),
+        f"fewer than {min_cell} episodes",
+        np.where(
+            ids.isin(small_groups).to_numpy(),
+            f"a compared group has fewer than {min_cell} episodes",
+            f"its claim has fewer than {min_cell} episodes",
+        ),
+    )
     for c in VALUE_COLUMNS:
         if c in out.columns:
             out[c] = out[c].astype("boolean" if c == "sensitivity_agree" else "float64").mask(suppressed)
     if "verdict" in out.columns:
-        out["verdict"] = out["verdict"].astype("str").mask(suppressed & out["verdict"].notna().to_numpy(),
-                                                           SUPPRESSED)
+        out["verdict"] = out["verdict"].astype("str").mask(suppressed & out["verdict"].notna().to_numpy(), SUPPRESSED)
     if "sentence" in out.columns:
         names = out[name_col].astype("str") if name_col else ids
-        out["sentence"] = out["sentence"].astype("str").mask(
-            suppressed, names.map(lambda name: suppressed_sentence(name, min_cell)))
+        out["sentence"] = (
+            out["sentence"].astype("str").mask(suppressed, names.map(lambda name: suppressed_sentence(name, min_cell)))
+        )
     n_text = pd.Series([count_text(v, min_cell) for v in n], index=out.index, dtype="str")
     out["n_text"] = n_text.mask(out[n_col].isna().to_numpy(), "")
     for c in count_columns(out):
@@ -471,8 +519,7 @@ def disclose_claims(
     return out
 
 
-def hide_counts(table: pd.DataFrame, *, count_cols: Sequence[str], total_col: str,
-                min_cell: int = 11) -> pd.DataFrame:
+def hide_counts(table: pd.DataFrame, *, count_cols: Sequence[str], total_col: str, min_cell: int = 11) -> pd.DataFrame:
     """Counts of lines whose total is published, with primary and complementary cells missing.
 
     :func:`suppress_counts` with a row total, returned as numbers: every hidden cell

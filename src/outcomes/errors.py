@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Problem", "OutcomesError", "format_rows", "printable"]
+__all__ = ["OutcomesError", "Problem", "format_rows", "printable"]
 
 # C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text
 # (bidi overrides and isolates, zero-width marks): none may reach a terminal from a file name.
@@ -38,6 +38,7 @@ def printable(text: object) -> str:
     'plain name.csv'
     """
     return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
 
 #: At most this many row numbers are listed per problem; the rest are counted.
 MAX_ROWS_SHOWN = 8

@@ -19,17 +19,17 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from dataclasses import dataclass, replace
-
 from outcomes.claims.improvement import evaluate_claims
-from outcomes.spec.plan import Plan
 from outcomes.ingest.synth import SynthParams, effect_for_share, simulate_visits, true_share_improved
+from outcomes.spec.plan import Plan
 
-__all__ = ["Scenario", "standard_scenarios", "simulate_primary", "summarise_runs", "run_scenario"]
+__all__ = ["Scenario", "run_scenario", "simulate_primary", "standard_scenarios", "summarise_runs"]
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,12 @@ def standard_scenarios(n_episodes: int = 200) -> list[Scenario]:
         Scenario("null (effect = 0)", replace(base, effect=0.0), plan, "supported"),
         Scenario("boundary (true share = p0)", effect_for_share(plan.p0, base), plan, "supported"),
         Scenario("95% CI coverage", base, plan.with_(alpha=0.025), "coverage"),
-        Scenario("power (true share = p0 + 0.15)",
-                 effect_for_share(plan.p0 + 0.15, replace(base, effect=1.0), vary="responder_share"),
-                 plan, "supported"),
+        Scenario(
+            "power (true share = p0 + 0.15)",
+            effect_for_share(plan.p0 + 0.15, replace(base, effect=1.0), vary="responder_share"),
+            plan,
+            "supported",
+        ),
     ]
 
 
@@ -94,8 +97,17 @@ def simulate_primary(params: SynthParams, *, n_sims: int, seed: int, plan: Plan 
     for i in range(n_sims):
         visits = simulate_visits(params, seed=seed + i).visits
         claim = evaluate_claims(visits, plan).claims.iloc[0]
-        rows.append(dict(sim=i, estimate=claim["estimate"], ci_low=claim["ci_low"], ci_high=claim["ci_high"],
-                         conf_level=claim["conf_level"], verdict=claim["verdict"], n=claim["n"]))
+        rows.append(
+            dict(
+                sim=i,
+                estimate=claim["estimate"],
+                ci_low=claim["ci_low"],
+                ci_high=claim["ci_high"],
+                conf_level=claim["conf_level"],
+                verdict=claim["verdict"],
+                n=claim["n"],
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -119,7 +131,17 @@ def summarise_runs(runs: pd.DataFrame, *, truth: float) -> pd.DataFrame:
     rows = []
     for quantity, k in counts.items():
         ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
-        rows.append(dict(quantity=quantity, count=k, n_sims=n, rate=k / n, ci_low=ci.low, ci_high=ci.high,
-                         truth=truth, mean_estimate=float(np.mean(runs["estimate"])),
-                         conf_level=float(runs["conf_level"].iloc[0])))
+        rows.append(
+            dict(
+                quantity=quantity,
+                count=k,
+                n_sims=n,
+                rate=k / n,
+                ci_low=ci.low,
+                ci_high=ci.high,
+                truth=truth,
+                mean_estimate=float(np.mean(runs["estimate"])),
+                conf_level=float(runs["conf_level"].iloc[0]),
+            )
+        )
     return pd.DataFrame(rows)

@@ -41,14 +41,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.stats.adjusted import ancova_difference, ipw_risk_difference, standardized_risk_difference
-from outcomes.spec.contract import parse_treatment
-from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
-from outcomes.claims.other_claims import group_sizes, missing_columns, not_testable, result_frame
-from outcomes.spec.plan import Plan
+from outcomes.claims.result import group_sizes, missing_columns, not_testable, result_frame
 from outcomes.disclosure import count_text, exclusion_text
+from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
+from outcomes.spec.contract import parse_treatment
+from outcomes.spec.plan import Plan
+from outcomes.stats.adjusted import ancova_difference, ipw_risk_difference, standardized_risk_difference
 
-__all__ = ["treatment_groups", "combined_claim", "combined_groups", "EXTRA_THERAPIES", "CONFOUNDING_CAVEAT"]
+__all__ = ["CONFOUNDING_CAVEAT", "EXTRA_THERAPIES", "combined_claim", "combined_groups", "treatment_groups"]
 
 #: Therapies that make an episode "combined" when given with dry needling.
 EXTRA_THERAPIES: tuple[str, ...] = ("exercise", "manual_therapy")
@@ -77,8 +77,9 @@ def treatment_groups(visits: pd.DataFrame) -> pd.DataFrame:
     codes = {t: parse_treatment(t) for t in vocab}  # distinct strings, not rows
     dn = visits["treatment"].map({t: "dry_needling" in c for t, c in codes.items()}).fillna(False).astype(bool)
     extra = visits["treatment"].map({t: bool(set(c) & set(EXTRA_THERAPIES)) for t, c in codes.items()})
-    flags = pd.DataFrame({"episode_id": visits["episode_id"], "needled": dn,
-                          "combined": extra.fillna(False).astype(bool)})
+    flags = pd.DataFrame(
+        {"episode_id": visits["episode_id"], "needled": dn, "combined": extra.fillna(False).astype(bool)}
+    )
     return flags.groupby("episode_id", sort=True).any().reset_index()
 
 
@@ -93,14 +94,19 @@ def _prepared(frame: pd.DataFrame, plan: Plan) -> dict[str, Any]:
     inc = summary[summary["status"] == "included"].merge(treatment_groups(frame), on="episode_id", how="left")
     needled = inc["needled"].fillna(False).to_numpy(dtype=bool)
     known = (inc["time"] >= k).to_numpy() | inc["event"].to_numpy(dtype=bool)
-    excluded = {"not included for the measure": len(summary) - len(inc), "never needled": int((~needled).sum()),
-                f"left before visit {k} without improving": int((needled & ~known).sum())}
-    eps = inc[needled].assign(group=lambda d: d["combined"].astype(int),
-                              improved=lambda d: (d["event"] & (d["time"] <= k)).astype(int))
+    excluded = {
+        "not included for the measure": len(summary) - len(inc),
+        "never needled": int((~needled).sum()),
+        f"left before visit {k} without improving": int((needled & ~known).sum()),
+    }
+    eps = inc[needled].assign(
+        group=lambda d: d["combined"].astype(int), improved=lambda d: (d["event"] & (d["time"] <= k)).astype(int)
+    )
     covs = _covariates(frame)
     at_k = change_at_visit(measure_changes(frame, plan.registry, measures=[code]), k, summary)
     at_k = at_k.drop(columns=[c for c in covs if c in at_k.columns]).merge(
-        eps[["episode_id", "group", *covs]], on="episode_id", how="inner")
+        eps[["episode_id", "group", *covs]], on="episode_id", how="inner"
+    )
     return dict(summary=summary, excluded=excluded, binary=eps[known[needled]], at_k=at_k, covs=covs)
 
 
@@ -127,8 +133,7 @@ def combined_groups(visits: Any, plan: Plan) -> pd.DataFrame:
     if missing_columns(frame, ["treatment"]):
         return group_sizes("combined", [], [])
     sets = _prepared(frame, plan)
-    sizes = [sets[name]["group"].value_counts().reindex([1, 0], fill_value=0).to_numpy()
-             for name in ("binary", "at_k")]
+    sizes = [sets[name]["group"].value_counts().reindex([1, 0], fill_value=0).to_numpy() for name in ("binary", "at_k")]
     return group_sizes("combined", ["combined", "needling_alone"], np.minimum(*sizes))
 
 
@@ -145,7 +150,7 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        :data:`outcomes.claims.other_claims.RESULT_COLUMNS`: the primary
+        :data:`outcomes.claims.result.RESULT_COLUMNS`: the primary
         ``gcomputation_risk_difference`` row (``estimate`` = difference in P(improved by
         k), combined minus alone), ``ancova_change_at_k`` (difference in gain at ``k``,
         measure units) and ``ipw_risk_difference`` (sensitivity).
@@ -165,8 +170,12 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     sets = _prepared(frame, plan)
     summary, binary, at_k, covs, excluded = (sets[n] for n in ("summary", "binary", "at_k", "covs", "excluded"))
     if (binary["group"].value_counts().reindex([1, 0], fill_value=0) < 2).any():
-        return not_testable("combined", "combined", "not testable: fewer than 2 needled episodes with "
-                            "(or without) exercise / manual therapy", code)
+        return not_testable(
+            "combined",
+            "combined",
+            "not testable: fewer than 2 needled episodes with (or without) exercise / manual therapy",
+            code,
+        )
     adjust = dict(numeric=["baseline"], categorical=covs, conf_level=plan.conf_level)
     rd = standardized_risk_difference(binary, "improved", "group", **adjust)
     ipw = ipw_risk_difference(binary, "improved", "group", **adjust)
@@ -174,41 +183,70 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
 
     adj_txt = ", ".join(["baseline", *[c.replace("_", " ") for c in covs]])
     n_comb, n_alone = int((binary["group"] == 1).sum()), int((binary["group"] == 0).sum())
-    words = {"supported": "more episodes improved with combined care",
-             "not_supported": "fewer episodes improved with combined care",
-             "inconclusive": "no clear difference between combined care and needling alone"}[rd["verdict"]]
+    words = {
+        "supported": "more episodes improved with combined care",
+        "not_supported": "fewer episodes improved with combined care",
+        "inconclusive": "no clear difference between combined care and needling alone",
+    }[rd["verdict"]]
 
     def pct(x: float) -> str:
         return f"{100 * x:+.0f}" if np.isfinite(x) else "n/a"
 
     excl_txt = exclusion_text(excluded, plan.min_cell_size)
     sentence = (
-        f"Needling with exercise or manual therapy vs needling alone: {words}. Adjusted for {adj_txt}, the "
-        f"share improved by visit {k} differed by {pct(rd['estimate'])} percentage points ({rd['conf_level']:.0%} "
-        f"CI {pct(rd['ci_low'])} to {pct(rd['ci_high'])}; standardized risks {100 * rd['risk_1']:.0f}% vs "
-        f"{100 * rd['risk_0']:.0f}%; n = {count_text(n_comb, plan.min_cell_size)} combined, "
-        f"{count_text(n_alone, plan.min_cell_size)} alone"
-        f"{'; excluded: ' + excl_txt if excl_txt else ''}). Propensity-weighted sensitivity analysis: "
-        f"{pct(ipw['estimate'])} ({pct(ipw['ci_low'])} to {pct(ipw['ci_high'])}) percentage points. "
-        f"{CONFOUNDING_CAVEAT}"
-    ) if np.isfinite(rd["estimate"]) else (
-        f"Needling with exercise or manual therapy vs needling alone: the adjusted model could not be "
-        f"estimated (n = {count_text(n_comb, plan.min_cell_size)} combined, "
-        f"{count_text(n_alone, plan.min_cell_size)} alone). {CONFOUNDING_CAVEAT}")
+        (
+            f"Needling with exercise or manual therapy vs needling alone: {words}. Adjusted for {adj_txt}, the "
+            f"share improved by visit {k} differed by {pct(rd['estimate'])} percentage points ({rd['conf_level']:.0%} "
+            f"CI {pct(rd['ci_low'])} to {pct(rd['ci_high'])}; standardized risks {100 * rd['risk_1']:.0f}% vs "
+            f"{100 * rd['risk_0']:.0f}%; n = {count_text(n_comb, plan.min_cell_size)} combined, "
+            f"{count_text(n_alone, plan.min_cell_size)} alone"
+            f"{'; excluded: ' + excl_txt if excl_txt else ''}). Propensity-weighted sensitivity analysis: "
+            f"{pct(ipw['estimate'])} ({pct(ipw['ci_low'])} to {pct(ipw['ci_high'])}) percentage points. "
+            f"{CONFOUNDING_CAVEAT}"
+        )
+        if np.isfinite(rd["estimate"])
+        else (
+            f"Needling with exercise or manual therapy vs needling alone: the adjusted model could not be "
+            f"estimated (n = {count_text(n_comb, plan.min_cell_size)} combined, "
+            f"{count_text(n_alone, plan.min_cell_size)} alone). {CONFOUNDING_CAVEAT}"
+        )
+    )
     fields = ("estimate", "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_value_not", "n", "method")
     base = dict(claim="combined", id="combined", measure=code)
-    rows = [dict(base, analysis="gcomputation_risk_difference", primary=True, verdict=rd["verdict"],
-                 **{f: rd[f] for f in fields}, n_excluded=len(summary) - rd["n"], sentence=sentence),
-            dict(base, analysis="ancova_change_at_k", **{f: anc[f] for f in fields},
-                 n_excluded=len(summary) - anc["n"],
-                 sentence=(f"Difference in {m.label} gain at visit {k}, combined minus alone, adjusted for "
-                           f"{adj_txt}: {anc['estimate']:+.2f} {m.unit} ({anc['conf_level']:.0%} CI "
-                           f"{anc['ci_low']:+.2f} to {anc['ci_high']:+.2f}; "
-                           f"n = {count_text(anc['n'], plan.min_cell_size)}).")),
-            dict(base, analysis="ipw_risk_difference", **{f: ipw[f] for f in fields},
-                 n_excluded=len(summary) - ipw["n"],
-                 sentence=(f"Sensitivity (stabilized inverse-propensity weights, largest weight "
-                           f"{ipw['max_weight']:.1f}): difference in share improved by visit {k} "
-                           f"{pct(ipw['estimate'])} ({pct(ipw['ci_low'])} to {pct(ipw['ci_high'])}) percentage points.")
-                 if np.isfinite(ipw["estimate"]) else "Sensitivity (propensity weights): not estimable.")]
+    rows = [
+        dict(
+            base,
+            analysis="gcomputation_risk_difference",
+            primary=True,
+            verdict=rd["verdict"],
+            **{f: rd[f] for f in fields},
+            n_excluded=len(summary) - rd["n"],
+            sentence=sentence,
+        ),
+        dict(
+            base,
+            analysis="ancova_change_at_k",
+            **{f: anc[f] for f in fields},
+            n_excluded=len(summary) - anc["n"],
+            sentence=(
+                f"Difference in {m.label} gain at visit {k}, combined minus alone, adjusted for "
+                f"{adj_txt}: {anc['estimate']:+.2f} {m.unit} ({anc['conf_level']:.0%} CI "
+                f"{anc['ci_low']:+.2f} to {anc['ci_high']:+.2f}; "
+                f"n = {count_text(anc['n'], plan.min_cell_size)})."
+            ),
+        ),
+        dict(
+            base,
+            analysis="ipw_risk_difference",
+            **{f: ipw[f] for f in fields},
+            n_excluded=len(summary) - ipw["n"],
+            sentence=(
+                f"Sensitivity (stabilized inverse-propensity weights, largest weight "
+                f"{ipw['max_weight']:.1f}): difference in share improved by visit {k} "
+                f"{pct(ipw['estimate'])} ({pct(ipw['ci_low'])} to {pct(ipw['ci_high'])}) percentage points."
+            )
+            if np.isfinite(ipw["estimate"])
+            else "Sensitivity (propensity weights): not estimable.",
+        ),
+    ]
     return result_frame(rows)

@@ -19,22 +19,48 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from outcomes.claims.combined import combined_groups
 from outcomes.claims.improvement import claim_measures
-from outcomes.spec.contract import CONDITIONS
+from outcomes.claims.result import not_testable, result_frame
+from outcomes.claims.runner import evaluate_other_claims
+from outcomes.claims.soreness import soreness_groups
+from outcomes.claims.strength import strength_measures
+from outcomes.claims.twitch import twitch_groups
+from outcomes.disclosure import disclose_claims, suppress_counts
 from outcomes.episodes.core import summarize_episodes
 from outcomes.errors import OutcomesError
-from outcomes.claims.other_claims import evaluate_other_claims, not_testable, result_frame, settings
+from outcomes.spec.claim_settings import settings
+from outcomes.spec.contract import CONDITIONS
 from outcomes.spec.plan import Plan
 from outcomes.stats import benjamini_hochberg, holm, km_at
-from outcomes.claims.strength import strength_measures
-from outcomes.disclosure import disclose_claims, suppress_counts
 
-__all__ = ["claims_by_condition", "claim_groups", "BY_CONDITION_COLUMNS"]
+__all__ = ["BY_CONDITION_COLUMNS", "claim_groups", "claims_by_condition"]
 #: Columns of :func:`claims_by_condition`.
 BY_CONDITION_COLUMNS: tuple[str, ...] = (
-    "condition", "label", "n_episodes", "n_episodes_shown", "claim", "id", "measure", "analysis", "verdict", "reason", "estimate",
-    "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_adjusted", "p_value_not", "p_not_adjusted",
-    "adjust", "n", "n_shown", "suppressed", "suppression_reason",
+    "condition",
+    "label",
+    "n_episodes",
+    "n_episodes_shown",
+    "claim",
+    "id",
+    "measure",
+    "analysis",
+    "verdict",
+    "reason",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "conf_level",
+    "threshold",
+    "p_value",
+    "p_adjusted",
+    "p_value_not",
+    "p_not_adjusted",
+    "adjust",
+    "n",
+    "n_shown",
+    "suppressed",
+    "suppression_reason",
 )
 
 
@@ -53,15 +79,30 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
         inc = part[part["status"] == "included"]
         if inc.empty:
             continue
-        km = km_at(inc["time"].to_numpy(), inc["event"].to_numpy(), plan.k, conf_level=plan.conf_level,
-                   p0=plan.p0).iloc[0]
+        km = km_at(
+            inc["time"].to_numpy(), inc["event"].to_numpy(), plan.k, conf_level=plan.conf_level, p0=plan.p0
+        ).iloc[0]
         claim = "strength" if code in strength else "improved_by_visit"
         cid = f"{'strength_' if code in strength else ''}improved_by_visit_{plan.k}:{code}"
-        rows.append(dict(claim=claim, id=cid, measure=code, analysis="kaplan_meier", primary=True,
-                         estimate=km["estimate"], ci_low=km["ci_low"], ci_high=km["ci_high"],
-                         conf_level=km["conf_level"], threshold=plan.p0, p_value=km["p_value"],
-                         p_value_not=1.0 - km["p_value"], n=int(km["n"]), n_excluded=len(part) - len(inc),
-                         method=km["method"]))
+        rows.append(
+            dict(
+                claim=claim,
+                id=cid,
+                measure=code,
+                analysis="kaplan_meier",
+                primary=True,
+                estimate=km["estimate"],
+                ci_low=km["ci_low"],
+                ci_high=km["ci_high"],
+                conf_level=km["conf_level"],
+                threshold=plan.p0,
+                p_value=km["p_value"],
+                p_value_not=1.0 - km["p_value"],
+                n=int(km["n"]),
+                n_excluded=len(part) - len(inc),
+                method=km["method"],
+            )
+        )
     return result_frame(rows)
 
 
@@ -87,22 +128,24 @@ def claim_groups(visits: Any, plan: Plan) -> pd.DataFrame:
     [['twitch', 'twitch'], ['twitch', 'no_twitch'], ['combined', 'combined'],
      ['combined', 'needling_alone'], ['soreness', 'episodes']]
     """
-    from outcomes.claims.combined import combined_groups
-    from outcomes.claims.soreness import soreness_groups
-    from outcomes.claims.twitch import twitch_groups
 
     frame = getattr(visits, "visits", visits)
     runs = {"twitch": twitch_groups, "combined": combined_groups, "soreness": soreness_groups}
-    parts = [run(frame, plan) for claim, run in runs.items()  # three claims, not data rows
-             if settings(claim, plan.other_claims)["enabled"] is not False]
+    parts = [
+        run(frame, plan)
+        for claim, run in runs.items()  # three claims, not data rows
+        if settings(claim, plan.other_claims)["enabled"] is not False
+    ]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["id", "group", "n"])
     return out.astype({"id": "str", "group": "str", "n": "int64"})
 
 
 def _condition_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     parts = []
-    runs = ((_km_rows, "improved_by_visit"),
-            (partial(evaluate_other_claims, claims=("twitch", "soreness", "combined", "early")), "other"))
+    runs = (
+        (_km_rows, "improved_by_visit"),
+        (partial(evaluate_other_claims, claims=("twitch", "soreness", "combined", "early")), "other"),
+    )
     for run, name in runs:  # two runners per condition
         try:
             out = run(visits, plan)
@@ -120,7 +163,7 @@ def claims_by_condition(visits: Any, plan: Plan) -> pd.DataFrame:
     :func:`outcomes.claims.improvement.evaluate_claims`, without its sensitivity analyses) of the
     primary measure, the ROM measures that condition records and the strength measures;
     and the twitch, soreness, combined-therapy and early claims
-    (:func:`outcomes.claims.other_claims.evaluate_other_claims`).  Rows not testable there
+    (:func:`outcomes.claims.runner.evaluate_other_claims`).  Rows not testable there
     (e.g. strength in neck pain) are dropped.
 
     Multiplicity: each claim ``id`` is one family across conditions; its one-sided
@@ -190,13 +233,17 @@ def claims_by_condition(visits: Any, plan: Plan) -> pd.DataFrame:
     table["verdict"] = pd.array(np.where(small, "suppressed", np.where(np.isnan(sup), None, verdict)), dtype="str")
     table["adjust"] = adjust
     table["n_shown"] = table["n_text"]
-    table["reason"] = table["reason"].astype("str").mask(table["suppressed"] & table["reason"].isna(),
-                                                         "suppressed: " + table["suppression_reason"])
+    table["reason"] = (
+        table["reason"]
+        .astype("str")
+        .mask(table["suppressed"] & table["reason"].isna(), "suppressed: " + table["suppression_reason"])
+    )
     # Episodes per condition, as published: the total number of episodes is public (results.json
     # data.episodes), so a single small condition could be recovered by subtraction;
     # suppress_counts adds the complementary suppression against that total.
-    shown_eps = suppress_counts(n_eps.rename("n").to_frame(), count_cols=["n"], min_cell=plan.min_cell_size,
-                                total_row="all")["n"].drop("all")
+    shown_eps = suppress_counts(
+        n_eps.rename("n").to_frame(), count_cols=["n"], min_cell=plan.min_cell_size, total_row="all"
+    )["n"].drop("all")
     table["n_episodes_shown"] = pd.array(table["condition"].map(shown_eps), dtype="str")
     hidden = ~table["n_episodes_shown"].str.fullmatch(r"\d+").to_numpy(dtype=bool, na_value=True)
     table["n_episodes"] = table["n_episodes"].astype("Int64").mask(hidden)

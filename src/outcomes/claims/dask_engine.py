@@ -35,18 +35,20 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from outcomes.ingest.coded import text_cells
 from outcomes.claims.improvement import ClaimCounts, ClaimsResult, claim_counts, claim_measures, claims_from_counts
 from outcomes.errors import OutcomesError, Problem
-from outcomes.safety.files import check_regular_file
+from outcomes.ingest.coded import text_cells
+from outcomes.ingest.phi import PhiError, scan_phi
 from outcomes.ingest.records import check_parquet_metadata, tidy_records
+from outcomes.ingest.rules import validate_records
+from outcomes.safety.files import check_regular_file
 from outcomes.spec.plan import Plan, load_plan
 
 __all__ = ["ROWS_PER_PARTITION", "ScaledClaims", "evaluate_claims_dask"]
@@ -72,14 +74,6 @@ class ScaledClaims:
     n_episodes: int
     n_partitions: int = field(default=0)
 
-    @cached_property
-    def document(self) -> dict[str, Any]:
-        """The ``results.json`` document (as :attr:`outcomes.analysis.Analysis.document`)."""
-        from outcomes.report.results import results_document
-
-        return results_document(self.claims, data_sha256=self.sha256, n_episodes=self.n_episodes,
-                                data_source=self.source)
-
 
 def _parquet_files(path: Path) -> list[Path]:
     if path.is_dir():
@@ -90,14 +84,18 @@ def _parquet_files(path: Path) -> list[Path]:
     check_regular_file(path, source=str(path), what="a Parquet file or a directory of them")  # no FIFO, no device
     with open(path, "rb") as fh:
         if fh.read(4) != b"PAR1":
-            raise OutcomesError(Problem("parquet_readable", "the Dask engine reads Parquet; convert the CSV "
-                                        "first (or use --engine pandas)", str(path)))
+            raise OutcomesError(
+                Problem(
+                    "parquet_readable",
+                    "the Dask engine reads Parquet; convert the CSV first (or use --engine pandas)",
+                    str(path),
+                )
+            )
     return [path]
 
 
 def _pieces(files: list[Path], rows_per_partition: int) -> list[tuple[str, tuple[int, ...], int]]:
     """(file, row groups, row number of the first row) per partition."""
-    import pyarrow.parquet as pq
 
     pieces, first = [], 2  # header = row 1
     for f in files:
@@ -105,8 +103,13 @@ def _pieces(files: list[Path], rows_per_partition: int) -> list[tuple[str, tuple
             parquet = pq.ParquetFile(f)
             meta, schema = parquet.metadata, parquet.schema_arrow
         except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise OutcomesError(Problem("parquet_readable", f"is not a readable Parquet file "
-                                        f"({type(exc).__name__}); export it again", str(f))) from None
+            raise OutcomesError(
+                Problem(
+                    "parquet_readable",
+                    f"is not a readable Parquet file ({type(exc).__name__}); export it again",
+                    str(f),
+                )
+            ) from None
         check_parquet_metadata(meta, schema, str(f))  # the pandas engine's limits, from the footer alone
         groups: list[int] = []
         n, start = 0, first
@@ -124,7 +127,6 @@ def _pieces(files: list[Path], rows_per_partition: int) -> list[tuple[str, tuple
 
 def _read_piece(piece: tuple[str, tuple[int, ...], int]) -> pd.DataFrame:
     """One partition: the row groups as the pandas engine reads them, plus file row numbers."""
-    import pyarrow.parquet as pq
 
     path, groups, first = piece
     frame = pq.ParquetFile(path).read_row_groups(list(groups)).to_pandas()
@@ -147,8 +149,6 @@ def _with_episode_key(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _partition_result(part: pd.DataFrame, source: str, plan: Plan, phi_guard: bool) -> dict[str, Any]:
     """Everything one partition of whole episodes contributes (runs on a worker)."""
-    from outcomes.ingest.phi import scan_phi
-    from outcomes.ingest.rules import validate_records
 
     if len(part) == 0:
         return {}
@@ -167,8 +167,12 @@ def _partition_result(part: pd.DataFrame, source: str, plan: Plan, phi_guard: bo
     visits = loaded.visits
     candidates = claim_measures(pd.DataFrame({"measure": list(plan.registry)}), plan)
     present = set(pd.unique(visits["measure"]))
-    return {"counts": claim_counts(visits, plan, candidates) if present & set(candidates) else None,
-            "measures": present, "n_rows": len(visits), "n_episodes": loaded.n_episodes}
+    return {
+        "counts": claim_counts(visits, plan, candidates) if present & set(candidates) else None,
+        "measures": present,
+        "n_rows": len(visits),
+        "n_episodes": loaded.n_episodes,
+    }
 
 
 def _merge_problems(problems: list[Problem]) -> list[Problem]:
@@ -204,10 +208,15 @@ def _scheduler(address: str | None) -> Iterator[None]:
         yield
 
 
-def evaluate_claims_dask(data: str | os.PathLike[str], plan: Plan | str | os.PathLike[str] | None = None, *,
-                         scheduler: str | None = None, phi_guard: bool = True,
-                         rows_per_partition: int = ROWS_PER_PARTITION,
-                         npartitions: int | None = None) -> ScaledClaims:
+def evaluate_claims_dask(
+    data: str | os.PathLike[str],
+    plan: Plan | str | os.PathLike[str] | None = None,
+    *,
+    scheduler: str | None = None,
+    phi_guard: bool = True,
+    rows_per_partition: int = ROWS_PER_PARTITION,
+    npartitions: int | None = None,
+) -> ScaledClaims:
     """Load, validate and evaluate every claim on Dask; same results as the pandas engine.
 
     Parameters
@@ -220,7 +229,7 @@ def evaluate_claims_dask(data: str | os.PathLike[str], plan: Plan | str | os.Pat
         Address of a ``distributed`` scheduler (``tcp://host:8786``); default the active
         ``distributed.Client`` if any, else dask's local threads.
     phi_guard : bool
-        Refuse identifiable columns (as :func:`outcomes.ingest.visits.load_visits`).
+        Refuse identifiable columns (as :func:`outcomes.ingest.load.load_visits`).
     rows_per_partition : int
         Row groups are gathered into partitions of about this many rows when read.
     npartitions : int, optional
@@ -258,15 +267,14 @@ def evaluate_claims_dask(data: str | os.PathLike[str], plan: Plan | str | os.Pat
     with _scheduler(scheduler):
         ddf = dd.from_map(_read_piece, pieces, meta=meta, enforce_metadata=False)
         shuffled = ddf.shuffle(on=_EPISODE, npartitions=npartitions or max(ddf.npartitions, 1))
-        tasks = [dask.delayed(_partition_result)(part, source, plan_obj, phi_guard)
-                 for part in shuffled.to_delayed()]
+        tasks = [dask.delayed(_partition_result)(part, source, plan_obj, phi_guard) for part in shuffled.to_delayed()]
         results = list(dask.compute(*tasks))
     phi = [p for r in results for p in r.get("phi", [])]
     if phi:
-        from outcomes.ingest.phi import PhiError
-
-        raise PhiError(_merge_problems(phi), headline=f"{source} appears to contain patient identifiers "
-                                                       "(HIPAA Safe Harbor); it was not loaded:")
+        raise PhiError(
+            _merge_problems(phi),
+            headline=f"{source} appears to contain patient identifiers (HIPAA Safe Harbor); it was not loaded:",
+        )
     problems = _merge_problems([p for r in results for p in r.get("problems", [])])
     if not any("n_rows" in r for r in results) and not problems:
         problems = [Problem("has_data_rows", "no data rows (only a header, or only blank rows)", source)]
@@ -276,12 +284,23 @@ def evaluate_claims_dask(data: str | os.PathLike[str], plan: Plan | str | os.Pat
     present = set().union(*(r["measures"] for r in results if "measures" in r))
     codes = claim_measures(pd.DataFrame({"measure": sorted(present)}), plan_obj)
     if not codes:
-        raise OutcomesError(Problem("claim_measures_present",
-                                    f"none of the plan's claim measures ({plan_obj.primary_measure} or ROM) "
-                                    "occur in the data", source, (), "measure"))
+        raise OutcomesError(
+            Problem(
+                "claim_measures_present",
+                f"none of the plan's claim measures ({plan_obj.primary_measure} or ROM) occur in the data",
+                source,
+                (),
+                "measure",
+            )
+        )
     counts = ClaimCounts.combine([r["counts"] for r in results if r.get("counts") is not None])
     claims = claims_from_counts(counts, plan_obj, codes)
-    return ScaledClaims(claims=claims, plan=plan_obj, source=source, sha256=_sha256(files),
-                        n_rows=sum(r.get("n_rows", 0) for r in results),
-                        n_episodes=sum(r.get("n_episodes", 0) for r in results), n_partitions=len(results))
-
+    return ScaledClaims(
+        claims=claims,
+        plan=plan_obj,
+        source=source,
+        sha256=_sha256(files),
+        n_rows=sum(r.get("n_rows", 0) for r in results),
+        n_episodes=sum(r.get("n_episodes", 0) for r in results),
+        n_partitions=len(results),
+    )

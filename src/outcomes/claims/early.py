@@ -32,12 +32,14 @@ from typing import Any
 import pandas as pd
 
 from outcomes.claims.improvement import CAVEAT
+from outcomes.claims.result import not_testable, result_frame
+from outcomes.disclosure import count_text
 from outcomes.episodes.core import measure_changes, summarize_episodes
 from outcomes.errors import OutcomesError
-from outcomes.claims.other_claims import not_testable, result_frame, settings, wald_result
+from outcomes.spec.claim_settings import settings
 from outcomes.spec.plan import Plan
 from outcomes.stats import fit_trajectory
-from outcomes.disclosure import count_text
+from outcomes.stats.decision import wald_result
 
 __all__ = ["early_claim", "trajectory_frame"]
 
@@ -78,7 +80,7 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        :data:`outcomes.claims.other_claims.RESULT_COLUMNS`: the primary
+        :data:`outcomes.claims.result.RESULT_COLUMNS`: the primary
         ``piecewise_slope_difference`` row and the ``slope_early`` / ``slope_late`` rows
         (improvement per visit, measure units).
 
@@ -104,12 +106,16 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     res = wald_result(-m.direction * float(diff["estimate"]), float(diff["std_err"]), 0.0, plan.conf_level)
     fe = fit.fixed_effects().set_index("term")
     method = "mixed_model_piecewise_reml" + ("" if fit.converged else " (not converged)")
-    words = {"supported": "larger early in treatment than later: supported",
-             "not_supported": "larger later than early: not supported",
-             "inconclusive": "not clearly different early and late: inconclusive"}[res["verdict"]]
+    words = {
+        "supported": "larger early in treatment than later: supported",
+        "not_supported": "larger later than early: not supported",
+        "inconclusive": "not clearly different early and late: inconclusive",
+    }[res["verdict"]]
     n_excl = n_measure - fit.n_groups
-    slopes = {name: m.direction * float(fe.loc[term, "estimate"])
-              for name, term in (("early", "slope_before"), ("late", "slope_after"))}
+    slopes = {
+        name: m.direction * float(fe.loc[term, "estimate"])
+        for name, term in (("early", "slope_before"), ("late", "slope_after"))
+    }
     sentence = (
         f"{m.label}: average improvement per visit was {slopes['early']:.2f} {m.unit} up to visit {knee} and "
         f"{slopes['late']:.2f} {m.unit} after it; the difference (early minus late) is {res['estimate']:.2f} "
@@ -118,16 +124,46 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
         f"{count_text(fit.n_obs, plan.min_cell_size)} visits"
         f"{f', {count_text(n_excl, plan.min_cell_size)} excluded' if n_excl else ''}"
         f"{'' if fit.converged else '; the model did not converge, read with care'}). Improvement is "
-        f"{words}. {CAVEAT}")
+        f"{words}. {CAVEAT}"
+    )
     base = dict(claim="early", id="early", measure=code, n=fit.n_groups, n_excluded=n_excl, method=method)
-    rows = [dict(base, analysis="piecewise_slope_difference", primary=True, sentence=sentence,
-                 **{c: res[c] for c in ("verdict", "estimate", "ci_low", "ci_high", "conf_level", "threshold",
-                                        "p_value", "p_value_not")})]
+    rows = [
+        dict(
+            base,
+            analysis="piecewise_slope_difference",
+            primary=True,
+            sentence=sentence,
+            **{
+                c: res[c]
+                for c in (
+                    "verdict",
+                    "estimate",
+                    "ci_low",
+                    "ci_high",
+                    "conf_level",
+                    "threshold",
+                    "p_value",
+                    "p_value_not",
+                )
+            },
+        )
+    ]
     for name, term in (("early", "slope_before"), ("late", "slope_after")):
         lo, hi = m.direction * fe.loc[term, "ci_low"], m.direction * fe.loc[term, "ci_high"]
-        rows.append(dict(base, analysis=f"slope_{name}", estimate=slopes[name], ci_low=min(lo, hi),
-                         ci_high=max(lo, hi), conf_level=plan.conf_level, p_value=fe.loc[term, "p_value"],
-                         sentence=(f"Improvement per visit {'up to' if name == 'early' else 'after'} visit {knee}: "
-                                   f"{slopes[name]:.2f} {m.unit} ({plan.conf_level:.0%} CI {min(lo, hi):.2f} to "
-                                   f"{max(lo, hi):.2f}).")))
+        rows.append(
+            dict(
+                base,
+                analysis=f"slope_{name}",
+                estimate=slopes[name],
+                ci_low=min(lo, hi),
+                ci_high=max(lo, hi),
+                conf_level=plan.conf_level,
+                p_value=fe.loc[term, "p_value"],
+                sentence=(
+                    f"Improvement per visit {'up to' if name == 'early' else 'after'} visit {knee}: "
+                    f"{slopes[name]:.2f} {m.unit} ({plan.conf_level:.0%} CI {min(lo, hi):.2f} to "
+                    f"{max(lo, hi):.2f})."
+                ),
+            )
+        )
     return result_frame(rows)

@@ -41,30 +41,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from outcomes.disclosure import count_marks, count_text, disclose_claims, exclusion_text, hide_counts
 from outcomes.episodes.core import EpisodeCore
+from outcomes.errors import OutcomesError, Problem
 from outcomes.spec.measures import Measure
 from outcomes.spec.plan import Plan
-from outcomes.stats import holm, km_at_from_counts, km_counts, km_from_counts, km_median, paired_change, proportion_summary
-from outcomes.disclosure import count_marks, count_text, disclose_claims, exclusion_text, hide_counts
+from outcomes.stats import (
+    holm,
+    km_at_from_counts,
+    km_counts,
+    km_from_counts,
+    km_median,
+    paired_change,
+    proportion_summary,
+)
+from outcomes.stats.decision import Verdict, verdict_from_bounds
 
 __all__ = [
-    "ClaimsResult",
-    "ClaimCounts",
-    "evaluate_claims",
-    "claim_counts",
-    "claims_from_counts",
-    "claim_measures",
-    "verdict_from_bounds",
     "CAVEAT",
-    "Verdict",
+    "ClaimCounts",
+    "ClaimsResult",
+    "claim_counts",
+    "claim_measures",
+    "claims_from_counts",
+    "evaluate_claims",
 ]
 
-Verdict = Literal["supported", "not_supported", "inconclusive"]
 
 CAVEAT = (
     "These records have no control group: an uncontrolled before/after comparison cannot "
@@ -144,28 +151,38 @@ class ClaimsResult:
         if len(exclusions):
             wide = exclusions.pivot_table(index="id", columns="reason", values="n", aggfunc="sum", fill_value=0)
             reasons = [str(c) for c in wide.columns]
-            hidden = hide_counts(wide.set_axis(reasons, axis=1), count_cols=reasons, total_col="n_excluded",
-                                 min_cell=mc)
+            hidden = hide_counts(
+                wide.set_axis(reasons, axis=1), count_cols=reasons, total_col="n_excluded", min_cell=mc
+            )
             long = hidden[reasons].stack().rename("n_shown")
             key = pd.MultiIndex.from_frame(exclusions[["id", "reason"]].astype("str"))
             exclusions["n"] = pd.array(long.reindex(key).to_numpy(), dtype="Int64")
             total = hidden["n_excluded"].reindex(claims["id"].astype("str")).to_numpy()
-            claims["n_excluded"] = pd.array(np.where(claims["id"].isin(hidden.index), total,
-                                                     claims["n_excluded"]), dtype="Int64")
+            claims["n_excluded"] = pd.array(
+                np.where(claims["id"].isin(hidden.index), total, claims["n_excluded"]), dtype="Int64"
+            )
         change = disclose_claims(self.change, mc, suppressed_ids=gone)
         if len(change):
             first = self.change.drop_duplicates("id").set_index("id")  # n is the same for every statistic
             line = pd.DataFrame({"measured": first["n"], "not_measured": first["n_not_measured_at_k"]})
-            hidden = hide_counts(line.fillna(0).astype("int64"), count_cols=["measured", "not_measured"],
-                                 total_col="n_claim", min_cell=mc)
+            hidden = hide_counts(
+                line.fillna(0).astype("int64"),
+                count_cols=["measured", "not_measured"],
+                total_col="n_claim",
+                min_cell=mc,
+            )
             for col, part in (("n", "measured"), ("n_not_measured_at_k", "not_measured")):
                 change[col] = change[col].mask(change["id"].map(hidden[part]).isna().to_numpy())
             change["n_text"] = count_marks(self.change["n"], change["n"], mc)
         return replace(
-            self, claims=claims, exclusions=exclusions, change=change,
+            self,
+            claims=claims,
+            exclusions=exclusions,
+            change=change,
             sensitivity=disclose_claims(self.sensitivity, mc, suppressed_ids=gone),
             medians=disclose_claims(self.medians, mc, suppressed_ids=gone),
-            curves=disclose_claims(self.curves, mc, n_col="n_risk", suppressed_ids=gone))
+            curves=disclose_claims(self.curves, mc, n_col="n_risk", suppressed_ids=gone),
+        )
 
 
 def claim_measures(visits: pd.DataFrame, plan: Plan) -> list[str]:
@@ -185,23 +202,6 @@ def claim_measures(visits: pd.DataFrame, plan: Plan) -> list[str]:
         secondary = [c for c in plan.secondary_measures if c in present]
     primary = [plan.primary_measure] if plan.primary_measure in present else []
     return primary + [c for c in secondary if c != plan.primary_measure]
-
-
-def verdict_from_bounds(ci_low: float, ci_high: float, p0: float) -> Verdict:
-    """Three-way verdict from the one-sided bounds (the ends of the 1 - 2 alpha interval).
-
-    Examples
-    --------
-    >>> verdict_from_bounds(0.55, 0.70, 0.5), verdict_from_bounds(0.2, 0.45, 0.5)
-    ('supported', 'not_supported')
-    >>> verdict_from_bounds(0.45, 0.60, 0.5)
-    'inconclusive'
-    """
-    if ci_low > p0:
-        return "supported"
-    if ci_high < p0:
-        return "not_supported"
-    return "inconclusive"
 
 
 def _verdict_from_p(p_sup: float, p_not: float, alpha: float) -> Verdict:
@@ -225,8 +225,7 @@ def _variants(m: Measure) -> dict[str, Measure]:
     if m.threshold_rel is None:
         return {}
     # The relative-only rule keeps a vanishing absolute floor so that "no change" never counts.
-    return {"absolute_only": replace(m, threshold_rel=None),
-            "relative_only": replace(m, threshold_abs=1e-6)}
+    return {"absolute_only": replace(m, threshold_rel=None), "relative_only": replace(m, threshold_abs=1e-6)}
 
 
 @dataclass(frozen=True)
@@ -271,8 +270,12 @@ class ClaimCounts:
         >>> int(both.shares["n_included"].sum()) == int(claim_counts(v, Plan()).shares["n_included"].sum())
         True
         """
-        keys = {"km": ["measure", "analysis", "time"], "shares": ["measure"],
-                "change": ["measure", "gain", "baseline"], "exclusions": ["measure", "reason"]}
+        keys = {
+            "km": ["measure", "analysis", "time"],
+            "shares": ["measure"],
+            "change": ["measure", "gain", "baseline"],
+            "exclusions": ["measure", "reason"],
+        }
         out = {}
         for name, key in keys.items():
             frame = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
@@ -282,8 +285,15 @@ class ClaimCounts:
 
 def _km_counts(time: np.ndarray, event: np.ndarray, measure: str, analysis: str) -> pd.DataFrame:
     times, n_event, n_censor = km_counts(time, event)
-    return pd.DataFrame({"measure": measure, "analysis": analysis, "time": times.astype(np.int64),
-                         "n_event": n_event.astype(np.int64), "n_censor": n_censor.astype(np.int64)})
+    return pd.DataFrame(
+        {
+            "measure": measure,
+            "analysis": analysis,
+            "time": times.astype(np.int64),
+            "n_event": n_event.astype(np.int64),
+            "n_censor": n_censor.astype(np.int64),
+        }
+    )
 
 
 def _measure_counts(core: EpisodeCore, code: str, plan: Plan) -> dict[str, pd.DataFrame]:
@@ -308,17 +318,26 @@ def _measure_counts(core: EpisodeCore, code: str, plan: Plan) -> dict[str, pd.Da
         event, time = core.event_time(core.first_improved_by(rule), reachable)
         inc_v = keys[reachable[keys]]
         km.append(_km_counts(time[inc_v], event[inc_v], code, name))
-    shares = pd.DataFrame({"measure": [code], "n_included": [len(inc)], "n_improved_by_k": [(first <= k).sum()],
-                           "n_completers": [completers.sum()],
-                           "n_completers_improved": [(first[completers] <= k).sum()]}).astype(
-        {c: np.int64 for c in ("n_included", "n_improved_by_k", "n_completers", "n_completers_improved")})
+    shares = pd.DataFrame(
+        {
+            "measure": [code],
+            "n_included": [len(inc)],
+            "n_improved_by_k": [(first <= k).sum()],
+            "n_completers": [completers.sum()],
+            "n_completers_improved": [(first[completers] <= k).sum()],
+        }
+    ).astype(dict.fromkeys(("n_included", "n_improved_by_k", "n_completers", "n_completers_improved"), np.int64))
     excluded = keys[~included]
-    status = pd.Series(pd.array(np.where(core.has_base[excluded], "threshold_unreachable", "no_baseline"),
-                                dtype="str"))
-    excl = (status.value_counts().rename_axis("reason").reset_index(name="n").assign(measure=code)
-            [["measure", "reason", "n"]])
-    return dict(km=pd.concat(km, ignore_index=True), shares=shares, change=_change_counts(core, i, inc, plan),
-                exclusions=excl)
+    status = pd.Series(pd.array(np.where(core.has_base[excluded], "threshold_unreachable", "no_baseline"), dtype="str"))
+    excl = (
+        status.value_counts()
+        .rename_axis("reason")
+        .reset_index(name="n")
+        .assign(measure=code)[["measure", "reason", "n"]]
+    )
+    return dict(
+        km=pd.concat(km, ignore_index=True), shares=shares, change=_change_counts(core, i, inc, plan), exclusions=excl
+    )
 
 
 def _change_counts(core: EpisodeCore, i: int, inc: np.ndarray, plan: Plan) -> pd.DataFrame:
@@ -336,8 +355,14 @@ def _change_counts(core: EpisodeCore, i: int, inc: np.ndarray, plan: Plan) -> pd
     baseline = core.baseline[key]
     code = core.codes.measures[i]
     gain = plan.measure(code).direction * (core.value[at_k] - baseline) + 0.0  # as measure_changes
-    return (pd.DataFrame({"gain": gain, "baseline": baseline}).groupby(["gain", "baseline"], sort=True).size()
-            .rename("n").reset_index().assign(measure=code)[["measure", "gain", "baseline", "n"]])
+    return (
+        pd.DataFrame({"gain": gain, "baseline": baseline})
+        .groupby(["gain", "baseline"], sort=True)
+        .size()
+        .rename("n")
+        .reset_index()
+        .assign(measure=code)[["measure", "gain", "baseline", "n"]]
+    )
 
 
 def _counts(core: EpisodeCore, plan: Plan, codes: list[str]) -> ClaimCounts:
@@ -379,9 +404,12 @@ def claim_counts(visits: Any, plan: Plan, codes: list[str] | None = None) -> Cla
     return _counts(EpisodeCore(frame, plan.registry, codes), plan, codes)  # no summary frame needed
 
 
-_COUNT_COLUMNS = {"km": ["measure", "analysis", "time", "n_event", "n_censor"],
-                  "shares": ["measure", "n_included", "n_improved_by_k", "n_completers", "n_completers_improved"],
-                  "change": ["measure", "gain", "baseline", "n"], "exclusions": ["measure", "reason", "n"]}
+_COUNT_COLUMNS = {
+    "km": ["measure", "analysis", "time", "n_event", "n_censor"],
+    "shares": ["measure", "n_included", "n_improved_by_k", "n_completers", "n_completers_improved"],
+    "change": ["measure", "gain", "baseline", "n"],
+    "exclusions": ["measure", "reason", "n"],
+}
 
 
 # A statistic without the data it needs (no included episode, nobody attending at visit k,
@@ -397,20 +425,36 @@ def _no_episodes(km: pd.DataFrame) -> bool:
 
 def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[str, Any]:
     if _no_episodes(km):
-        row = dict(k=float(k), n=0, n_events_by_k=0, **_NAN, conf_level=plan.conf_level, p0=plan.p0,
-                   p_value=np.nan, method="kaplan_meier_loglog")
+        row = dict(
+            k=float(k),
+            n=0,
+            n_events_by_k=0,
+            **_NAN,
+            conf_level=plan.conf_level,
+            p0=plan.p0,
+            p_value=np.nan,
+            method="kaplan_meier_loglog",
+        )
     else:
-        row = km_at_from_counts(km["time"].to_numpy(dtype=float), km["n_event"].to_numpy(dtype=float),
-                                km["n_censor"].to_numpy(dtype=float), k, conf_level=plan.conf_level,
-                                p0=plan.p0).iloc[0].to_dict()
+        row = (
+            km_at_from_counts(
+                km["time"].to_numpy(dtype=float),
+                km["n_event"].to_numpy(dtype=float),
+                km["n_censor"].to_numpy(dtype=float),
+                k,
+                conf_level=plan.conf_level,
+                p0=plan.p0,
+            )
+            .iloc[0]
+            .to_dict()
+        )
     row.update(analysis=analysis, k=k)
     return row
 
 
 def _share_row(successes: int, n: int, plan: Plan, analysis: str, k: int) -> dict[str, Any]:
     if n == 0:
-        row = dict(n=0, successes=0, **_NAN, conf_level=plan.conf_level, p0=plan.p0, p_value=np.nan,
-                   method="wilson")
+        row = dict(n=0, successes=0, **_NAN, conf_level=plan.conf_level, p0=plan.p0, p_value=np.nan, method="wilson")
     else:
         row = proportion_summary(int(successes), int(n), conf_level=plan.conf_level, p0=plan.p0).iloc[0].to_dict()
     row.update(analysis=analysis, k=k)
@@ -420,8 +464,9 @@ def _share_row(successes: int, n: int, plan: Plan, analysis: str, k: int) -> dic
 def _curve_and_median(km: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.DataFrame]:
     if _no_episodes(km):
         curve = pd.DataFrame({c: pd.Series(dtype=float) for c in _CURVE_COLUMNS})
-        median = pd.DataFrame([dict(n=0, n_events=0, **_NAN, conf_level=plan.conf_level,
-                                    method="kaplan_meier_median_loglog")])
+        median = pd.DataFrame(
+            [dict(n=0, n_events=0, **_NAN, conf_level=plan.conf_level, method="kaplan_meier_median_loglog")]
+        )
         return curve, median
     times, n_event, n_censor = (km[c].to_numpy(dtype=float) for c in ("time", "n_event", "n_censor"))
     curve = km_from_counts(times, n_event, n_censor, conf_level=plan.conf_level)
@@ -433,17 +478,34 @@ def _curve_and_median(km: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.Da
     return curve, km_median(time_ep, event_ep, conf_level=plan.conf_level)
 
 
-_CURVE_COLUMNS = ("time", "n_risk", "n_event", "n_censor", "survival", "estimate", "std_err", "ci_low", "ci_high",
-                  "conf_level")
+_CURVE_COLUMNS = (
+    "time",
+    "n_risk",
+    "n_event",
+    "n_censor",
+    "survival",
+    "estimate",
+    "std_err",
+    "ci_low",
+    "ci_high",
+    "conf_level",
+)
 _CHANGE_STATISTICS = ("mean", "median", "hodges_lehmann", "d_z", "es_kazis")
 
 
 def _change(gain: np.ndarray, base: np.ndarray, plan: Plan) -> pd.DataFrame:
     if gain.size >= 2:
         return paired_change(gain, baseline=base, conf_level=plan.conf_level, n_boot=plan.n_boot, seed=plan.seed)
-    return pd.DataFrame({"statistic": list(_CHANGE_STATISTICS), "n": gain.size, **_NAN,
-                         "conf_level": plan.conf_level, "p_value": np.nan,
-                         "method": "undefined: fewer than 2 episodes measured at visit k"})
+    return pd.DataFrame(
+        {
+            "statistic": list(_CHANGE_STATISTICS),
+            "n": gain.size,
+            **_NAN,
+            "conf_level": plan.conf_level,
+            "p_value": np.nan,
+            "method": "undefined: fewer than 2 episodes measured at visit k",
+        }
+    )
 
 
 def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, Any]:
@@ -478,8 +540,9 @@ def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, An
 
     excl = counts.exclusions[counts.exclusions["measure"] == code]
     excl = excl.sort_values(["n", "reason"], ascending=[False, True], kind="stable")[["reason", "n"]]
-    return dict(measure=m, sensitivity=sens, curve=curve, median=median, change=change,
-                exclusions=excl.reset_index(drop=True))
+    return dict(
+        measure=m, sensitivity=sens, curve=curve, median=median, change=change, exclusions=excl.reset_index(drop=True)
+    )
 
 
 def _analysis_text(analysis: str, k: int) -> str:
@@ -503,8 +566,10 @@ def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFra
     verdict_words = {
         "supported": f"This is above the {_pct(plan.p0)} the claim needs: the claim is supported",
         "not_supported": f"This is below the {_pct(plan.p0)} the claim needs: the claim is not supported",
-        "inconclusive": (f"The interval includes {_pct(plan.p0)}, so these records can neither confirm "
-                         "nor refute the claim: inconclusive"),
+        "inconclusive": (
+            f"The interval includes {_pct(plan.p0)}, so these records can neither confirm "
+            "nor refute the claim: inconclusive"
+        ),
     }
     adj = ""
     if row["family"] == "secondary":
@@ -515,19 +580,23 @@ def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFra
             side = "above" if unadjusted == "supported" else "below"
             verdict_words["inconclusive"] = (
                 f"The unadjusted interval lies {side} {_pct(plan.p0)}, but the evidence is not strong enough "
-                "once the number of range-of-motion measures tested is taken into account: inconclusive")
+                "once the number of range-of-motion measures tested is taken into account: inconclusive"
+            )
     min_cell = plan.min_cell_size
     reasons = {_EXCLUSION_TEXT.get(r, r): n for r, n in zip(exclusions["reason"], exclusions["n"])}
     if row["n"] == 0:
         why = f" (excluded: {exclusion_text(reasons, min_cell, sep=', ')})" if reasons else ""
         return f"{row['label']}: no episode could be analysed{why}, so these records cannot test the claim. {CAVEAT}"
     if row["n"] < min_cell:
-        return (f"{row['label']}: only {count_text(row['n'], min_cell)} episodes could be analysed, too few to "
-                f"report an estimate without risking that a patient could be recognised. {CAVEAT}")
+        return (
+            f"{row['label']}: only {count_text(row['n'], min_cell)} episodes could be analysed, too few to "
+            f"report an estimate without risking that a patient could be recognised. {CAVEAT}"
+        )
     excl_txt = ""
     if row["n_excluded"]:
-        excl_txt = (f"; {count_text(row['n_excluded'], min_cell)} excluded: "
-                    + exclusion_text(reasons, min_cell, sep=", "))
+        excl_txt = f"; {count_text(row['n_excluded'], min_cell)} excluded: " + exclusion_text(
+            reasons, min_cell, sep=", "
+        )
     text = (
         f"{row['label']}: an estimated {_pct(row['estimate'])} of episodes "
         f"({_pct(row['conf_level'])} CI {_pct(row['ci_low'])} to {_pct(row['ci_high'])}) met the improvement "
@@ -540,10 +609,12 @@ def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFra
         text += f" All {len(others)} sensitivity analyses agree."
     else:
         # an analysis of fewer than min_cell episodes is named, never quoted (small cells)
-        names = "; ".join(f"{_analysis_text(a, row['k'])}: {_pct(e)}, {v.replace('_', ' ')}" if n >= min_cell
-                          else f"{_analysis_text(a, row['k'])}: fewer than {min_cell} episodes"
-                          for a, e, v, n in zip(disagree["analysis"], disagree["estimate"], disagree["verdict"],
-                                                disagree["n"]))
+        names = "; ".join(
+            f"{_analysis_text(a, row['k'])}: {_pct(e)}, {v.replace('_', ' ')}"
+            if n >= min_cell
+            else f"{_analysis_text(a, row['k'])}: fewer than {min_cell} episodes"
+            for a, e, v, n in zip(disagree["analysis"], disagree["estimate"], disagree["verdict"], disagree["n"])
+        )
         text += f" Sensitivity analyses that disagree: {names}."
     return text + " " + CAVEAT
 
@@ -576,17 +647,22 @@ def evaluate_claims(visits: Any, plan: Plan) -> ClaimsResult:
     frame = getattr(visits, "visits", visits)
     codes = claim_measures(frame, plan)
     if not codes:
-        from outcomes.errors import OutcomesError, Problem
-
-        raise OutcomesError(Problem("claim_measures_present",
-                                    f"none of the plan's claim measures ({plan.primary_measure} or ROM) "
-                                    "occur in the data", getattr(visits, "source", "<data>"), (), "measure"))
+        raise OutcomesError(
+            Problem(
+                "claim_measures_present",
+                f"none of the plan's claim measures ({plan.primary_measure} or ROM) occur in the data",
+                getattr(visits, "source", "<data>"),
+                (),
+                "measure",
+            )
+        )
     counts, summaries = _counts_and_summaries(frame, plan, codes)
     return claims_from_counts(counts, plan, codes, episodes=summaries)
 
 
-def claims_from_counts(counts: ClaimCounts, plan: Plan, codes: list[str],
-                       episodes: pd.DataFrame | None = None) -> ClaimsResult:
+def claims_from_counts(
+    counts: ClaimCounts, plan: Plan, codes: list[str], episodes: pd.DataFrame | None = None
+) -> ClaimsResult:
     """Verdicts, sensitivity analyses and sentences from count tables.
 
     What :func:`evaluate_claims` does after counting; the Dask engine
@@ -619,13 +695,25 @@ def claims_from_counts(counts: ClaimCounts, plan: Plan, codes: list[str],
         km = part["sensitivity"].iloc[0]
         m: Measure = part["measure"]
         n_excl = int(part["exclusions"]["n"].sum())
-        rows.append(dict(
-            id=f"improved_by_visit_{plan.k}:{code}", measure=code, label=m.label,
-            family="primary" if code == plan.primary_measure else "secondary",
-            k=plan.k, p0=plan.p0, estimate=float(km["estimate"]), ci_low=float(km["ci_low"]),
-            ci_high=float(km["ci_high"]), conf_level=plan.conf_level, p_raw=float(km["p_value"]),
-            n=int(km["n"]), n_excluded=n_excl, n_events=int(km["n_events_by_k"]), rule=_rule_text(m),
-        ))
+        rows.append(
+            dict(
+                id=f"improved_by_visit_{plan.k}:{code}",
+                measure=code,
+                label=m.label,
+                family="primary" if code == plan.primary_measure else "secondary",
+                k=plan.k,
+                p0=plan.p0,
+                estimate=float(km["estimate"]),
+                ci_low=float(km["ci_low"]),
+                ci_high=float(km["ci_high"]),
+                conf_level=plan.conf_level,
+                p_raw=float(km["p_value"]),
+                n=int(km["n"]),
+                n_excluded=n_excl,
+                n_events=int(km["n_events_by_k"]),
+                rule=_rule_text(m),
+            )
+        )
     claims = pd.DataFrame(rows)
     p_sup = claims["p_raw"].to_numpy()
     p_not = 1.0 - p_sup  # same normal pivot, other tail
@@ -657,7 +745,12 @@ def claims_from_counts(counts: ClaimCounts, plan: Plan, codes: list[str],
     claims["sensitivity_agree"] = agree
     claims["sentence"] = sentences
     return ClaimsResult(
-        claims=claims, sensitivity=sensitivity, curves=stack("curve"), medians=stack("median"),
-        change=stack("change"), exclusions=exclusions,
-        episodes=pd.DataFrame() if episodes is None else episodes, plan=plan,
+        claims=claims,
+        sensitivity=sensitivity,
+        curves=stack("curve"),
+        medians=stack("median"),
+        change=stack("change"),
+        exclusions=exclusions,
+        episodes=pd.DataFrame() if episodes is None else episodes,
+        plan=plan,
     )

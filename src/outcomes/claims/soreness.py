@@ -41,12 +41,14 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from outcomes.spec.contract import parse_treatment
-from outcomes.claims.other_claims import group_sizes, missing_columns, not_testable, result_frame, settings, wald_result
-from outcomes.spec.plan import Plan
+from outcomes.claims.result import group_sizes, missing_columns, not_testable, result_frame
 from outcomes.disclosure import count_text
+from outcomes.spec.claim_settings import settings
+from outcomes.spec.contract import parse_treatment
+from outcomes.spec.plan import Plan
+from outcomes.stats.decision import wald_result
 
-__all__ = ["needled_visits", "soreness_share", "soreness_claim", "soreness_groups", "QUANTILES"]
+__all__ = ["QUANTILES", "needled_visits", "soreness_claim", "soreness_groups", "soreness_share"]
 
 #: Quantiles of soreness duration reported.
 QUANTILES: tuple[float, ...] = (0.10, 0.25, 0.50, 0.75, 0.90)
@@ -75,9 +77,7 @@ def needled_visits(visits: pd.DataFrame) -> pd.DataFrame:
     return per_visit[cols].reset_index(drop=True)
 
 
-def soreness_share(
-    soreness: pd.DataFrame, hours: float, *, threshold: float, conf_level: float
-) -> dict[str, Any]:
+def soreness_share(soreness: pd.DataFrame, hours: float, *, threshold: float, conf_level: float) -> dict[str, Any]:
     """Share of visits with soreness <= ``hours``, interval clustered by episode.
 
     Parameters
@@ -119,8 +119,13 @@ def soreness_share(
     out = wald_result(est, se, threshold, conf_level)
     if np.isfinite(out["ci_low"]):
         out["ci_low"], out["ci_high"] = max(out["ci_low"], 0.0), min(out["ci_high"], 1.0)
-    return {**out, "std_err": se, "n": int(y.size), "n_episodes": n_episodes,
-            "method": "ratio_estimator_cluster_robust_episode"}
+    return {
+        **out,
+        "std_err": se,
+        "n": int(y.size),
+        "n_episodes": n_episodes,
+        "method": "ratio_estimator_cluster_robust_episode",
+    }
 
 
 def _reported(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -167,7 +172,7 @@ def soreness_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        :data:`outcomes.claims.other_claims.RESULT_COLUMNS`: the primary ``share_within_hours``
+        :data:`outcomes.claims.result.RESULT_COLUMNS`: the primary ``share_within_hours``
         row and one ``quantile_<q>`` row per quantile (``estimate`` in hours).
 
     Examples
@@ -192,22 +197,59 @@ def soreness_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     def count(n: int) -> str:
         return count_text(n, plan.min_cell_size)
 
-    words = {"supported": "supported", "not_supported": "not supported",
-             "inconclusive": "inconclusive (the interval includes the threshold)"}[r["verdict"]]
-    ci = (f"{r['conf_level']:.0%} CI {100 * r['ci_low']:.0f}% to {100 * r['ci_high']:.0f}%, clustered by episode"
-          if np.isfinite(r["ci_low"]) else "no interval: too little variation")
+    words = {
+        "supported": "supported",
+        "not_supported": "not supported",
+        "inconclusive": "inconclusive (the interval includes the threshold)",
+    }[r["verdict"]]
+    ci = (
+        f"{r['conf_level']:.0%} CI {100 * r['ci_low']:.0f}% to {100 * r['ci_high']:.0f}%, clustered by episode"
+        if np.isfinite(r["ci_low"])
+        else "no interval: too little variation"
+    )
     sentence = (
         f"Soreness after needling resolved within {hours:g} hours after {100 * r['estimate']:.0f}% of needled "
         f"visits ({ci}; n = {count(r['n'])} visits in {count(r['n_episodes'])} episodes"
         f"{f', {count(n_excl)} needled visits without a soreness report excluded' if n_excl else ''}); median "
-        f"{q[2]:.0f} h (interquartile range {q[1]:.0f}-{q[3]:.0f} h). The claim \"a few hours up to two days\" "
-        f"is read as at least {100 * share:.0f}% resolved within {hours:g} h: {words}.")
-    rows = [dict(claim="soreness", id="soreness", analysis="share_within_hours", primary=True,
-                 **{c: r[c] for c in ("verdict", "estimate", "ci_low", "ci_high", "conf_level", "threshold",
-                                      "p_value", "p_value_not", "n", "method")},
-                 n_excluded=n_excl, sentence=sentence)]
-    rows += [dict(claim="soreness", id="soreness", analysis=f"quantile_{round(100 * p):02d}", estimate=x,
-                  n=r["n"], n_excluded=n_excl, method="empirical_quantile_linear",
-                  sentence=f"{round(100 * p)}% of needled visits had soreness of at most {x:.1f} h.")
-             for p, x in zip(QUANTILES, q)]
+        f'{q[2]:.0f} h (interquartile range {q[1]:.0f}-{q[3]:.0f} h). The claim "a few hours up to two days" '
+        f"is read as at least {100 * share:.0f}% resolved within {hours:g} h: {words}."
+    )
+    rows = [
+        dict(
+            claim="soreness",
+            id="soreness",
+            analysis="share_within_hours",
+            primary=True,
+            **{
+                c: r[c]
+                for c in (
+                    "verdict",
+                    "estimate",
+                    "ci_low",
+                    "ci_high",
+                    "conf_level",
+                    "threshold",
+                    "p_value",
+                    "p_value_not",
+                    "n",
+                    "method",
+                )
+            },
+            n_excluded=n_excl,
+            sentence=sentence,
+        )
+    ]
+    rows += [
+        dict(
+            claim="soreness",
+            id="soreness",
+            analysis=f"quantile_{round(100 * p):02d}",
+            estimate=x,
+            n=r["n"],
+            n_excluded=n_excl,
+            method="empirical_quantile_linear",
+            sentence=f"{round(100 * p)}% of needled visits had soreness of at most {x:.1f} h.",
+        )
+        for p, x in zip(QUANTILES, q)
+    ]
     return result_frame(rows)

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from outcomes.claims.improvement import evaluate_claims
-from outcomes.claims.other_claims import not_testable, result_frame
+from outcomes.claims.result import not_testable, result_frame
+from outcomes.disclosure import count_text
 from outcomes.spec.plan import Plan
 from outcomes.stats import holm
-from outcomes.disclosure import count_text
 
 __all__ = ["strength_claims", "strength_measures"]
 
@@ -62,7 +62,7 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        :data:`outcomes.claims.other_claims.RESULT_COLUMNS`; per measure a primary
+        :data:`outcomes.claims.result.RESULT_COLUMNS`; per measure a primary
         ``kaplan_meier`` row (verdict vs ``p0``) and change-at-``k`` rows
         (``threshold`` = the MCID).  One ``not_testable`` row when no strength measure
         is present.
@@ -79,37 +79,66 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
     if not codes:
         known = ", ".join(c for c, m in plan.registry.items() if m.kind == "strength")
         return not_testable("strength", "strength", f"not testable: no strength measure ({known}) in the data")
-    results = {code: evaluate_claims(frame, plan.with_(primary_measure=code, secondary_measures=[]))
-               for code in codes}  # a measure or two, not data rows
+    results = {
+        code: evaluate_claims(frame, plan.with_(primary_measure=code, secondary_measures=[])) for code in codes
+    }  # a measure or two, not data rows
     heads = pd.concat([r.claims for r in results.values()], ignore_index=True)
     p_sup, p_not = heads["p_value"].to_numpy(), heads["p_value_not"].to_numpy()
     if len(codes) > 1:  # one family, as the ROM claims
         p_sup, p_not = holm(p_sup), holm(p_not)
-    verdicts = np.where(p_sup < plan.alpha, "supported", np.where(p_not < plan.alpha, "not_supported",
-                                                                  "inconclusive"))
+    verdicts = np.where(p_sup < plan.alpha, "supported", np.where(p_not < plan.alpha, "not_supported", "inconclusive"))
     rows = []
-    for (code, res), head, ps, pn, verdict in zip(results.items(), heads.to_dict("records"), p_sup, p_not,
-                                                  verdicts):
+    for (code, res), head, ps, pn, verdict in zip(results.items(), heads.to_dict("records"), p_sup, p_not, verdicts):
         cid = f"strength_improved_by_visit_{plan.k}:{code}"
         m = plan.measure(code)
         sentence = head["sentence"]
         if verdict != head["verdict"]:
             sentence += f" After Holm adjustment across the {len(codes)} strength measures: {verdict}."
-        rows.append(dict(claim="strength", id=cid, measure=code, analysis="kaplan_meier", primary=True,
-                         verdict=str(verdict), estimate=head["estimate"], ci_low=head["ci_low"],
-                         ci_high=head["ci_high"], conf_level=head["conf_level"], threshold=plan.p0,
-                         p_value=ps, p_value_not=pn, n=head["n"], n_excluded=head["n_excluded"],
-                         method="kaplan_meier_loglog", sentence=sentence))
+        rows.append(
+            dict(
+                claim="strength",
+                id=cid,
+                measure=code,
+                analysis="kaplan_meier",
+                primary=True,
+                verdict=str(verdict),
+                estimate=head["estimate"],
+                ci_low=head["ci_low"],
+                ci_high=head["ci_high"],
+                conf_level=head["conf_level"],
+                threshold=plan.p0,
+                p_value=ps,
+                p_value_not=pn,
+                n=head["n"],
+                n_excluded=head["n_excluded"],
+                method="kaplan_meier_loglog",
+                sentence=sentence,
+            )
+        )
         change = res.change.set_index("statistic")
         for stat, analysis in _CHANGE_STATS.items():
             c = change.loc[stat]
-            rows.append(dict(
-                claim="strength", id=cid, measure=code, analysis=analysis, estimate=c["estimate"],
-                ci_low=c["ci_low"], ci_high=c["ci_high"], conf_level=c["conf_level"], threshold=m.threshold_abs,
-                p_value=c["p_value"], n=c["n"], n_excluded=int(c["n_not_measured_at_k"]) + head["n_excluded"],
-                method=c["method"],
-                sentence=(f"{m.label}: {stat.replace('_', '-')} gain from baseline to visit {plan.k} "
-                          f"{c['estimate']:.1f} {m.unit} ({c['conf_level']:.0%} CI {c['ci_low']:.1f} to "
-                          f"{c['ci_high']:.1f}; n = {count_text(c['n'], plan.min_cell_size)}); the MCID is "
-                          f"{m.threshold_abs:g} {m.unit}.")))
+            rows.append(
+                dict(
+                    claim="strength",
+                    id=cid,
+                    measure=code,
+                    analysis=analysis,
+                    estimate=c["estimate"],
+                    ci_low=c["ci_low"],
+                    ci_high=c["ci_high"],
+                    conf_level=c["conf_level"],
+                    threshold=m.threshold_abs,
+                    p_value=c["p_value"],
+                    n=c["n"],
+                    n_excluded=int(c["n_not_measured_at_k"]) + head["n_excluded"],
+                    method=c["method"],
+                    sentence=(
+                        f"{m.label}: {stat.replace('_', '-')} gain from baseline to visit {plan.k} "
+                        f"{c['estimate']:.1f} {m.unit} ({c['conf_level']:.0%} CI {c['ci_low']:.1f} to "
+                        f"{c['ci_high']:.1f}; n = {count_text(c['n'], plan.min_cell_size)}); the MCID is "
+                        f"{m.threshold_abs:g} {m.unit}."
+                    ),
+                )
+            )
     return result_frame(rows)

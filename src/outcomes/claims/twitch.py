@@ -38,14 +38,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.stats.adjusted import ancova_difference
+from outcomes.claims.result import group_sizes, missing_columns, not_testable, result_frame
+from outcomes.disclosure import count_text, exclusion_text
 from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
-from outcomes.claims.other_claims import group_sizes, missing_columns, not_testable, result_frame
 from outcomes.spec.plan import Plan
 from outcomes.stats import km_at, logrank
-from outcomes.disclosure import count_text, exclusion_text
+from outcomes.stats.adjusted import ancova_difference
 
-__all__ = ["twitch_exposure", "twitch_claim", "twitch_groups", "ASSOCIATION_CAVEAT"]
+__all__ = ["ASSOCIATION_CAVEAT", "twitch_claim", "twitch_exposure", "twitch_groups"]
 
 ASSOCIATION_CAVEAT = (
     "This is an association in observational records, not an effect of the twitch response: "
@@ -76,13 +76,15 @@ def twitch_exposure(visits: pd.DataFrame, k: int) -> pd.DataFrame:
     window = visits.loc[visits["visit_number"] <= k, ["episode_id", "visit_number", "twitch_response"]]
     window = window.drop_duplicates(["episode_id", "visit_number"])
     tw = window["twitch_response"].astype("boolean")
-    grouped = pd.DataFrame({"episode_id": window["episode_id"], "rec": tw.notna(),
-                            "yes": tw.fillna(False).astype(bool)}).groupby("episode_id", sort=True)
+    grouped = pd.DataFrame(
+        {"episode_id": window["episode_id"], "rec": tw.notna(), "yes": tw.fillna(False).astype(bool)}
+    ).groupby("episode_id", sort=True)
     out = pd.DataFrame({"n_recorded": grouped["rec"].sum().astype("int64"), "any": grouped["yes"].any()})
     twitch = pd.array(out["any"].to_numpy(), dtype="boolean")
     twitch[out["n_recorded"].to_numpy() == 0] = pd.NA
-    return pd.DataFrame({"episode_id": out.index.to_numpy(), "n_recorded": out["n_recorded"].to_numpy(),
-                         "twitch": twitch})
+    return pd.DataFrame(
+        {"episode_id": out.index.to_numpy(), "n_recorded": out["n_recorded"].to_numpy(), "twitch": twitch}
+    )
 
 
 def _episodes(frame: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
@@ -93,9 +95,11 @@ def _episodes(frame: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.DataFra
     inc = inc.merge(expo, on="episode_id", how="left")
     known = inc["twitch"].notna().to_numpy()
     attended = (inc["last_visit"] >= k).to_numpy()
-    excluded = {"not included for the measure": len(summary) - len(inc),
-                f"no twitch record in visits 1-{k}": int((~known).sum()),
-                f"left before visit {k}": int((known & ~attended).sum())}
+    excluded = {
+        "not included for the measure": len(summary) - len(inc),
+        f"no twitch record in visits 1-{k}": int((~known).sum()),
+        f"left before visit {k}": int((known & ~attended).sum()),
+    }
     used = inc[known & attended].assign(group=lambda d: d["twitch"].astype(bool).astype(int))
     at_k = change_at_visit(measure_changes(frame, plan.registry, measures=[code]), k, summary)
     at_k = at_k.merge(used[["episode_id", "group"]], on="episode_id", how="inner")
@@ -143,7 +147,7 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        :data:`outcomes.claims.other_claims.RESULT_COLUMNS`: the primary ANCOVA row
+        :data:`outcomes.claims.result.RESULT_COLUMNS`: the primary ANCOVA row
         (``estimate`` = adjusted difference in gain at visit ``k``, in the measure's
         unit), a ``logrank`` row (two-sided ``p_value``) and Kaplan-Meier rows per group.
 
@@ -162,44 +166,89 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     used, at_k, excluded = _episodes(frame, plan)
     n_groups = used["group"].value_counts().reindex([1, 0], fill_value=0)
     if (at_k["group"].value_counts().reindex([1, 0], fill_value=0) < 2).any():
-        return not_testable("twitch", "twitch", "not testable: fewer than 2 episodes measured at visit "
-                            f"{k} with (or without) a twitch response", code)
+        return not_testable(
+            "twitch",
+            "twitch",
+            f"not testable: fewer than 2 episodes measured at visit {k} with (or without) a twitch response",
+            code,
+        )
     n_total_excl = sum(excluded.values())
 
     def count(n: float) -> str:
         return count_text(int(n), plan.min_cell_size)
 
     anc = ancova_difference(at_k, "gain", "group", numeric=["baseline"], conf_level=plan.conf_level)
-    words = {"supported": "are associated with more improvement",
-             "not_supported": "are associated with less improvement",
-             "inconclusive": "show no clear difference in improvement"}[anc["verdict"]]
+    words = {
+        "supported": "are associated with more improvement",
+        "not_supported": "are associated with less improvement",
+        "inconclusive": "show no clear difference in improvement",
+    }[anc["verdict"]]
     excl_txt = exclusion_text(excluded, plan.min_cell_size)
     sentence = (
         f"Episodes with a local twitch response at one of the first {k} visits {words}: by visit {k} their "
         f"{m.label} gain was {anc['estimate']:+.2f} {m.unit} ({anc['conf_level']:.0%} CI {anc['ci_low']:+.2f} to "
         f"{anc['ci_high']:+.2f}) compared with episodes without one, adjusted for baseline (ANCOVA; "
         f"n = {count_text(n_groups[1], plan.min_cell_size)} with, {count_text(n_groups[0], plan.min_cell_size)} without"
-        f"{'; excluded: ' + excl_txt if excl_txt else ''}). {ASSOCIATION_CAVEAT}")
-    rows = [dict(claim="twitch", id="twitch", measure=code, analysis="ancova_change_at_k", primary=True,
-                 verdict=anc["verdict"], **{c: anc[c] for c in ("estimate", "ci_low", "ci_high", "conf_level",
-                                                                "threshold", "p_value", "p_value_not")},
-                 n=anc["n"], n_excluded=n_total_excl + (len(used) - anc["n"]), method=anc["method"],
-                 sentence=sentence)]
+        f"{'; excluded: ' + excl_txt if excl_txt else ''}). {ASSOCIATION_CAVEAT}"
+    )
+    rows = [
+        dict(
+            claim="twitch",
+            id="twitch",
+            measure=code,
+            analysis="ancova_change_at_k",
+            primary=True,
+            verdict=anc["verdict"],
+            **{
+                c: anc[c]
+                for c in ("estimate", "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_value_not")
+            },
+            n=anc["n"],
+            n_excluded=n_total_excl + (len(used) - anc["n"]),
+            method=anc["method"],
+            sentence=sentence,
+        )
+    ]
     tw, no = used[used["group"] == 1], used[used["group"] == 0]
     lr = logrank(tw["time"], tw["event"].astype(int), no["time"], no["event"].astype(int)).iloc[0]
-    rows.append(dict(claim="twitch", id="twitch", measure=code, analysis="logrank", p_value=lr["p_value"],
-                     n=int(lr["n_a"] + lr["n_b"]), n_excluded=n_total_excl, method="logrank (scipy)",
-                     sentence=(f"Visits-to-improvement curves, twitch vs no twitch: log-rank chi-square "
-                               f"{lr['statistic']:.2f} (1 df), p = {lr['p_value']:.3g} (two-sided); events "
-                               f"{count(lr['events_a'])}/{count(lr['n_a'])} vs "
-                               f"{count(lr['events_b'])}/{count(lr['n_b'])}.")))
+    rows.append(
+        dict(
+            claim="twitch",
+            id="twitch",
+            measure=code,
+            analysis="logrank",
+            p_value=lr["p_value"],
+            n=int(lr["n_a"] + lr["n_b"]),
+            n_excluded=n_total_excl,
+            method="logrank (scipy)",
+            sentence=(
+                f"Visits-to-improvement curves, twitch vs no twitch: log-rank chi-square "
+                f"{lr['statistic']:.2f} (1 df), p = {lr['p_value']:.3g} (two-sided); events "
+                f"{count(lr['events_a'])}/{count(lr['n_a'])} vs "
+                f"{count(lr['events_b'])}/{count(lr['n_b'])}."
+            ),
+        )
+    )
     for name, part in (("km_twitch", tw), ("km_no_twitch", no)):
         km = km_at(part["time"].to_numpy(), part["event"].to_numpy(), k, conf_level=plan.conf_level).iloc[0]
         label = name[3:].replace("_", " ")
-        rows.append(dict(claim="twitch", id="twitch", measure=code, analysis=name, estimate=km["estimate"],
-                         ci_low=km["ci_low"], ci_high=km["ci_high"], conf_level=km["conf_level"], n=int(km["n"]),
-                         method=km["method"],
-                         sentence=(f"{label}: {100 * km['estimate']:.0f}% improved by visit {k} "
-                                   f"(Kaplan-Meier, n = {count(km['n'])}).") if np.isfinite(km["estimate"])
-                         else f"{label}: not estimable at visit {k}."))
+        rows.append(
+            dict(
+                claim="twitch",
+                id="twitch",
+                measure=code,
+                analysis=name,
+                estimate=km["estimate"],
+                ci_low=km["ci_low"],
+                ci_high=km["ci_high"],
+                conf_level=km["conf_level"],
+                n=int(km["n"]),
+                method=km["method"],
+                sentence=(
+                    f"{label}: {100 * km['estimate']:.0f}% improved by visit {k} (Kaplan-Meier, n = {count(km['n'])})."
+                )
+                if np.isfinite(km["estimate"])
+                else f"{label}: not estimable at visit {k}.",
+            )
+        )
     return result_frame(rows)

@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from outcomes.claims.improvement import ClaimsResult
-from outcomes.spec.plan import Plan
-from outcomes.disclosure import small_mark, suppress_counts
+from outcomes.disclosure import suppress_counts
 from outcomes.ingest.visits import LoadedVisits
+from outcomes.spec.plan import Plan
 
-__all__ = ["cohort_flow", "exclusion_summary", "missingness", "condition_characteristics", "table_one"]
+__all__ = ["cohort_flow", "condition_characteristics", "exclusion_summary", "missingness", "table_one"]
 
 
 def cohort_flow(loaded: LoadedVisits, result: ClaimsResult) -> pd.DataFrame:
@@ -75,14 +75,21 @@ def cohort_flow(loaded: LoadedVisits, result: ClaimsResult) -> pd.DataFrame:
     steps = [
         ("measurements", len(loaded.visits), "rows", f"measurement rows kept ({rows_excluded} rows excluded)"),
         ("episodes", loaded.n_episodes, "episodes", f"episodes of care ({loaded.n_patients} patients)"),
-        ("with baseline", int((eps["status"] != "no_baseline").sum()), "episodes",
-         f"{code} recorded at visit 1"),
+        ("with baseline", int((eps["status"] != "no_baseline").sum()), "episodes", f"{code} recorded at visit 1"),
         ("can improve", len(inc), "episodes", "baseline leaves room to improve by the rule"),
         ("in primary claim", len(inc), "episodes", "Kaplan-Meier denominator of the primary claim"),
-        (f"attended visit {k}", int((inc["last_visit"] >= k).sum()), "episodes",
-         f"still attending at visit {k} (completers)"),
-        (f"measured at visit {k}", int(measured_k.iloc[0]) if len(measured_k) else 0, "episodes",
-         f"{code} recorded at visit {k} (change from baseline)"),
+        (
+            f"attended visit {k}",
+            int((inc["last_visit"] >= k).sum()),
+            "episodes",
+            f"still attending at visit {k} (completers)",
+        ),
+        (
+            f"measured at visit {k}",
+            int(measured_k.iloc[0]) if len(measured_k) else 0,
+            "episodes",
+            f"{code} recorded at visit {k} (change from baseline)",
+        ),
     ]
     return pd.DataFrame(steps, columns=["step", "n", "unit", "description"])
 
@@ -105,10 +112,16 @@ def exclusion_summary(loaded: LoadedVisits, result: ClaimsResult) -> pd.DataFram
     ('claim', 'pain_nprs', 'no_baseline', 7)
     """
     excl = loaded.exclusions
-    data = (excl.groupby(["rule", "reason"], sort=True).size().rename("n").reset_index()
-            .rename(columns={"rule": "reason", "reason": "description"}))
-    data = data.assign(stage="data", measure="", unit=np.where(data["reason"].str.endswith("column"),
-                                                             "columns", "rows"))
+    data = (
+        excl.groupby(["rule", "reason"], sort=True)
+        .size()
+        .rename("n")
+        .reset_index()
+        .rename(columns={"rule": "reason", "reason": "description"})
+    )
+    data = data.assign(
+        stage="data", measure="", unit=np.where(data["reason"].str.endswith("column"), "columns", "rows")
+    )
     claim = result.exclusions.assign(stage="claim", unit="episodes")
     cols = ["stage", "measure", "reason", "n", "unit", "description"]
     out = pd.concat([data[cols], claim[cols]], ignore_index=True)
@@ -149,10 +162,14 @@ def missingness(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     applies = visits[["episode_id", "measure"]].drop_duplicates()
     measured = v[["episode_id", "visit_number", "measure"]].drop_duplicates().assign(measured=True)
     grid = attended.merge(applies, on="episode_id").merge(
-        measured, on=["episode_id", "visit_number", "measure"], how="left")
+        measured, on=["episode_id", "visit_number", "measure"], how="left"
+    )
     grid["measured"] = grid["measured"].fillna(False).astype(bool)
-    out = (grid.groupby(["measure", "visit_number"], sort=True)["measured"]
-           .agg(n_expected="size", n_measured="sum").reset_index())
+    out = (
+        grid.groupby(["measure", "visit_number"], sort=True)["measured"]
+        .agg(n_expected="size", n_measured="sum")
+        .reset_index()
+    )
     out["n_measured"] = out["n_measured"].astype("int64")
     out["n_missing"] = out["n_expected"] - out["n_measured"]
     out["pct_missing"] = 100.0 * out["n_missing"] / out["n_expected"]
@@ -163,8 +180,11 @@ def _episode_frame(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """One row per episode: condition and the attributes Table 1 counts."""
     first = visits.drop_duplicates("episode_id").set_index("episode_id")
     ep = pd.DataFrame(index=first.index)
-    ep["condition"] = (first["condition"].astype("str") if "condition" in first.columns
-                       else pd.Series(pd.NA, index=first.index, dtype="str")).fillna("unknown")
+    ep["condition"] = (
+        first["condition"].astype("str")
+        if "condition" in first.columns
+        else pd.Series(pd.NA, index=first.index, dtype="str")
+    ).fillna("unknown")
     ep["female"] = first["sex"].eq("female").astype("boolean") if "sex" in first.columns else pd.NA
     if "age_band" in first.columns:
         ep["age_60_plus"] = first["age_band"].isin(["60-69", "70-79", "80-89", "90+"]).astype("boolean")
@@ -210,12 +230,20 @@ def condition_characteristics(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
             return pd.NA if g[col].isna().all() else int(g[col].fillna(False).sum())
 
         q = g["visits"].quantile([0.25, 0.5, 0.75]).to_numpy()
-        return pd.Series({
-            "n_episodes": len(g), "n_female": count("female"), "n_age_60_plus": count("age_60_plus"),
-            "n_needling_only": count("needling_only"), "n_left_before_k": int(g["left_before_k"].sum()),
-            "baseline_mean": g["baseline"].mean(), "baseline_sd": g["baseline"].std(),
-            "visits_median": q[1], "visits_q1": q[0], "visits_q3": q[2],
-        })
+        return pd.Series(
+            {
+                "n_episodes": len(g),
+                "n_female": count("female"),
+                "n_age_60_plus": count("age_60_plus"),
+                "n_needling_only": count("needling_only"),
+                "n_left_before_k": int(g["left_before_k"].sum()),
+                "baseline_mean": g["baseline"].mean(),
+                "baseline_sd": g["baseline"].std(),
+                "visits_median": q[1],
+                "visits_q1": q[0],
+                "visits_q3": q[2],
+            }
+        )
 
     per = ep.groupby("condition", sort=True).apply(summarise).reset_index()
     per = per.sort_values(["n_episodes", "condition"], ascending=[False, True], kind="stable")
@@ -227,8 +255,21 @@ def condition_characteristics(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
         out[c] = out[c].astype("Int64")
     for c in ("baseline_mean", "baseline_sd", "visits_median", "visits_q1", "visits_q3"):
         out[c] = out[c].astype("float64")
-    return out[["condition", "n_episodes", "n_female", "n_age_60_plus", "n_needling_only", "n_left_before_k",
-                "baseline_mean", "baseline_sd", "visits_median", "visits_q1", "visits_q3"]]
+    return out[
+        [
+            "condition",
+            "n_episodes",
+            "n_female",
+            "n_age_60_plus",
+            "n_needling_only",
+            "n_left_before_k",
+            "baseline_mean",
+            "baseline_sd",
+            "visits_median",
+            "visits_q1",
+            "visits_q3",
+        ]
+    ]
 
 
 def table_one(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
@@ -261,8 +302,9 @@ def table_one(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     chars = condition_characteristics(visits, plan)
     counts = ["n_episodes", "n_female", "n_age_60_plus", "n_needling_only", "n_left_before_k"]
     per = chars.iloc[:-1].set_index("condition")
-    shown = suppress_counts(per[counts].fillna(0), count_cols=counts, min_cell=plan.min_cell_size,
-                            total_row="All").reset_index(drop=True)
+    shown = suppress_counts(
+        per[counts].fillna(0), count_cols=counts, min_cell=plan.min_cell_size, total_row="All"
+    ).reset_index(drop=True)
     n = chars["n_episodes"].to_numpy()
 
     def with_pct(col: str) -> pd.Series:
@@ -272,18 +314,26 @@ def table_one(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
         return text
 
     label = plan.measure(plan.primary_measure).label if plan.primary_measure in plan.registry else "primary"
-    table = pd.DataFrame({
-        "Episodes": shown["n_episodes"],
-        "Female": with_pct("n_female"),
-        "Age 60+": with_pct("n_age_60_plus"),
-        "Needling only": with_pct("n_needling_only"),
-        f"Left before visit {plan.k}": with_pct("n_left_before_k"),
-        f"Baseline {label}, mean (SD)": (chars["baseline_mean"].map("{:.1f}".format) + " ("
-                                          + chars["baseline_sd"].map("{:.1f}".format) + ")"),
-        "Visits attended, median (IQR)": (chars["visits_median"].map("{:g}".format) + " ("
-                                          + chars["visits_q1"].map("{:g}".format) + "-"
-                                          + chars["visits_q3"].map("{:g}".format) + ")"),
-    })
+    table = pd.DataFrame(
+        {
+            "Episodes": shown["n_episodes"],
+            "Female": with_pct("n_female"),
+            "Age 60+": with_pct("n_age_60_plus"),
+            "Needling only": with_pct("n_needling_only"),
+            f"Left before visit {plan.k}": with_pct("n_left_before_k"),
+            f"Baseline {label}, mean (SD)": (
+                chars["baseline_mean"].map("{:.1f}".format) + " (" + chars["baseline_sd"].map("{:.1f}".format) + ")"
+            ),
+            "Visits attended, median (IQR)": (
+                chars["visits_median"].map("{:g}".format)
+                + " ("
+                + chars["visits_q1"].map("{:g}".format)
+                + "-"
+                + chars["visits_q3"].map("{:g}".format)
+                + ")"
+            ),
+        }
+    )
     small = n < plan.min_cell_size
     table.loc[small, table.columns[1:]] = ""
     table.index = pd.Index(chars["condition"].replace({"all": "All"}).to_numpy(), name="condition")

@@ -26,9 +26,9 @@ from __future__ import annotations
 import pandas as pd
 
 from outcomes.claims.improvement import ClaimsResult
+from outcomes.disclosure import suppress_counts, suppress_estimates
 from outcomes.spec.contract import CONDITIONS
 from outcomes.stats import km_at
-from outcomes.disclosure import suppress_counts, suppress_estimates
 
 __all__ = ["condition_estimates"]
 
@@ -73,8 +73,12 @@ def condition_estimates(result: ClaimsResult, measure: str | None = None) -> pd.
     overall = _km(inc, plan.k, plan.conf_level).to_frame().T.assign(condition="all")
     if "condition" in inc.columns:
         cond = inc["condition"].astype("str").fillna("unknown")
-        per = (inc.assign(condition=cond).groupby("condition", sort=True)[["time", "event"]]
-               .apply(_km, k=plan.k, conf_level=plan.conf_level).reset_index())
+        per = (
+            inc.assign(condition=cond)
+            .groupby("condition", sort=True)[["time", "event"]]
+            .apply(_km, k=plan.k, conf_level=plan.conf_level)
+            .reset_index()
+        )
         per = per.sort_values(["n", "condition"], ascending=[False, True], kind="stable")
     else:
         per = overall.iloc[:0]
@@ -85,8 +89,9 @@ def condition_estimates(result: ClaimsResult, measure: str | None = None) -> pd.
     table["label"] = table["condition"].map({"all": "All episodes", **CONDITIONS}).fillna(table["condition"])
     # The "all" row publishes the total of the condition rows, so when exactly one n is small
     # another is hidden too ("*"), else the small one could be found by subtraction.
-    shown = suppress_counts(table.iloc[1:][["n"]], count_cols=["n"], min_cell=plan.min_cell_size,
-                            total_row="all")["n"].to_numpy()
+    shown = suppress_counts(table.iloc[1:][["n"]], count_cols=["n"], min_cell=plan.min_cell_size, total_row="all")[
+        "n"
+    ].to_numpy()
     table = suppress_estimates(table, min_cell=plan.min_cell_size)
     table["n_text"] = pd.array([shown[-1], *shown[:-1]], dtype="str")
     table["n"] = table["n"].mask(~table["n_text"].str.isdigit())

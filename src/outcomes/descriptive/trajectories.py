@@ -32,7 +32,7 @@ from outcomes.episodes.core import change_at_visit, measure_changes
 from outcomes.errors import OutcomesError
 from outcomes.stats import TrajectoryFit, fit_trajectory
 
-__all__ = ["Trajectories", "claim_measurements", "trajectories", "change_at_k"]
+__all__ = ["Trajectories", "change_at_k", "claim_measurements", "trajectories"]
 
 _KEY = ["episode_id", "measure", "side"]
 
@@ -132,9 +132,16 @@ def trajectories(visits: pd.DataFrame, result: ClaimsResult, measure: str, *, n_
         mean = pd.DataFrame(columns=["visit", "estimate", "std_err", "ci_low", "ci_high", "conf_level"])
     else:
         mean = fit.mean_curve(np.arange(1, int(data["visit_number"].max()) + 1))
-    return Trajectories(measure=measure, lines=lines.reset_index(drop=True), mean=mean,
-                        n_episodes=int(ids.size), n_obs=int(len(data)), n_shown=int(len(shown)),
-                        converged=bool(fit is not None and fit.converged), fit=fit)
+    return Trajectories(
+        measure=measure,
+        lines=lines.reset_index(drop=True),
+        mean=mean,
+        n_episodes=int(ids.size),
+        n_obs=len(data),
+        n_shown=len(shown),
+        converged=bool(fit is not None and fit.converged),
+        fit=fit,
+    )
 
 
 def change_at_k(visits: pd.DataFrame, result: ClaimsResult, measure: str) -> pd.DataFrame:

@@ -56,7 +56,7 @@ from pandas.api.extensions import ExtensionArray
 from outcomes.ingest.coded import int_type
 from outcomes.spec.measures import REGISTRY, Measure
 
-__all__ = ["measure_changes", "summarize_episodes", "change_at_visit", "EPISODE_ATTRIBUTES"]
+__all__ = ["EPISODE_ATTRIBUTES", "change_at_visit", "measure_changes", "summarize_episodes"]
 
 #: Episode-level columns carried into the summaries when the data has them.
 EPISODE_ATTRIBUTES: tuple[str, ...] = ("patient_id", "condition", "age_band", "sex")
@@ -145,13 +145,15 @@ class _Codes:
         columns = visits["episode_id"], visits["measure"], visits["side"]
         if len(visits) < _PARALLEL_ROWS:
             (ep, ep_first), (m, m_values), (side, side_values) = (
-                _episode_codes(columns[0]), _small_codes(columns[1]), _small_codes(columns[2]))
+                _episode_codes(columns[0]),
+                _small_codes(columns[1]),
+                _small_codes(columns[2]),
+            )
         else:
             # Performance: Arrow's comparisons and dictionary encoding release the GIL, so the
             # three key columns are coded in parallel threads (about half the wall time on 2 cores).
             with ThreadPoolExecutor(max_workers=3) as pool:
-                jobs = [pool.submit(_episode_codes, columns[0]),
-                        *(pool.submit(_small_codes, c) for c in columns[1:])]
+                jobs = [pool.submit(_episode_codes, columns[0]), *(pool.submit(_small_codes, c) for c in columns[1:])]
                 (ep, ep_first), (m, m_values), (side, side_values) = (job.result() for job in jobs)
         vn = visits["visit_number"].to_numpy(dtype=np.int64)
         n_ep = len(ep_first) if ep_first is not None else (int(ep.max()) + 1 if len(ep) else 0)
@@ -274,7 +276,7 @@ def _stable_order(gid: np.ndarray, vn: np.ndarray) -> np.ndarray:
     if len(gid) == 0:
         return np.zeros(0, dtype=np.int64)
     lo, span = vn.min(), int(vn.max()) - int(vn.min()) + 1
-    if (int(gid.max()) + 1) * span >= 2 ** 62 or gid.min() < 0:
+    if (int(gid.max()) + 1) * span >= 2**62 or gid.min() < 0:
         return np.lexsort((vn, gid))
     return np.argsort(gid * span + (vn - lo), kind="stable")
 
@@ -284,8 +286,10 @@ def _check_one_baseline(start: np.ndarray, vn: np.ndarray) -> None:
     again[1:] &= vn[:-1] == 1
     if again.any():
         # Validated visits (load_visits) never have this: duplicates are removed or refused there.
-        raise ValueError("more than one visit-1 measurement for an episode, measure and side; "
-                         "load the data with outcomes.load_visits, which resolves duplicates")
+        raise ValueError(
+            "more than one visit-1 measurement for an episode, measure and side; "
+            "load the data with outcomes.load_visits, which resolves duplicates"
+        )
 
 
 class EpisodeCore:
@@ -308,8 +312,9 @@ class EpisodeCore:
     per-measure work takes slices instead of boolean masks over all rows.
     """
 
-    def __init__(self, visits: pd.DataFrame, registry: Mapping[str, Measure] | None = None,
-                 measures: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, visits: pd.DataFrame, registry: Mapping[str, Measure] | None = None, measures: Sequence[str] | None = None
+    ) -> None:
         reg = _registry(registry)
         codes = _Codes.of(visits)
         self.visits, self.codes = visits, codes
@@ -335,8 +340,9 @@ class EpisodeCore:
         self.has_base = has_base = self.vn[key_row] == 1  # visit 1, if present, sorts first within its key
         self.baseline = np.where(has_base, self.value[key_row], np.nan)
         self.followup = self._followup(key_row, self.lengths, self.vn, has_base)
-        self.rules = {i: reg[code] for i, code in enumerate(codes.measures)
-                      if self.row_bounds[i + 1] > self.row_bounds[i]}
+        self.rules = {
+            i: reg[code] for i, code in enumerate(codes.measures) if self.row_bounds[i + 1] > self.row_bounds[i]
+        }
         self.first_improved = self.first_improved_by(self.rules)
         self.reachable = self.reachable_by(self.rules)
         self.event, self.time = self.event_time(self.first_improved, self.reachable)
@@ -367,11 +373,12 @@ class EpisodeCore:
             # The rows of a measure are one slice of the sorted order: drop the others by slices,
             # not by a mask over all rows before sorting.
             keep = np.zeros(n_ms, dtype=bool)
-            keep[:len(codes.measures) * n_side] = np.repeat(
-                np.isin(np.array(codes.measures, dtype=object), list(measures)), n_side)
+            keep[: len(codes.measures) * n_side] = np.repeat(
+                np.isin(np.array(codes.measures, dtype=object), list(measures)), n_side
+            )
             if not keep.all():
                 bounds = np.concatenate([[0], np.cumsum(sizes)])
-                order = np.concatenate([order[:0], *(order[bounds[j]:bounds[j + 1]] for j in np.flatnonzero(keep))])
+                order = np.concatenate([order[:0], *(order[bounds[j] : bounds[j + 1]] for j in np.flatnonzero(keep))])
                 sizes = np.where(keep, sizes, 0)
         return order, np.concatenate([[0], np.cumsum(sizes)])
 
@@ -400,8 +407,9 @@ class EpisodeCore:
                 continue
             baseline = np.repeat(self.baseline[k_lo:k_hi], self.lengths[k_lo:k_hi])
             improved = rule.improvement(baseline, self.value[lo:hi])
-            first[k_lo:k_hi] = np.minimum.reduceat(np.where(improved, self.vn[lo:hi], np.inf),
-                                                   self.key_row[k_lo:k_hi] - lo)
+            first[k_lo:k_hi] = np.minimum.reduceat(
+                np.where(improved, self.vn[lo:hi], np.inf), self.key_row[k_lo:k_hi] - lo
+            )
         return first
 
     def reachable_by(self, rules: Mapping[int, Measure]) -> np.ndarray:
@@ -426,17 +434,24 @@ class EpisodeCore:
         # Performance: episode-level columns are taken once per episode (from its first row,
         # in row order), then per summary row from that much smaller array.
         first_row = codes.first_row()
-        out = {"episode_id": visits["episode_id"].array.take(first_row).take(ep),
-               "measure": codes.measure_values.take(self.key_m[sel]),
-               "side": codes.side_values.take(self.key_side[sel])}
+        out = {
+            "episode_id": visits["episode_id"].array.take(first_row).take(ep),
+            "measure": codes.measure_values.take(self.key_m[sel]),
+            "side": codes.side_values.take(self.key_side[sel]),
+        }
         out |= {c: visits[c].array.take(first_row).take(ep) for c in attrs}
         first = self.first_improved[sel]
         status = np.where(self.has_base[sel], np.where(self.reachable[sel], 0, 2), 1)
-        out |= {"baseline": self.baseline[sel], "last_visit": self.last_visit[sel],
-                "followup": self.followup[sel],
-                "first_improved": pd.array(np.where(np.isinf(first), np.nan, first), dtype="Int64"),
-                "event": self.event[sel], "time": self.time[sel], "reachable": self.reachable[sel],
-                "status": _STATUS.take(status)}
+        out |= {
+            "baseline": self.baseline[sel],
+            "last_visit": self.last_visit[sel],
+            "followup": self.followup[sel],
+            "first_improved": pd.array(np.where(np.isinf(first), np.nan, first), dtype="Int64"),
+            "event": self.event[sel],
+            "time": self.time[sel],
+            "reachable": self.reachable[sel],
+            "status": _STATUS.take(status),
+        }
         return pd.DataFrame(out)
 
 

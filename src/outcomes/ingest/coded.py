@@ -24,8 +24,20 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["CodedNumbers", "CodedText", "Groups", "column_dtype", "dense_codes", "int_codes", "int_type", "pair_codes",
-           "recode", "sorted_codes", "spread_rows", "text_cells"]
+__all__ = [
+    "CodedNumbers",
+    "CodedText",
+    "Groups",
+    "column_dtype",
+    "dense_codes",
+    "int_codes",
+    "int_type",
+    "pair_codes",
+    "recode",
+    "sorted_codes",
+    "spread_rows",
+    "text_cells",
+]
 
 _NONFINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
@@ -66,7 +78,7 @@ def column_dtype(s: pd.Series, factorized: tuple | None):
 def recode(codes: np.ndarray, sub: np.ndarray) -> np.ndarray:
     """Compose codes: ``sub[codes]``, keeping -1 for missing (int32: half the memory of int64)."""
     fits = codes.dtype.kind == "i" and len(sub) < np.iinfo(codes.dtype).max
-    sub = np.asarray(sub, dtype=codes.dtype if fits else np.int32 if len(sub) < 2 ** 31 - 1 else np.int64)
+    sub = np.asarray(sub, dtype=codes.dtype if fits else np.int32 if len(sub) < 2**31 - 1 else np.int64)
     if codes.dtype == sub.dtype and np.array_equal(sub, np.arange(len(sub))):
         return codes  # nothing merged or blanked: reuse the codes as they are
     return np.append(sub, -1)[codes]
@@ -85,8 +97,11 @@ class CodedText:
             self.distinct = pd.Series([], dtype="str")
             return
         dtype = column_dtype(s, factorized)
-        if (isinstance(dtype, pd.StringDtype) or pd.api.types.is_integer_dtype(dtype)
-                or pd.api.types.is_bool_dtype(dtype)):
+        if (
+            isinstance(dtype, pd.StringDtype)
+            or pd.api.types.is_integer_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)
+        ):
             # Equal cells print alike: factorize the raw cells (unless the reader did), then strip
             # the distinct ones only.
             raw_codes, uniques = factorized if factorized is not None else pd.factorize(s)
@@ -112,9 +127,11 @@ class CodedNumbers:
         self.comma = np.zeros(n, dtype=bool)
         self.kind = None
         dtype = column_dtype(s, factorized) if s is not None else pd.StringDtype(na_value=np.nan)
-        if pd.api.types.is_bool_dtype(dtype) or not (pd.api.types.is_numeric_dtype(dtype)
-                                                     or pd.api.types.is_string_dtype(dtype)
-                                                     or pd.api.types.is_object_dtype(dtype)):
+        if pd.api.types.is_bool_dtype(dtype) or not (
+            pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype)
+            or pd.api.types.is_object_dtype(dtype)
+        ):
             self.value = np.full(n, np.nan)
             self.present = s.notna().to_numpy(dtype=bool)
             self.not_number = self.present.copy()
@@ -164,8 +181,9 @@ class Groups:
             inside = np.flatnonzero(codes >= 0)
             self.order = inside[np.argsort(codes[inside], kind="stable")]  # files list groups in runs: cheap
             ordered = codes[self.order]
-        self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else \
-            np.zeros(0, dtype=np.intp)
+        self.starts = (
+            np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.zeros(0, dtype=np.intp)
+        )
         self.sizes = np.diff(np.append(self.starts, len(ordered)))
         gid = np.repeat(np.arange(len(self.starts), dtype=np.int32), self.sizes)  # dense group number per row
         if self.identity:
@@ -201,8 +219,7 @@ class Groups:
         """Per row: whether any masked row shares its group (False outside groups)."""
         if not len(self.starts):
             return np.zeros(self.n, dtype=bool)
-        spread = np.repeat(np.logical_or.reduceat(mask if self.identity else mask[self.order], self.starts),
-                           self.sizes)
+        spread = np.repeat(np.logical_or.reduceat(mask if self.identity else mask[self.order], self.starts), self.sizes)
         if self.identity:
             return spread
         out = np.zeros(self.n, dtype=bool)
@@ -261,8 +278,9 @@ def int_codes(values: np.ndarray) -> np.ndarray:
 def sorted_codes(values: np.ndarray) -> np.ndarray:
     """Codes that sort like ``values`` (no NaN).  Whole numbers (days, visit numbers) are their
     own codes (no hashing); other values are hashed and only their distinct values sorted."""
-    if values.dtype.kind == "f" and (not len(values) or (values.min() >= 0 and values.max() < 2 ** 31
-                                                         and (values == np.floor(values)).all())):
+    if values.dtype.kind == "f" and (
+        not len(values) or (values.min() >= 0 and values.max() < 2**31 and (values == np.floor(values)).all())
+    ):
         return values.astype(np.int64)
     codes, uniques = pd.factorize(values)
     rank = np.empty(len(uniques), dtype=np.int64)
@@ -283,7 +301,7 @@ def pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if not len(a):
         return a
     width = max(int(b.max()), 0) + 1
-    if (max(int(a.max()), 0) + 1) * width >= 2 ** 62:  # keep clear of int64 overflow
+    if (max(int(a.max()), 0) + 1) * width >= 2**62:  # keep clear of int64 overflow
         a, b = dense_codes(a), dense_codes(b)
         width = max(int(b.max()), 0) + 1
     return np.where((a >= 0) & (b >= 0), a * width + b, -1)

@@ -73,22 +73,41 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.ingest.coded import CodedText
-from outcomes.safety.outputs import atomic_path, atomic_write_text, check_output_file, record_output
-from outcomes.spec.contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, FALSE_SPELLINGS, SEXES, SIDES, TREATMENTS, TRUE_SPELLINGS,
-                       parse_treatment)
 from outcomes.errors import OutcomesError, Problem, printable
-from outcomes.safety.files import read_input_bytes
-from outcomes.ingest.records import read_records, tidy_records
-from outcomes.safety.limits import current_limits
-from outcomes.spec.measures import REGISTRY
+from outcomes.ingest.coded import CodedText
 from outcomes.ingest.phi import check_no_phi
-from outcomes.safety.safe_yaml import key_path, load_yaml_file
-from outcomes.safety.spreadsheet import _PLAIN_NUMBER, neutralise_cells, restore_cells
+from outcomes.ingest.records import read_records, tidy_records
 from outcomes.ingest.rules import validate_records
+from outcomes.safety.files import read_input_bytes
+from outcomes.safety.limits import current_limits
+from outcomes.safety.outputs import atomic_path, atomic_write_text, check_output_file, record_output
+from outcomes.safety.safe_yaml import key_path, load_yaml_file
+from outcomes.safety.spreadsheet import PLAIN_NUMBER, neutralise_cells, restore_cells
+from outcomes.spec.contract import (
+    AGE_BANDS,
+    ALL_COLUMNS,
+    CONDITIONS,
+    FALSE_SPELLINGS,
+    SEXES,
+    SIDES,
+    TREATMENTS,
+    TRUE_SPELLINGS,
+    parse_treatment,
+)
+from outcomes.spec.measures import REGISTRY
 
-__all__ = ["DEFAULT_MAPPING", "CODED_COLUMNS", "NUMERIC_COLUMNS", "DeidSummary", "DeidResult", "deidentify_frame",
-           "deidentify_export", "read_mapping", "read_crosswalk", "new_pseudonyms"]
+__all__ = [
+    "CODED_COLUMNS",
+    "DEFAULT_MAPPING",
+    "NUMERIC_COLUMNS",
+    "DeidResult",
+    "DeidSummary",
+    "deidentify_export",
+    "deidentify_frame",
+    "new_pseudonyms",
+    "read_crosswalk",
+    "read_mapping",
+]
 
 #: Mapping keys and their defaults.  ``patient_key``: the column (or list of columns)
 #: identifying a patient; ``visit_date`` (required) and ``birth_date`` (optional; ``null``:
@@ -185,10 +204,11 @@ class DeidSummary:
 
     def describe(self) -> str:
         """A few lines for the command line (column names only, never values; control characters escaped)."""
-        lines = [f"wrote {self.n_rows} rows ({self.n_patients} patients, {self.n_episodes} episodes) "
-                 f"to {self.out}",
-                 f"crosswalk: {self.key_file} ({self.n_new_patients} new patients; keep it private, "
-                 "never share it with the data)"]
+        lines = [
+            f"wrote {self.n_rows} rows ({self.n_patients} patients, {self.n_episodes} episodes) to {self.out}",
+            f"crosswalk: {self.key_file} ({self.n_new_patients} new patients; keep it private, "
+            "never share it with the data)",
+        ]
         lines += [f"  {col}: {what}" for col, what in self.transformed.items()]
         if self.dropped_columns:
             lines.append("dropped: " + ", ".join(self.dropped_columns))
@@ -246,15 +266,21 @@ def _check_gap(value: object, key: str) -> list[tuple[str, str, str]]:
 
 def _check_date_format(value: object, key: str) -> list[tuple[str, str, str]]:
     if not isinstance(value, str):
-        return [("mapping_type", "must be a strptime format string in quotes, e.g. \"%d/%m/%Y\"", key)]
+        return [("mapping_type", 'must be a strptime format string in quotes, e.g. "%d/%m/%Y"', key)]
     probe = datetime(2001, 2, 3, 4, 5, 6)
     try:  # the library decides what a format is: it must write and read back a day, month and year
         ok = len(value) <= _MAX_FORMAT_CHARS and datetime.strptime(probe.strftime(value), value).date() == probe.date()
     except (ValueError, TypeError):
         ok = False
     if not ok:
-        return [("mapping_value", "must be a strptime format with a day, a month and a year, e.g. \"%d/%m/%Y\" "
-                 "(see the table of format codes in Python's datetime documentation)", key)]
+        return [
+            (
+                "mapping_value",
+                'must be a strptime format with a day, a month and a year, e.g. "%d/%m/%Y" '
+                "(see the table of format codes in Python's datetime documentation)",
+                key,
+            )
+        ]
     return []
 
 
@@ -270,14 +296,22 @@ def _check_rename(value: object, key: str) -> list[tuple[str, str, str]]:
             out.append(("mapping_type", "a raw column name must be text", path))
             continue
         if not isinstance(target, str) or target not in _RENAME_TARGETS:
-            out.append(("mapping_value", "must be a column of the data contract taken from the export ("
-                        + ", ".join(_COPIED) + ") or a measure code (docs/measures.md)", path))
+            out.append(
+                (
+                    "mapping_value",
+                    "must be a column of the data contract taken from the export ("
+                    + ", ".join(_COPIED)
+                    + ") or a measure code (docs/measures.md)",
+                    path,
+                )
+            )
             continue
         if _norm(raw) in seen_raw:
             out.append(("mapping_value", f"names the same raw column as {seen_raw[_norm(raw)]}", path))
         if target in seen_target:
-            out.append(("mapping_value", f"two raw columns renamed to {target} (also {seen_target[target]}): "
-                        "keep one", path))
+            out.append(
+                ("mapping_value", f"two raw columns renamed to {target} (also {seen_target[target]}): keep one", path)
+            )
         seen_raw.setdefault(_norm(raw), str(raw))
         seen_target.setdefault(target, str(raw))
     return out
@@ -299,8 +333,7 @@ def _code_of(column: str, target: object) -> str | None:
 
 def _check_recode(value: object, key: str) -> list[tuple[str, str, str]]:
     if not isinstance(value, Mapping):
-        return [("mapping_type", "must map coded columns (" + ", ".join(CODED_COLUMNS) + ") to {raw value: code}",
-                 key)]
+        return [("mapping_type", "must map coded columns (" + ", ".join(CODED_COLUMNS) + ") to {raw value: code}", key)]
     out: list[tuple[str, str, str]] = []
     for column, table in value.items():
         path = key_path([key, str(column)])
@@ -314,16 +347,26 @@ def _check_recode(value: object, key: str) -> list[tuple[str, str, str]]:
         for raw, target in table.items():
             where = key_path([key, str(column), str(raw)])
             if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-                out.append(("mapping_type", "a raw value must be text or a number (quote yes/no/true/false: "
-                            "YAML reads them as booleans)", where))
+                out.append(
+                    (
+                        "mapping_type",
+                        "a raw value must be text or a number (quote yes/no/true/false: YAML reads them as booleans)",
+                        where,
+                    )
+                )
                 continue
             code = _code_of(column, target)
             if code is None:
                 what = "+-joined codes of " if column == "treatment" else "one of "
                 out.append(("mapping_value", f"must be {what}" + ", ".join(CODED_COLUMNS[column][0]), where))
             elif seen.get(_fold(raw), code) != code:
-                out.append(("mapping_value", "the same raw value (ignoring case and spaces) is recoded twice, "
-                            "to different codes", where))
+                out.append(
+                    (
+                        "mapping_value",
+                        "the same raw value (ignoring case and spaces) is recoded twice, to different codes",
+                        where,
+                    )
+                )
             seen.setdefault(_fold(raw), code)
     return out
 
@@ -379,18 +422,23 @@ def read_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | None) -> 
         given = {} if given is None else given
     if not isinstance(given, Mapping):
         _fail("mapping_valid", "must be a YAML mapping of keys (" + ", ".join(DEFAULT_MAPPING) + ")", source)
-    found = [("mapping_unknown_key", "unknown key; the keys are " + ", ".join(DEFAULT_MAPPING), str(k))
-             for k in given if k not in DEFAULT_MAPPING]
+    found = [
+        ("mapping_unknown_key", "unknown key; the keys are " + ", ".join(DEFAULT_MAPPING), str(k))
+        for k in given
+        if k not in DEFAULT_MAPPING
+    ]
     out = {**DEFAULT_MAPPING, **{k: v for k, v in given.items() if k in DEFAULT_MAPPING}}
     for key, check in _MAPPING_CHECKS.items():
         found += check(out[key], key)
     if out["episode_key"] is not None and out["episode_gap_days"] is not None:
-        found.append(("mapping_value", "episode_key and episode_gap_days both define episodes: keep one",
-                      "episode_gap_days"))
+        found.append(
+            ("mapping_value", "episode_key and episode_gap_days both define episodes: keep one", "episode_gap_days")
+        )
     if found:
-        raise OutcomesError([Problem(rule, message, source, (), column) for rule, message, column in found],
-                            headline=f"{source}: {len(found)} problem{'s' if len(found) > 1 else ''}, nothing "
-                                     "was read or written:")
+        raise OutcomesError(
+            [Problem(rule, message, source, (), column) for rule, message, column in found],
+            headline=f"{source}: {len(found)} problem{'s' if len(found) > 1 else ''}, nothing was read or written:",
+        )
     out["rename"] = {str(k): v for k, v in out["rename"].items()}
     out["recode"] = {c: {str(k): v for k, v in t.items()} for c, t in out["recode"].items()}
     return out
@@ -426,32 +474,45 @@ def _find(frame: pd.DataFrame, name: str | None, source: str) -> str | None:
         return name
     matches = [c for c in frame.columns if _norm(c) == _norm(name)]
     if len(matches) > 1:
-        _fail("mapping_column", f"several columns match {name} ({', '.join(matches)}) once case, spaces and "
-              "punctuation are ignored; rename one in the export", source, (1,), name)
+        _fail(
+            "mapping_column",
+            f"several columns match {name} ({', '.join(matches)}) once case, spaces and "
+            "punctuation are ignored; rename one in the export",
+            source,
+            (1,),
+            name,
+        )
     return matches[0] if matches else None
 
 
 def _require(frame: pd.DataFrame, name: str, role: str, source: str) -> str:
     found = _find(frame, name, source)
     if found is None:
-        _fail("mapping_column", f"no column {name} for {role}; name it in the mapping (--mapping YAML, "
-              f"key {role})", source, (1,), name)
+        _fail(
+            "mapping_column",
+            f"no column {name} for {role}; name it in the mapping (--mapping YAML, key {role})",
+            source,
+            (1,),
+            name,
+        )
     return found
 
 
-def _dates(frame: pd.DataFrame, col: str, fmt: str, rows: np.ndarray, source: str,
-           required: bool) -> pd.Series:
+def _dates(frame: pd.DataFrame, col: str, fmt: str, rows: np.ndarray, source: str, required: bool) -> pd.Series:
     text = frame[col].astype("str").str.strip()
     blank = frame[col].isna().to_numpy() | (text == "").to_numpy()
     parsed = pd.to_datetime(text.where(~blank), format=fmt, errors="coerce")
     bad = parsed.isna().to_numpy() & ~blank
     if bad.any():
-        _fail(f"{'visit' if required else 'birth'}_date_parsable",
-              f"{int(bad.sum())} date(s) do not match the format {fmt!r} (set date_format in the mapping)",
-              source, tuple(rows[bad]), col)
+        _fail(
+            f"{'visit' if required else 'birth'}_date_parsable",
+            f"{int(bad.sum())} date(s) do not match the format {fmt!r} (set date_format in the mapping)",
+            source,
+            tuple(rows[bad]),
+            col,
+        )
     if required and blank.any():
-        _fail("visit_date_missing", f"{int(blank.sum())} visit row(s) have no date", source,
-              tuple(rows[blank]), col)
+        _fail("visit_date_missing", f"{int(blank.sum())} visit row(s) have no date", source, tuple(rows[blank]), col)
     return parsed
 
 
@@ -459,40 +520,61 @@ def _keys(frame: pd.DataFrame, cols: list[str], rows: np.ndarray, source: str) -
     keys = frame[cols].astype("str").apply(lambda s: s.str.strip())
     blank = (frame[cols].isna() | keys.eq("")).any(axis=1).to_numpy()
     if blank.any():
-        _fail("patient_key_missing", f"{int(blank.sum())} row(s) have no patient identifier", source,
-              tuple(rows[blank]), ", ".join(cols))
+        _fail(
+            "patient_key_missing",
+            f"{int(blank.sum())} row(s) have no patient identifier",
+            source,
+            tuple(rows[blank]),
+            ", ".join(cols),
+        )
     return keys
 
 
 def _check_crosswalk(crosswalk: pd.DataFrame, key_cols: list[str], source: str) -> pd.DataFrame:
     want = [*key_cols, _CROSSWALK_ID]
     if list(crosswalk.columns) != want:
-        _fail("crosswalk_valid", f"columns must be {', '.join(want)} (was the patient_key mapping changed?)",
-              source, (1,))
+        _fail(
+            "crosswalk_valid", f"columns must be {', '.join(want)} (was the patient_key mapping changed?)", source, (1,)
+        )
     cw = crosswalk.astype("str").apply(lambda s: s.str.strip())
     for cols, what in ((key_cols, "identifier"), ([_CROSSWALK_ID], "pseudonym")):
         dup = cw.duplicated(cols, keep=False).to_numpy()
         if dup.any():
-            _fail("crosswalk_valid", f"the same {what} appears more than once; restore the key file from "
-                  "a backup", source, tuple(np.flatnonzero(dup) + 2), ", ".join(cols))
+            _fail(
+                "crosswalk_valid",
+                f"the same {what} appears more than once; restore the key file from a backup",
+                source,
+                tuple(np.flatnonzero(dup) + 2),
+                ", ".join(cols),
+            )
     return cw
 
 
-def _age_bands(birth: pd.Series, first_visit: pd.Series, rows: np.ndarray, source: str,
-               col: str) -> pd.Series:
+def _age_bands(birth: pd.Series, first_visit: pd.Series, rows: np.ndarray, source: str, col: str) -> pd.Series:
     """Age in whole years at the episode's first visit, as an AGE_BANDS label."""
     had_birthday = (first_visit.dt.month > birth.dt.month) | (
-        (first_visit.dt.month == birth.dt.month) & (first_visit.dt.day >= birth.dt.day))
+        (first_visit.dt.month == birth.dt.month) & (first_visit.dt.day >= birth.dt.day)
+    )
     age = first_visit.dt.year - birth.dt.year - (~had_birthday).astype("int64")
     implausible = (age.lt(0) | age.gt(130)).fillna(False).to_numpy(dtype=bool)
     if implausible.any():
-        _fail("birth_date_plausible", f"{int(implausible.sum())} row(s) give a birth date after the visit "
-              "or an age over 130", source, tuple(rows[implausible]), col)
+        _fail(
+            "birth_date_plausible",
+            f"{int(implausible.sum())} row(s) give a birth date after the visit or an age over 130",
+            source,
+            tuple(rows[implausible]),
+            col,
+        )
     minor = age.lt(_ADULT_AGE).fillna(False).to_numpy(dtype=bool)
     if minor.any():
-        _fail("age_under_18", f"{int(minor.sum())} row(s) belong to patients under {_ADULT_AGE} at the "
-              "episode's first visit; the data contract covers adults only: remove them from the export",
-              source, tuple(rows[minor]), col)
+        _fail(
+            "age_under_18",
+            f"{int(minor.sum())} row(s) belong to patients under {_ADULT_AGE} at the "
+            "episode's first visit; the data contract covers adults only: remove them from the export",
+            source,
+            tuple(rows[minor]),
+            col,
+        )
     edges = [int(b.split("-")[0].rstrip("+")) for b in AGE_BANDS]  # 18, 30, ..., 90
     codes = np.searchsorted(np.asarray(edges), age.to_numpy(dtype=float, na_value=np.nan), side="right") - 1
     labels = np.asarray(AGE_BANDS, dtype=object)[np.clip(codes, 0, len(AGE_BANDS) - 1)]
@@ -506,16 +588,20 @@ def _lookup(keys: pd.Series, first: Mapping[str, object], then: Mapping[str, obj
     return out.where(out.notna(), pd.Series(keys.map(then), index=keys.index, dtype=object))
 
 
-def _as_codes(cells: pd.Series, column: str, recode: Mapping[str, object], rows: np.ndarray, source: str,
-              raw_name: str) -> tuple[pd.Series, Problem | None, int]:
+def _as_codes(
+    cells: pd.Series, column: str, recode: Mapping[str, object], rows: np.ndarray, source: str, raw_name: str
+) -> tuple[pd.Series, Problem | None, int]:
     """A coded column as contract codes (NA where blank), the problem of the other cells, and
     how many distinct values a recode changed.  Checked on distinct values, spread to rows."""
     text = CodedText(cells, len(cells))
     key = text.distinct.map(_fold)
     codes, rule = CODED_COLUMNS[column]
     recoded = {_fold(raw): _code_of(column, target) for raw, target in recode.items()}
-    spelled = ({k: ("true" if v else "false") for k, v in _BOOLEAN.items()} if column == "twitch_response"
-               else {_fold(c): c for c in codes})
+    spelled = (
+        {k: ("true" if v else "false") for k, v in _BOOLEAN.items()}
+        if column == "twitch_response"
+        else {_fold(c): c for c in codes}
+    )
     code = _lookup(key, recoded, spelled)
     if column == "treatment" and code.isna().any():  # "DN + exercise": each part by itself
         parts = key[code.isna()].str.split("+").explode().str.strip()
@@ -530,10 +616,15 @@ def _as_codes(cells: pd.Series, column: str, recode: Mapping[str, object], rows:
     if bad.any():
         rows_bad = text.rows(bad)
         allowed = "+-joined codes of " if column == "treatment" else "one of "
-        problem = Problem(rule, f"{int(rows_bad.sum())} cell(s), {int(bad.sum())} distinct value(s), are not codes "
-                          f"of the contract ({allowed}{', '.join(codes)}); nothing was copied. Write codes, or map "
-                          f"each raw value in the mapping: recode: {{{column}: {{raw value: code}}}}", source,
-                          tuple(rows[rows_bad]), raw_name)
+        problem = Problem(
+            rule,
+            f"{int(rows_bad.sum())} cell(s), {int(bad.sum())} distinct value(s), are not codes "
+            f"of the contract ({allowed}{', '.join(codes)}); nothing was copied. Write codes, or map "
+            f"each raw value in the mapping: recode: {{{column}: {{raw value: code}}}}",
+            source,
+            tuple(rows[rows_bad]),
+            raw_name,
+        )
     n_recoded = int(key.isin(list(recoded)).sum())
     values = pd.Series(text.rows(code.to_numpy(dtype=object, na_value=None), None), index=cells.index)
     if column == "twitch_response":
@@ -541,27 +632,38 @@ def _as_codes(cells: pd.Series, column: str, recode: Mapping[str, object], rows:
     return values.astype("str"), problem, n_recoded
 
 
-def _as_numbers(cells: pd.Series, rule: str, rows: np.ndarray, source: str,
-                raw_name: str) -> tuple[pd.Series, Problem | None]:
+def _as_numbers(
+    cells: pd.Series, rule: str, rows: np.ndarray, source: str, raw_name: str
+) -> tuple[pd.Series, Problem | None]:
     """A numeric column as float64 (NaN where blank) and the problem of cells that are not plain numbers."""
     if pd.api.types.is_numeric_dtype(cells.dtype) and not pd.api.types.is_bool_dtype(cells.dtype):
         return cells.astype("float64"), None
     text = CodedText(cells, len(cells))
-    number = text.distinct.str.fullmatch(_PLAIN_NUMBER).to_numpy(dtype=bool)
+    number = text.distinct.str.fullmatch(PLAIN_NUMBER).to_numpy(dtype=bool)
     parsed = pd.to_numeric(text.distinct.where(number), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     problem = None
     if not number.all():
         rows_bad = text.rows(~number)
-        problem = Problem(rule, f"{int(rows_bad.sum())} cell(s) are not plain numbers (digits with a decimal "
-                          "point); nothing was copied", source, tuple(rows[rows_bad]), raw_name)
+        problem = Problem(
+            rule,
+            f"{int(rows_bad.sum())} cell(s) are not plain numbers (digits with a decimal point); nothing was copied",
+            source,
+            tuple(rows[rows_bad]),
+            raw_name,
+        )
     return pd.Series(text.rows(parsed, np.nan), index=cells.index, dtype="float64"), problem
 
 
 # ------------------------------------------------------------------------------ the frame
-def deidentify_frame(raw: pd.DataFrame, *, crosswalk: pd.DataFrame | None = None,
-                     mapping: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-                     source: str = "<DataFrame>", rows: np.ndarray | None = None,
-                     crosswalk_source: str = "crosswalk") -> DeidResult:
+def deidentify_frame(
+    raw: pd.DataFrame,
+    *,
+    crosswalk: pd.DataFrame | None = None,
+    mapping: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    source: str = "<DataFrame>",
+    rows: np.ndarray | None = None,
+    crosswalk_source: str = "crosswalk",
+) -> DeidResult:
     """De-identify an EMR-like visit table in memory (see the module docstring).
 
     Parameters
@@ -615,14 +717,25 @@ def deidentify_frame(raw: pd.DataFrame, *, crosswalk: pd.DataFrame | None = None
     for raw_name, target in m["rename"].items():
         col = _find(frame, raw_name, source)
         if col is None:
-            _fail("mapping_column", f"the mapping renames {raw_name}, which the export does not have", source, (1,),
-                  raw_name)
+            _fail(
+                "mapping_column",
+                f"the mapping renames {raw_name}, which the export does not have",
+                source,
+                (1,),
+                raw_name,
+            )
         renames[col] = target
     for col, target in renames.items():
         there = _find(frame, target, source)
         if there is not None and there != col and there not in renames:
-            _fail("mapping_column", f"{col} is renamed to {target}, but the export already has a column {there}; "
-                  "drop one of them from the export or rename it too", source, (1,), col)
+            _fail(
+                "mapping_column",
+                f"{col} is renamed to {target}, but the export already has a column {there}; "
+                "drop one of them from the export or rename it too",
+                source,
+                (1,),
+                col,
+            )
     frame = frame.rename(columns=renames)
     original = {new: old for old, new in renames.items()}
 
@@ -638,10 +751,18 @@ def deidentify_frame(raw: pd.DataFrame, *, crosswalk: pd.DataFrame | None = None
         _require(frame, m["birth_date"], "birth_date", source)
     episode_col = None if m["episode_key"] is None else _require(frame, m["episode_key"], "episode_key", source)
     roles = [*key_cols, date_col, *([birth_col] if birth_col else []), *([episode_col] if episode_col else [])]
-    twice = sorted({raw_of(c) for c in roles if roles.count(c) > 1} | {raw_of(c) for c in roles if c in renames.values()})
+    twice = sorted(
+        {raw_of(c) for c in roles if roles.count(c) > 1} | {raw_of(c) for c in roles if c in renames.values()}
+    )
     if twice:
-        _fail("mapping_value", "a column may play one role only (patient_key, visit_date, birth_date, episode_key, "
-              "a renamed contract column): " + ", ".join(twice), source, (1,), ", ".join(twice))
+        _fail(
+            "mapping_value",
+            "a column may play one role only (patient_key, visit_date, birth_date, episode_key, "
+            "a renamed contract column): " + ", ".join(twice),
+            source,
+            (1,),
+            ", ".join(twice),
+        )
 
     # --- the allow-list: contract columns and measure codes, nothing else
     def present(names) -> dict[str, str]:
@@ -654,11 +775,21 @@ def deidentify_frame(raw: pd.DataFrame, *, crosswalk: pd.DataFrame | None = None
     measure_cols = present(REGISTRY)
     long_form = {"measure", "value"} & set(copied.values())
     if long_form and (measure_cols or long_form != {"measure", "value"}):
-        _fail("no_measures", "the long form needs both a measure and a value column, and no measure-code columns "
-              "beside them", source, (1,), ", ".join(raw_of(c) for c, n in copied.items() if n in long_form))
+        _fail(
+            "no_measures",
+            "the long form needs both a measure and a value column, and no measure-code columns beside them",
+            source,
+            (1,),
+            ", ".join(raw_of(c) for c, n in copied.items() if n in long_form),
+        )
     if not long_form and not measure_cols:
-        _fail("no_measures", "no measure column found (columns named by measure codes such as pain_nprs, or "
-              "measure and value columns; use rename in the mapping)", source, (1,))
+        _fail(
+            "no_measures",
+            "no measure column found (columns named by measure codes such as pain_nprs, or "
+            "measure and value columns; use rename in the mapping)",
+            source,
+            (1,),
+        )
 
     # --- cells: codes and numbers only, all problems at once
     problems: list[Problem] = []
@@ -666,8 +797,9 @@ def deidentify_frame(raw: pd.DataFrame, *, crosswalk: pd.DataFrame | None = None
     transformed: dict[str, str] = {}
     for col, name in copied.items():
         if name in CODED_COLUMNS:
-            cells[name], problem, n_recoded = _as_codes(frame[col], name, m["recode"].get(name, {}), rows, source,
-                                                        raw_of(col))
+            cells[name], problem, n_recoded = _as_codes(
+                frame[col], name, m["recode"].get(name, {}), rows, source, raw_of(col)
+            )
             what = f"written as {name} codes" + (f" ({n_recoded} distinct values recoded)" if n_recoded else "")
         else:
             cells[name], problem = _as_numbers(frame[col], NUMERIC_COLUMNS[name], rows, source, raw_of(col))
@@ -680,14 +812,20 @@ def deidentify_frame(raw: pd.DataFrame, *, crosswalk: pd.DataFrame | None = None
         if raw_of(col) != code:
             transformed[raw_of(col)] = f"renamed to {code}"
     if problems:
-        raise OutcomesError(problems, headline=f"{source}: cells that are not codes or numbers of the data "
-                                               "contract (never copied); nothing was written:")
+        raise OutcomesError(
+            problems,
+            headline=f"{source}: cells that are not codes or numbers of the data "
+            "contract (never copied); nothing was written:",
+        )
 
     # --- patients: reuse or draw pseudonyms
     keys = _keys(frame, key_cols, rows, source)
     keys.columns = key_names
-    old = (pd.DataFrame(columns=[*key_names, _CROSSWALK_ID], dtype="str") if crosswalk is None
-           else _check_crosswalk(crosswalk, key_names, crosswalk_source))
+    old = (
+        pd.DataFrame(columns=[*key_names, _CROSSWALK_ID], dtype="str")
+        if crosswalk is None
+        else _check_crosswalk(crosswalk, key_names, crosswalk_source)
+    )
     distinct = keys.drop_duplicates()
     new = distinct.merge(old[key_names], how="left", on=key_names, indicator=True)
     new = new.loc[new["_merge"] == "left_only", key_names].reset_index(drop=True)
@@ -709,8 +847,13 @@ def deidentify_frame(raw: pd.DataFrame, *, crosswalk: pd.DataFrame | None = None
         work["episode"] = ""
     start = work.groupby(["patient", "episode"])["date"].transform("min")
     order = start.groupby(work["patient"]).rank(method="dense").astype("int64").astype("str")
-    wide = pd.DataFrame({"patient_id": work["patient"], "episode_id": work["patient"] + "-" + order,
-                         "visit_day": (work["date"] - start).dt.days.astype("int64")})
+    wide = pd.DataFrame(
+        {
+            "patient_id": work["patient"],
+            "episode_id": work["patient"] + "-" + order,
+            "visit_day": (work["date"] - start).dt.days.astype("int64"),
+        }
+    )
     for c in key_cols:
         transformed[raw_of(c)] = "replaced by a random pseudonym (patient_id); kept only in the crosswalk"
     transformed[raw_of(date_col)] = "converted to visit_day (days since the episode's first visit)"
@@ -732,8 +875,9 @@ def deidentify_frame(raw: pd.DataFrame, *, crosswalk: pd.DataFrame | None = None
         unsided = ~long["measure"].map(lambda c: REGISTRY[c].sided).to_numpy(dtype=bool)
         long["side"] = long["side"].where(~unsided, "none")
     long = long[[c for c in ALL_COLUMNS if c in long.columns]]
-    order_rows = np.lexsort((long["visit_day"].to_numpy(), long["episode_id"].to_numpy(),
-                             long["patient_id"].to_numpy()))
+    order_rows = np.lexsort(
+        (long["visit_day"].to_numpy(), long["episode_id"].to_numpy(), long["patient_id"].to_numpy())
+    )
     long = long.iloc[order_rows].reset_index(drop=True)
     long["value"] = long["value"].astype("float64")
     _check_contract(long, long_rows[order_rows], source, {n: raw_of(c) for c, n in copied.items()})
@@ -749,10 +893,12 @@ def _check_contract(visits: pd.DataFrame, rows: np.ndarray, source: str, raw_nam
     try:
         validate_records(table)
     except OutcomesError as err:
-        problems = [Problem(p.rule, p.message, p.source, p.rows, raw_names.get(p.column or "", p.column))
-                    for p in err.problems]
-        raise OutcomesError(problems, headline=f"{name} would not meet the data contract; nothing was "
-                                               "written:") from None
+        problems = [
+            Problem(p.rule, p.message, p.source, p.rows, raw_names.get(p.column or "", p.column)) for p in err.problems
+        ]
+        raise OutcomesError(
+            problems, headline=f"{name} would not meet the data contract; nothing was written:"
+        ) from None
 
 
 # ------------------------------------------------------------------------------ files
@@ -786,15 +932,22 @@ def read_crosswalk(path: str | os.PathLike[str]) -> pd.DataFrame | None:
         return None
     data = read_input_bytes(path, source=name, limit="max_file_bytes", what="a crosswalk CSV (the key file)")
     if not data.strip():
-        _fail("crosswalk_valid", "is empty; a crosswalk has at least its header line: restore it from a backup, "
-              "or give a new --key-file path to start a new one", name)
+        _fail(
+            "crosswalk_valid",
+            "is empty; a crosswalk has at least its header line: restore it from a backup, "
+            "or give a new --key-file path to start a new one",
+            name,
+        )
     if b"\x00" in data:
         _fail("crosswalk_valid", "is not a text CSV (binary content); restore the key file from a backup", name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        _fail("encoding_utf8", "is not UTF-8 text; a crosswalk written by outcomes always is: restore it from a "
-              "backup", name)
+        _fail(
+            "encoding_utf8",
+            "is not UTF-8 text; a crosswalk written by outcomes always is: restore it from a backup",
+            name,
+        )
     try:
         frame = pd.read_csv(io.StringIO(text), dtype="str", keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error):
@@ -802,10 +955,14 @@ def read_crosswalk(path: str | os.PathLike[str]) -> pd.DataFrame | None:
     return restore_cells(frame)
 
 
-def deidentify_export(raw_path: str | os.PathLike[str], *, out: str | os.PathLike[str],
-                      key_file: str | os.PathLike[str],
-                      mapping: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-                      force: bool = False) -> DeidSummary:
+def deidentify_export(
+    raw_path: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str],
+    key_file: str | os.PathLike[str],
+    mapping: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    force: bool = False,
+) -> DeidSummary:
     """De-identify an EMR export file; write the contract file and update the crosswalk.
 
     Parameters
@@ -849,15 +1006,22 @@ def deidentify_export(raw_path: str | os.PathLike[str], *, out: str | os.PathLik
     raw_path, out, key_file = Path(raw_path), Path(out), Path(key_file)
     name = str(raw_path)
     if key_file.resolve().parent == out.resolve().parent:
-        _fail("key_file_location", "the crosswalk (key file) must not be written in the same directory as the "
-              "de-identified output: whoever receives the data must not receive the key", str(key_file))
+        _fail(
+            "key_file_location",
+            "the crosswalk (key file) must not be written in the same directory as the "
+            "de-identified output: whoever receives the data must not receive the key",
+            str(key_file),
+        )
     inputs = {raw_path.resolve(): "the raw export"}
     if mapping is not None and not isinstance(mapping, Mapping):
         inputs[Path(mapping).resolve()] = "the mapping"
     for target, what in ((out, "output"), (key_file, "key file")):
         if target.resolve() in inputs:
-            _fail("output_location", f"the {what} would overwrite {inputs[target.resolve()]}; choose another path",
-                  str(target))
+            _fail(
+                "output_location",
+                f"the {what} would overwrite {inputs[target.resolve()]}; choose another path",
+                str(target),
+            )
     if out.resolve() == key_file.resolve():
         _fail("output_location", "the output and the key file must be different files", str(out))
     mapping_path = None if mapping is None or isinstance(mapping, Mapping) else mapping
@@ -868,8 +1032,9 @@ def deidentify_export(raw_path: str | os.PathLike[str], *, out: str | os.PathLik
     m = read_mapping(mapping)  # before the data: a bad mapping is reported without reading the export
     table = read_records(raw_path, registry={})  # read only: encoding, blank rows, row numbers
     crosswalk = read_crosswalk(key_file)
-    res = deidentify_frame(table.frame, crosswalk=crosswalk, mapping=m, source=name, rows=table.rows,
-                           crosswalk_source=str(key_file))
+    res = deidentify_frame(
+        table.frame, crosswalk=crosswalk, mapping=m, source=name, rows=table.rows, crosswalk_source=str(key_file)
+    )
     # The crosswalk first: if writing the output fails, no pseudonym in use is ever unrecorded.
     atomic_write_text(key_file, neutralise_cells(res.crosswalk).to_csv(index=False), mode=0o600)
     if out.suffix.lower() == ".parquet":
@@ -879,7 +1044,13 @@ def deidentify_export(raw_path: str | os.PathLike[str], *, out: str | os.PathLik
         atomic_write_text(out, neutralise_cells(res.visits).to_csv(index=False))
     record_output(out)
     v = res.visits
-    return DeidSummary(n_rows=len(v), n_patients=int(v["patient_id"].nunique()),
-                       n_new_patients=res.n_new_patients, n_episodes=int(v["episode_id"].nunique()),
-                       dropped_columns=res.dropped_columns, transformed=res.transformed, out=out,
-                       key_file=key_file)
+    return DeidSummary(
+        n_rows=len(v),
+        n_patients=int(v["patient_id"].nunique()),
+        n_new_patients=res.n_new_patients,
+        n_episodes=int(v["episode_id"].nunique()),
+        dropped_columns=res.dropped_columns,
+        transformed=res.transformed,
+        out=out,
+        key_file=key_file,
+    )

@@ -72,11 +72,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from outcomes.spec.contract import CONDITIONS, SEXES, SIDES, TREATMENTS
 from outcomes.errors import OutcomesError, Problem
+from outcomes.spec.contract import CONDITIONS, SEXES, SIDES, TREATMENTS
+from outcomes.spec.measures import REGISTRY
 
-__all__ = ["scan_phi", "check_no_phi", "PhiError", "REMEDY", "MAX_VALUES", "RULES", "PhiRule",
-           "ContentPattern", "column_words", "column_kind"]
+__all__ = [
+    "MAX_VALUES",
+    "REMEDY",
+    "RULES",
+    "ContentPattern",
+    "PhiError",
+    "PhiRule",
+    "check_no_phi",
+    "column_kind",
+    "column_words",
+    "scan_phi",
+]
 
 #: At most this many distinct values per column are checked by content.
 MAX_VALUES = 10_000
@@ -86,8 +97,7 @@ _ROWS_PER_PROBLEM = 3
 _MOSTLY = 0.5
 
 #: Closing line of every PHI refusal.
-REMEDY = ("Remove identifiers with `outcomes deidentify RAW --out FILE --key-file CROSSWALK` "
-          "(see docs/privacy.md)")
+REMEDY = "Remove identifiers with `outcomes deidentify RAW --out FILE --key-file CROSSWALK` (see docs/privacy.md)"
 
 
 # ------------------------------------------------------------------------------ the table
@@ -195,8 +205,15 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _p(regex: str, where: str = "any", confirm: str | None = None, *, full: bool = False,
-       not_in: str = "", min_hits: int = 1) -> ContentPattern:
+def _p(
+    regex: str,
+    where: str = "any",
+    confirm: str | None = None,
+    *,
+    full: bool = False,
+    not_in: str = "",
+    min_hits: int = 1,
+) -> ContentPattern:
     return ContentPattern(regex, where, confirm, full, _words(not_in), min_hits)
 
 
@@ -229,27 +246,34 @@ _MONTH_NUMBER: dict[str, int] = {
     **{_plain(w): m for m, words in _MONTH_WORDS.items() for w in words.split()},
     **{r: i + 1 for i, r in enumerate(_ROMAN_MONTHS)},
 }
-_MONTH = ("(?P<mon>(?i:" + "|".join(sorted({w for ws in _MONTH_WORDS.values() for w in ws.split()},
-                                           key=lambda w: (-len(w), w))) + r"))(?![^\W\d_])\.?")
+_MONTH = (
+    "(?P<mon>(?i:"
+    + "|".join(sorted({w for ws in _MONTH_WORDS.values() for w in ws.split()}, key=lambda w: (-len(w), w)))
+    + r"))(?![^\W\d_])\.?"
+)
 _ROMAN = "(?P<mon>" + "|".join(sorted((r.upper() for r in _ROMAN_MONTHS), key=lambda r: -len(r))) + ")"
 _YMD8 = r"(?P<y>(?:18|19|20|21)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)"
 _DMY8 = r"(?P<d>[0-3]\d)(?P<m>[01]\d)(?P<y>(?:18|19|20)\d{2})"
 _ALNUM_EDGE = (r"(?<![0-9A-Za-z.])", r"(?![0-9A-Za-z.])")  # a whole token: not part of a code or hash
-_PHONE_WORD = r"(?i:\b(?:tel|t[ée]l[ée]fono|telefone|telefon|phone|ph|call|cell|mobile|mob|fax|m[óo]vil|celular|handy)\b\.?:?\s*)"
+_PHONE_WORD = (
+    r"(?i:\b(?:tel|t[ée]l[ée]fono|telefone|telefon|phone|ph|call|cell|mobile|mob|fax|m[óo]vil|celular|handy)\b\.?:?\s*)"
+)
 _UP, _LO = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
 _GIVEN = rf"[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = r"(?:(?:da|de|del|della|der|di|do|dos|du|la|le|van|von|y)\s)"
 _SURNAME = rf"(?:Mc|Mac|O'|D'|De|Di|Van|Le|La)?[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?"
 _INITIALS = rf"(?:[{_UP}]\.\s?){{1,3}}"
 _CAPS = rf"[{_UP}]{{2,}}(?:[-'][{_UP}]+)?"
-_PERSON = "|".join((
-    rf"{_GIVEN}(?:\s{_GIVEN})?(?:\s[{_UP}]\.?)?\s{_PARTICLE}*{_SURNAME}(?:[\s-]{_SURNAME})?",  # Jane (Q.) Doe
-    rf"{_INITIALS}\s?{_PARTICLE}*{_SURNAME}",                                                  # A. Jones, J. R. Smith
-    rf"{_SURNAME},\s?{_GIVEN}(?:\s[{_UP}]\.?)?",                                               # Doe, Jane
-    rf"{_SURNAME},\s?(?:[{_UP}]\.?\s?){{1,3}}",                                                # Jones, A.
-    rf"{_CAPS},\s?{_CAPS}(?:\s[{_UP}]\.?)?",                                                   # DOE, JANE
-    rf"{_CAPS},\s?(?:[{_UP}]\.?\s?){{1,3}}",                                                   # JONES, A.
-))
+_PERSON = "|".join(
+    (
+        rf"{_GIVEN}(?:\s{_GIVEN})?(?:\s[{_UP}]\.?)?\s{_PARTICLE}*{_SURNAME}(?:[\s-]{_SURNAME})?",  # Jane (Q.) Doe
+        rf"{_INITIALS}\s?{_PARTICLE}*{_SURNAME}",  # A. Jones, J. R. Smith
+        rf"{_SURNAME},\s?{_GIVEN}(?:\s[{_UP}]\.?)?",  # Doe, Jane
+        rf"{_SURNAME},\s?(?:[{_UP}]\.?\s?){{1,3}}",  # Jones, A.
+        rf"{_CAPS},\s?{_CAPS}(?:\s[{_UP}]\.?)?",  # DOE, JANE
+        rf"{_CAPS},\s?(?:[{_UP}]\.?\s?){{1,3}}",  # JONES, A.
+    )
+)
 _AGE_VALUE = r"\d{1,3}(?:\.\d+)?\s*(?i:y|yo|y\.o\.|yr|yrs|years?|años|anos|ans|jahre)?"
 _ID_WORDS = "id ids key keys code codes uuid guid hash pseudonym token ref"
 
@@ -258,39 +282,52 @@ _ID_WORDS = "id ids key keys code codes uuid guid hash pseudonym token ref"
 #: checked against every rule.
 RULES: tuple[PhiRule, ...] = (
     PhiRule(
-        "ip", "IP addresses",
+        "ip",
+        "IP addresses",
         tokens=_words("ip ipv ipv4 ipv6 ipaddr"),
         compounds=_words("ipaddress ipaddr direccionip enderecoip adresseip"),
         patterns=(
             _p(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])"),
-            _p(r"(?i:(?<![0-9a-f:])(?:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
-               r"|(?:[0-9a-f]{1,4}:){1,6}(?::[0-9a-f]{1,4}){1,6}|::1)(?![0-9a-f:]))"),
+            _p(
+                r"(?i:(?<![0-9a-f:])(?:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
+                r"|(?:[0-9a-f]{1,4}:){1,6}(?::[0-9a-f]{1,4}){1,6}|::1)(?![0-9a-f:]))"
+            ),
         ),
-        examples=("ip_address", "IPv4", "client_ip"), value_examples=("192.0.2.44", "2001:db8:85a3::8a2e:370:7334"),
+        examples=("ip_address", "IPv4", "client_ip"),
+        value_examples=("192.0.2.44", "2001:db8:85a3::8a2e:370:7334"),
         harmless=("ipsilateral_side", "tip_width"),
     ),
     PhiRule(
-        "email", "e-mail addresses",
+        "email",
+        "e-mail addresses",
         tokens=_words("email mail correo courriel"),
         compounds=_words("emailaddress correoelectronico adressemail"),
         patterns=(_p(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),),
-        examples=("E-mail Address", "e_mail", "correo", "courriel"), value_examples=("testy@example.com",),
+        examples=("E-mail Address", "e_mail", "correo", "courriel"),
+        value_examples=("testy@example.com",),
         harmless=("mailing_wave",),
     ),
     PhiRule(
-        "url", "web addresses (URLs)",
+        "url",
+        "web addresses (URLs)",
         tokens=_words("url uri website homepage webpage webseite"),
         weak=_words("web link"),
         patterns=(_p(r"(?i:\b(?:https?|ftp)://\S+|\bwww\.[a-z0-9-]+\.[a-z]{2,})"),),
-        examples=("Website URL", "homepage", "web"), value_examples=("https://example.com/p/17", "www.example.com"),
+        examples=("Website URL", "homepage", "web"),
+        value_examples=("https://example.com/p/17", "www.example.com"),
         harmless=("web_survey_score",),
     ),
     PhiRule(
-        "phone", "telephone or fax numbers",
-        tokens=_words("phone telephone tel telefono telefone telefon telephon mobile mobil movil celular "
-                      "cellphone cellular fax pager tfno tlf handynummer"),
-        compounds=_words("phonenumber cellphone mobilephone homephone workphone contactnumber contactno "
-                         "numerodetelephone numerotelephone"),
+        "phone",
+        "telephone or fax numbers",
+        tokens=_words(
+            "phone telephone tel telefono telefone telefon telephon mobile mobil movil celular "
+            "cellphone cellular fax pager tfno tlf handynummer"
+        ),
+        compounds=_words(
+            "phonenumber cellphone mobilephone homephone workphone contactnumber contactno "
+            "numerodetelephone numerotelephone"
+        ),
         weak=_words("cell cel mob handy portable ph"),
         context=_words("contact cell cel mob handy portable ph"),
         patterns=(
@@ -301,18 +338,41 @@ RULES: tuple[PhiRule, ...] = (
             _p(_ALNUM_EDGE[0] + r"(?:\+?1)?\d{10}" + _ALNUM_EDGE[1], "text"),
             _p(_ALNUM_EDGE[0] + r"(?:\+?1)?\d{10}" + _ALNUM_EDGE[1], "mostly", not_in=_ID_WORDS),
         ),
-        examples=("Phone_Number", "FAX", "mobile", "cell", "cell_no", "Teléfono", "telefone", "Handynummer",
-                  "home_cell", "celular"),
-        value_examples=("555-012-3456", "(555) 012-3456", "(555)0134567", "555 013 4567", "5550134567",
-                        "+44 20 7946 0958", "+1 555.012.3456", "020 7946 0958", "call 555-0134", "tel: 5550134"),
+        examples=(
+            "Phone_Number",
+            "FAX",
+            "mobile",
+            "cell",
+            "cell_no",
+            "Teléfono",
+            "telefone",
+            "Handynummer",
+            "home_cell",
+            "celular",
+        ),
+        value_examples=(
+            "555-012-3456",
+            "(555) 012-3456",
+            "(555)0134567",
+            "555 013 4567",
+            "5550134567",
+            "+44 20 7946 0958",
+            "+1 555.012.3456",
+            "020 7946 0958",
+            "call 555-0134",
+            "tel: 5550134",
+        ),
         harmless=("cell_count", "cellularity_score", "phase", "telemetry_minutes"),
     ),
     PhiRule(
-        "ssn", "Social Security or national identity numbers",
+        "ssn",
+        "Social Security or national identity numbers",
         tokens=_words("ssn nss cpf nir dni curp svnr"),
-        compounds=_words("socialsecurity socsec nationalid nationalidentifier nationalinsurance taxid "
-                         "taxnumber numeroseguridadsocial segurosocial securitesociale numsecu numerosecu "
-                         "steuerid steuernummer sozialversicherung sozialversicherungsnummer"),
+        compounds=_words(
+            "socialsecurity socsec nationalid nationalidentifier nationalinsurance taxid "
+            "taxnumber numeroseguridadsocial segurosocial securitesociale numsecu numerosecu "
+            "steuerid steuernummer sozialversicherung sozialversicherungsnummer"
+        ),
         weak=_words("ss sin tin nino"),
         context=_words("ss sin tin nino social security tax national"),
         patterns=(
@@ -325,11 +385,14 @@ RULES: tuple[PhiRule, ...] = (
         harmless=("session", "assessment_score"),
     ),
     PhiRule(
-        "mrn", "medical record numbers",
+        "mrn",
+        "medical record numbers",
         tokens=_words("mrn mrno nhs nhc prontuario fallnummer patientennummer"),
-        compounds=_words("medicalrecord medrec medrecno recordnumber recordno recordnum patientnumber "
-                         "patientno patno ptno ptnumber chartnumber chartno historiaclinica numerohistoria "
-                         "hospitalnumber hospno caseno casenumber numerodossier numdossier"),
+        compounds=_words(
+            "medicalrecord medrec medrecno recordnumber recordno recordnum patientnumber "
+            "patientno patno ptno ptnumber chartnumber chartno historiaclinica numerohistoria "
+            "hospitalnumber hospno caseno casenumber numerodossier numdossier"
+        ),
         weak=_words("chart"),
         qualifiers=_words("id"),
         patterns=(_p(r"(?i:\b(?:MRN|MR#|MR\s?No\.?|NHC|NHS\s?(?:No\.?|number))[\s:#-]*(?=[A-Z0-9-]*\d)[A-Z0-9])"),),
@@ -338,23 +401,28 @@ RULES: tuple[PhiRule, ...] = (
         harmless=("record_id", "records_complete", "chart_review_flag"),
     ),
     PhiRule(
-        "health_plan", "health plan / insurance numbers",
-        tokens=_words("insurance insurer payer payor medicaid medicare subscriber beneficiary seguro convenio "
-                      "versicherung versicherungsnummer versichertennummer krankenkasse mutuelle aseguradora"),
+        "health_plan",
+        "health plan / insurance numbers",
+        tokens=_words(
+            "insurance insurer payer payor medicaid medicare subscriber beneficiary seguro convenio "
+            "versicherung versicherungsnummer versichertennummer krankenkasse mutuelle aseguradora"
+        ),
         compounds=_words("healthplan memberid membernumber memberno policynumber policyno policyid groupnumber"),
         weak=_words("policy"),
         examples=("insurance_id", "Health Plan Number", "member_id", "policy_no", "seguro", "Versicherungsnummer"),
         harmless=("plan_version", "suppression_rule"),
     ),
     PhiRule(
-        "account", "account numbers",
+        "account",
+        "account numbers",
         tokens=_words("account acct iban cuenta konto compte"),
         compounds=_words("claimnumber claimno claimnum claimnr billingnumber invoicenumber"),
         examples=("account_number", "acct", "claim_no", "IBAN", "numero_cuenta"),
         harmless=("claim_group", "claim_id", "accounted_for"),
     ),
     PhiRule(
-        "device", "device or vehicle identifiers",
+        "device",
+        "device or vehicle identifiers",
         tokens=_words("device serial imei vin vehicle udi kennzeichen"),
         compounds=_words("licenseplate licenceplate numberplate serialnumber serialno"),
         weak=_words("plate placa matricula"),
@@ -362,62 +430,117 @@ RULES: tuple[PhiRule, ...] = (
         harmless=("plateau_day",),
     ),
     PhiRule(
-        "licence", "certificate or licence numbers",
-        tokens=_words("licence license certificate passport pasaporte passaporte reisepass licencia licenca "
-                      "fuhrerschein"),
+        "licence",
+        "certificate or licence numbers",
+        tokens=_words(
+            "licence license certificate passport pasaporte passaporte reisepass licencia licenca fuhrerschein"
+        ),
         compounds=_words("driverslicense driverlicense dlnumber certno certificatenumber"),
         weak=_words("dl cert permis"),
         examples=("drivers_license", "passport_no", "Führerschein", "licencia"),
         harmless=("certainty",),
     ),
     PhiRule(
-        "biometric", "biometric identifiers or photographs",
-        tokens=_words("photo photograph picture fingerprint voiceprint biometric retina foto fotografia huella "
-                      "selfie"),
+        "biometric",
+        "biometric identifiers or photographs",
+        tokens=_words("photo photograph picture fingerprint voiceprint biometric retina foto fotografia huella selfie"),
         compounds=_words("facephoto faceimage irisscan huelladactilar"),
         weak=_words("face iris"),
         examples=("photo", "fingerprint", "foto_paciente"),
         harmless=("photobiomodulation_sessions",),
     ),
     PhiRule(
-        "date", "calendar dates (only the year may stay; use visit_day offsets and age_band)",
-        tokens=_words("dob dod birthdate birthday birth born date datetime timestamp fecha datum nacimiento "
-                      "naissance nascimento nascita geburt geburtstag cumpleanos aniversario anniversaire"),
-        compounds=_words("dateofbirth datebirth fechanac fecnac fnac fechanacimiento datanasc dtnasc "
-                         "datanascimento datenaissance datedenaissance datenaiss gebdat gebdatum"),
+        "date",
+        "calendar dates (only the year may stay; use visit_day offsets and age_band)",
+        tokens=_words(
+            "dob dod birthdate birthday birth born date datetime timestamp fecha datum nacimiento "
+            "naissance nascimento nascita geburt geburtstag cumpleanos aniversario anniversaire"
+        ),
+        compounds=_words(
+            "dateofbirth datebirth fechanac fecnac fnac fechanacimiento datanasc dtnasc "
+            "datanascimento datenaissance datedenaissance datenaiss gebdat gebdatum"
+        ),
         weak=_words("dt dte dos doa dov ymd yyyymmdd ddmmyyyy mmddyyyy nac nasc naiss"),
-        qualifiers=_words("visit admit admission discharge service appt appointment referral surgery op injury "
-                          "onset exam eval evaluation start end stop death entry intake seen first last next"),
+        qualifiers=_words(
+            "visit admit admission discharge service appt appointment referral surgery op injury "
+            "onset exam eval evaluation start end stop death entry intake seen first last next"
+        ),
         suffixes=("date", "datum"),
-        not_suffixed=_words("update updates candidate candidates validate invalidate mandate accommodate "
-                            "consolidate liquidate intimidate sedate"),
+        not_suffixed=_words(
+            "update updates candidate candidates validate invalidate mandate accommodate "
+            "consolidate liquidate intimidate sedate"
+        ),
         context=_words("dt dte dos doa dov ymd yyyymmdd ddmmyyyy mmddyyyy"),
         patterns=(
             _p(r"(?<!\d)(?P<y>\d{4})[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)(?!\d)", confirm="date"),
             _p(r"(?<!\d)(?P<a>[0-3]?\d)[-/.](?P<b>[0-3]?\d)[-/.](?P<y>\d{4})(?!\d)", confirm="date"),
             _p(r"(?<![\d/])(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d)/(?P<y>\d{2})(?![\d/])", confirm="date"),
-            _p(r"(?<!\d)(?P<d>[0-3]?\d)(?i:st|nd|rd|th|er|º)?\.?[\s/-]*(?:de\s+)?" + _MONTH
-               + r",?[\s/-]*(?:de\s+)?(?P<y>\d{4})(?!\d)", confirm="date"),
-            _p(r"(?<![^\W\d_])" + _MONTH + r"[\s/-]*(?P<d>[0-3]?\d)(?i:st|nd|rd|th)?,?[\s/-]+(?P<y>\d{4})(?!\d)",
-               confirm="date"),
-            _p(r"(?<!\d)(?P<d>[0-3]?\d)-(?P<mon>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))-(?P<y>\d{2})(?!\d)",
-               confirm="date"),
+            _p(
+                r"(?<!\d)(?P<d>[0-3]?\d)(?i:st|nd|rd|th|er|º)?\.?[\s/-]*(?:de\s+)?"
+                + _MONTH
+                + r",?[\s/-]*(?:de\s+)?(?P<y>\d{4})(?!\d)",
+                confirm="date",
+            ),
+            _p(
+                r"(?<![^\W\d_])" + _MONTH + r"[\s/-]*(?P<d>[0-3]?\d)(?i:st|nd|rd|th)?,?[\s/-]+(?P<y>\d{4})(?!\d)",
+                confirm="date",
+            ),
+            _p(
+                r"(?<!\d)(?P<d>[0-3]?\d)-(?P<mon>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))-(?P<y>\d{2})(?!\d)",
+                confirm="date",
+            ),
             _p(r"(?<!\d)(?P<d>[0-3]?\d)[./-]\s?" + _ROMAN + r"[./-]\s?(?P<y>\d{4})(?!\d)", confirm="date"),
-            _p(r"(?i:\b(?:dob|d\.o\.b\.?|born|birth\w*|date|fecha|datum|geb\.?|nac\.?|nasc\.?)\W{0,3})" + _YMD8
-               + r"(?!\d)", confirm="date"),
+            _p(
+                r"(?i:\b(?:dob|d\.o\.b\.?|born|birth\w*|date|fecha|datum|geb\.?|nac\.?|nasc\.?)\W{0,3})"
+                + _YMD8
+                + r"(?!\d)",
+                confirm="date",
+            ),
             _p(_ALNUM_EDGE[0] + _YMD8 + _ALNUM_EDGE[1], "mostly", confirm="date"),
             _p(_ALNUM_EDGE[0] + _DMY8 + _ALNUM_EDGE[1], "mostly", confirm="date"),
         ),
-        examples=("DOB", "D.O.B.", "DoB", "Date of Birth", "date_of_birth", "BirthDate", "birth_dt", "visit_date",
-                  "VisitDate", "visit_dt", "geburtsdatum", "fecha_nacimiento", "data_nascimento",
-                  "date_de_naissance", "Geburtstag", "admitdate", "dos"),
-        value_examples=("2024-03-12", "1961-07-14T09:30:00", "14-07-1961", "3/12/2024", "14/07/61", "12.03.2024",
-                        "12 Mar 2024", "July 14 1961", "March 12, 2024", "14 de julio de 1961", "14. Juli 1961",
-                        "14 juillet 1961", "14-JUL-61", "14.VII.1961", "DOB 19610714", "seen on 7/4/24"),
+        examples=(
+            "DOB",
+            "D.O.B.",
+            "DoB",
+            "Date of Birth",
+            "date_of_birth",
+            "BirthDate",
+            "birth_dt",
+            "visit_date",
+            "VisitDate",
+            "visit_dt",
+            "geburtsdatum",
+            "fecha_nacimiento",
+            "data_nascimento",
+            "date_de_naissance",
+            "Geburtstag",
+            "admitdate",
+            "dos",
+        ),
+        value_examples=(
+            "2024-03-12",
+            "1961-07-14T09:30:00",
+            "14-07-1961",
+            "3/12/2024",
+            "14/07/61",
+            "12.03.2024",
+            "12 Mar 2024",
+            "July 14 1961",
+            "March 12, 2024",
+            "14 de julio de 1961",
+            "14. Juli 1961",
+            "14 juillet 1961",
+            "14-JUL-61",
+            "14.VII.1961",
+            "DOB 19610714",
+            "seen on 7/4/24",
+        ),
         harmless=("visit_day", "update_count", "candidate_flag", "validated", "days_since_onset"),
     ),
     PhiRule(
-        "zip", "ZIP or postal codes",
+        "zip",
+        "ZIP or postal codes",
         tokens=_words("zip zipcode postcode postal postalcode plz postleitzahl"),
         compounds=_words("codigopostal codepostal"),
         weak=_words("cep cp"),
@@ -434,49 +557,96 @@ RULES: tuple[PhiRule, ...] = (
         harmless=("zipper_score",),
     ),
     PhiRule(
-        "address", "street addresses or places smaller than a state",
-        tokens=_words("address addr street city town county suburb neighborhood neighbourhood precinct apartment "
-                      "residence geocode latitude longitude gps direccion domicilio calle ciudad endereco cidade "
-                      "adresse ville strasse stadt wohnort municipio localidad barrio bairro anschrift birthplace "
-                      "geburtsort"),
+        "address",
+        "street addresses or places smaller than a state",
+        tokens=_words(
+            "address addr street city town county suburb neighborhood neighbourhood precinct apartment "
+            "residence geocode latitude longitude gps direccion domicilio calle ciudad endereco cidade "
+            "adresse ville strasse stadt wohnort municipio localidad barrio bairro anschrift birthplace "
+            "geburtsort"
+        ),
         weak=_words("lat lon lng long apt rua rue ort coords coordinates"),
         patterns=(
-            _p(r"(?i:\b\d{1,6}\s+(?:[a-z][a-z'.-]*\s+){1,4}(?:street|st|avenue|ave|road|rd|boulevard"
-               r"|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|parkway|pkwy|highway|hwy"
-               r"|circle|square)\b)"),
+            _p(
+                r"(?i:\b\d{1,6}\s+(?:[a-z][a-z'.-]*\s+){1,4}(?:street|st|avenue|ave|road|rd|boulevard"
+                r"|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|parkway|pkwy|highway|hwy"
+                r"|circle|square)\b)"
+            ),
             _p(r"(?i:\bP\.?\s?O\.?\s+Box\s+\d+)"),
-            _p(r"(?i:\b(?:calle|avenida|rua|travessa|rue|chemin)\s+[^\W\d_][\w'.-]*(?:\s+[\w'.-]+){0,4}?,?\s+\d{1,5}\b)"),
+            _p(
+                r"(?i:\b(?:calle|avenida|rua|travessa|rue|chemin)\s+[^\W\d_][\w'.-]*(?:\s+[\w'.-]+){0,4}?,?\s+\d{1,5}\b)"
+            ),
             _p(r"(?i:\b\d{1,5},?\s+(?:rue|avenue|boulevard|chemin|allée)\s+[^\W\d_])"),
             _p(r"(?i:\b[^\W\d_]+(?:straße|strasse|str\.|weg|gasse|platz|allee)\s+\d{1,4}[a-z]?\b)"),
         ),
-        examples=("Street Address", "city", "home_address", "lat", "lat_long", "direccion", "endereço", "Straße",
-                  "domicilio"),
-        value_examples=("123 Main St", "42 Placeholder Avenue, Apt 4", "PO Box 1234", "Calle Mayor 12",
-                        "12 rue de la Paix", "Hauptstraße 5"),
+        examples=(
+            "Street Address",
+            "city",
+            "home_address",
+            "lat",
+            "lat_long",
+            "direccion",
+            "endereço",
+            "Straße",
+            "domicilio",
+        ),
+        value_examples=(
+            "123 Main St",
+            "42 Placeholder Avenue, Apt 4",
+            "PO Box 1234",
+            "Calle Mayor 12",
+            "12 rue de la Paix",
+            "Hauptstraße 5",
+        ),
         harmless=("lat_flexion_deg", "long_term_followup", "longest_streak"),
     ),
     PhiRule(
-        "name", "person names",
-        tokens=_words("name surname forename firstname lastname fullname givenname familyname middlename "
-                      "maidenname nickname initials fname lname mname nombre apellido nome sobrenome apelido nom "
-                      "prenom vorname nachname familienname rufname cognome"),
-        compounds=_words("patientname ptname patname clientname nombrecompleto nomecompleto nomcomplet "
-                         "primernombre primerapellido segundoapellido nomdefamille nomfamille"),
+        "name",
+        "person names",
+        tokens=_words(
+            "name surname forename firstname lastname fullname givenname familyname middlename "
+            "maidenname nickname initials fname lname mname nombre apellido nome sobrenome apelido nom "
+            "prenom vorname nachname familienname rufname cognome"
+        ),
+        compounds=_words(
+            "patientname ptname patname clientname nombrecompleto nomecompleto nomcomplet "
+            "primernombre primerapellido segundoapellido nomdefamille nomfamille"
+        ),
         weak=_words("nm inits"),
-        unless=_words("measure condition treatment clinic site file study plan variable test drug facility "
-                      "department program protocol outcome column field sheet dataset project unit side "
-                      "exercise muscle body region trial group team hospital archivo fichier datei clinica "
-                      "estudio product brand"),
+        unless=_words(
+            "measure condition treatment clinic site file study plan variable test drug facility "
+            "department program protocol outcome column field sheet dataset project unit side "
+            "exercise muscle body region trial group team hospital archivo fichier datei clinica "
+            "estudio product brand"
+        ),
         context=_words("patient paciente patiente client cliente person persona pessoa individual"),
         patterns=(_p(_PERSON, "mostly", "person", full=True, min_hits=3),),
-        examples=("First Name", "lastName", "patient_name", "Surname", "pt_nm", "pat_name", "fname", "lname",
-                  "nombre", "apellido", "nome", "sobrenome", "nom", "prénom", "prenom", "vorname", "Nachname",
-                  "name"),
+        examples=(
+            "First Name",
+            "lastName",
+            "patient_name",
+            "Surname",
+            "pt_nm",
+            "pat_name",
+            "fname",
+            "lname",
+            "nombre",
+            "apellido",
+            "nome",
+            "sobrenome",
+            "nom",
+            "prénom",
+            "prenom",
+            "vorname",
+            "Nachname",
+            "name",
+        ),
         value_examples=(),  # a name column needs several names: see the tests
         harmless=("measure_name", "file_name", "clinic_name", "nominal_value", "renamed"),
     ),
     PhiRule(
-        "age_over_89", "exact ages over 89 (Safe Harbor: aggregate as 90+)",
+        "age_over_89",
+        "exact ages over 89 (Safe Harbor: aggregate as 90+)",
         context=_words("age edad idade alter yearsold yrsold ageyears ageyrs years yrs"),
         patterns=(_p(_AGE_VALUE, "context", "age", full=True),),
         examples=("age", "years_old", "age_years", "edad", "idade", "Alter", "âge", "patient_age"),
@@ -487,9 +657,11 @@ RULES: tuple[PhiRule, ...] = (
 
 _BY_KIND: dict[str, PhiRule] = {r.kind: r for r in RULES}
 #: Words that qualify a weak word without changing what it is (``home_cell``, ``pt_nm``, ``cell_no``).
-_QUALIFIERS = _words("patient pt pat client person subject member home work primary secondary main alt alternate "
-                     "other emergency mother father parent guardian spouse partner kin relative current prev "
-                     "previous no nr num number nbr nro numero")
+_QUALIFIERS = _words(
+    "patient pt pat client person subject member home work primary secondary main alt alternate "
+    "other emergency mother father parent guardian spouse partner kin relative current prev "
+    "previous no nr num number nbr nro numero"
+)
 #: Left out when compounds are matched (``date of birth`` = ``date birth``).
 _STOP = _words("of the de da do du des del la le di of")
 _CASE_SPLIT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
@@ -552,8 +724,7 @@ def _name_matches(rule: PhiRule, words: tuple[str, ...], runs: set[str]) -> bool
         return False
     if any(_forms(w) & rule.tokens for w in words) or runs & (rule.tokens | rule.compounds):
         return True
-    if any(w.endswith(s) and len(w) > len(s) + 1 and w not in rule.not_suffixed
-           for w in words for s in rule.suffixes):
+    if any(w.endswith(s) and len(w) > len(s) + 1 and w not in rule.not_suffixed for w in words for s in rule.suffixes):
         return True
     ignored = _QUALIFIERS | rule.qualifiers | _STOP
     rest = [w for w in words if not w.isdigit() and not _forms(w) & ignored]
@@ -587,14 +758,17 @@ def _uncaptured(regex: str) -> str:
 
 
 _SEARCHED: tuple[tuple[PhiRule, ContentPattern], ...] = tuple(
-    (r, p) for r in RULES for p in r.patterns if p.confirm not in ("person", "age"))
+    (r, p) for r in RULES for p in r.patterns if p.confirm not in ("person", "age")
+)
 _ANY_PATTERN = "|".join(f"(?:{_uncaptured(p.regex)})" for _, p in _SEARCHED)
 #: Shapes that match none of the searched patterns (checked first, for speed): UUIDs, hex strings
 #: or digit runs of 6-7 or 14+ digits, codes like P0001 / E-0001 (not MR...), lower-case codes
 #: (measure, condition and treatment codes), numbers other than 5-digit and 8-13-digit ones.
-_SAFE_SHAPE = (r"(?!(?i:mr))(?!\+?\d{8,13}$)(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
-               r"-[0-9a-fA-F]{12}|[0-9a-fA-F]{6,}|[A-Za-z]{1,6}[-_]?\d{1,12}|[a-z][a-z0-9_+]*"
-               r"|[-+]?(?:\d{1,4}|\d{6,})?(?:\.\d+)?)")
+_SAFE_SHAPE = (
+    r"(?!(?i:mr))(?!\+?\d{8,13}$)(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+    r"-[0-9a-fA-F]{12}|[0-9a-fA-F]{6,}|[A-Za-z]{1,6}[-_]?\d{1,12}|[a-z][a-z0-9_+]*"
+    r"|[-+]?(?:\d{1,4}|\d{6,})?(?:\.\d+)?)"
+)
 _PLAIN_NUMBER = r"[-+]?\d+(?:\.\d*)?"
 #: Every searched pattern needs an ASCII digit, ``@``, ``:`` or ``www.``; text without one (and without
 #: any non-ASCII character, which may be a digit of another script) skips the union. Written without
@@ -607,18 +781,27 @@ _PYTHON_RE = re.UNICODE
 
 
 def _vocabulary_words() -> frozenset[str]:
-    from outcomes.spec.measures import REGISTRY
-
-    text = " ".join([*CONDITIONS, *CONDITIONS.values(), *TREATMENTS, *TREATMENTS.values(),
-                     *SEXES, *SIDES, *(m.label for m in REGISTRY.values())])
-    extra = ("pain back neck upper lower low high left right none yes no unknown not applicable missing "
-             "test sample total mean median baseline follow up visit week day month year clinic "
-             "session needling needle trigger point dry wet tennis golfer jaw cuff rotator frozen "
-             "plantar achilles hamstring quadriceps calf ankle foot hand finger thumb tear injury "
-             "fracture sprain strain syndrome disorder impingement whiplash disc thoracic lumbar "
-             "cervical post surgery knee hip elbow wrist shoulder spine trap trapezius muscle tendon "
-             "ligament joint nerve chronic acute bilateral anterior posterior lateral medial dolor "
-             "hombro rodilla cuello espalda douleur genou epaule schmerz knie schulter nacken ombro joelho")
+    text = " ".join(
+        [
+            *CONDITIONS,
+            *CONDITIONS.values(),
+            *TREATMENTS,
+            *TREATMENTS.values(),
+            *SEXES,
+            *SIDES,
+            *(m.label for m in REGISTRY.values()),
+        ]
+    )
+    extra = (
+        "pain back neck upper lower low high left right none yes no unknown not applicable missing "
+        "test sample total mean median baseline follow up visit week day month year clinic "
+        "session needling needle trigger point dry wet tennis golfer jaw cuff rotator frozen "
+        "plantar achilles hamstring quadriceps calf ankle foot hand finger thumb tear injury "
+        "fracture sprain strain syndrome disorder impingement whiplash disc thoracic lumbar "
+        "cervical post surgery knee hip elbow wrist shoulder spine trap trapezius muscle tendon "
+        "ligament joint nerve chronic acute bilateral anterior posterior lateral medial dolor "
+        "hombro rodilla cuello espalda douleur genou epaule schmerz knie schulter nacken ombro joelho"
+    )
     return frozenset(re.findall(r"[a-z]+", (text + " " + extra).lower()))
 
 
@@ -696,8 +879,11 @@ def _pattern_hits(pattern: ContentPattern, pool: pd.Series) -> pd.Series:
     found = pool.str.extract(pattern.regex).dropna(how="all")
     if found.empty:
         return pd.Series(False, index=pool.index)
-    ok = (_calendar(found) if pattern.confirm == "date"
-          else found["p"].str.count(r"\d", flags=_PYTHON_RE).between(8, 15).astype(bool))
+    ok = (
+        _calendar(found)
+        if pattern.confirm == "date"
+        else found["p"].str.count(r"\d", flags=_PYTHON_RE).between(8, 15).astype(bool)
+    )
     return ok.reindex(pool.index, fill_value=False)
 
 
@@ -733,8 +919,11 @@ def _content_hits(text: pd.Series, column: object) -> dict[str, pd.Series]:
                 continue
             if not in_context and pattern.where == "text" and numbers_only():
                 continue
-            if not in_context and pattern.where == "mostly" and (n_hit < pattern.min_hits
-                                                                  or n_hit < _MOSTLY * len(text)):
+            if (
+                not in_context
+                and pattern.where == "mostly"
+                and (n_hit < pattern.min_hits or n_hit < _MOSTLY * len(text))
+            ):
                 continue
             mask = mask.reindex(text.index, fill_value=False)
             hits[rule.kind] = hits[rule.kind] | mask if rule.kind in hits else mask
@@ -771,7 +960,7 @@ class _Coded:
         found: list[np.ndarray] = []
         start, size = 0, 1 << 16
         while start < len(self.codes) and sum(map(len, found)) < _ROWS_PER_PROBLEM:
-            block = self.codes[start:start + size]
+            block = self.codes[start : start + size]
             found.append(np.flatnonzero(np.isin(block, wanted)) + start)
             start, size = start + size, size * 4
         return np.concatenate(found or [np.zeros(0, dtype=np.intp)])[:_ROWS_PER_PROBLEM]
@@ -781,8 +970,9 @@ class _Coded:
 _LONG_INTEGER = 10_000_000
 
 
-def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None,
-             codes: dict | None = None) -> list[Problem]:
+def scan_phi(
+    frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None, codes: dict | None = None
+) -> list[Problem]:
     """Find HIPAA Safe Harbor identifiers in a table, by column name and by content.
 
     Parameters
@@ -833,10 +1023,14 @@ def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None
         present = series.reset_index(drop=True).dropna()
         if pd.api.types.is_bool_dtype(present):
             continue  # true/false identifies nobody
-        numeric = (pd.api.types.is_numeric_dtype(present) or pd.api.types.is_datetime64_any_dtype(present)
-                   or pd.api.types.is_timedelta64_dtype(present))
-        long_integers = (pd.api.types.is_integer_dtype(present) and not present.empty
-                         and abs(present).max() >= _LONG_INTEGER)
+        numeric = (
+            pd.api.types.is_numeric_dtype(present)
+            or pd.api.types.is_datetime64_any_dtype(present)
+            or pd.api.types.is_timedelta64_dtype(present)
+        )
+        long_integers = (
+            pd.api.types.is_integer_dtype(present) and not present.empty and abs(present).max() >= _LONG_INTEGER
+        )
         if not numeric or long_integers:
             distinct, text = _checked_values(present)
             if not text.empty:
@@ -849,20 +1043,30 @@ def scan_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None
         if kind is not None:
             problems.append(_name_problem(kind, source, first_row, column))
         elif pd.api.types.is_datetime64_any_dtype(present):
-            problems.append(Problem("phi_date", f"column holds {_BY_KIND['date'].label}", source, first_row,
-                                    str(column)))
+            problems.append(
+                Problem("phi_date", f"column holds {_BY_KIND['date'].label}", source, first_row, str(column))
+            )
         elif "age_over_89" in _column_facts(str(column))[1]:
             # Numbers carry no text identifiers; only an exact age over 89 can be PHI.
             over = _ages_over_89(present).to_numpy()
             if over.any():
-                problems.append(_content_problem("age_over_89", int(over.sum()), len(present), source,
-                                                 _file_rows(present.index.to_numpy()[over], rows),
-                                                 column, unit="values"))
+                problems.append(
+                    _content_problem(
+                        "age_over_89",
+                        int(over.sum()),
+                        len(present),
+                        source,
+                        _file_rows(present.index.to_numpy()[over], rows),
+                        column,
+                        unit="values",
+                    )
+                )
     return problems
 
 
-def _text_problems(column: object, text: pd.Series, positions: Callable[[pd.Index], np.ndarray], source: str,
-                   rows: np.ndarray | None) -> list[Problem]:
+def _text_problems(
+    column: object, text: pd.Series, positions: Callable[[pd.Index], np.ndarray], source: str, rows: np.ndarray | None
+) -> list[Problem]:
     """Problems of a text column: a telling name, else identifiers in its checked distinct values.
 
     ``text`` holds the checked distinct values; ``positions`` maps some of them (by index) to
@@ -871,30 +1075,42 @@ def _text_problems(column: object, text: pd.Series, positions: Callable[[pd.Inde
     kind = column_kind(column)
     if kind is not None:
         return [_name_problem(kind, source, _file_rows(positions(text.index[:1])[:1], rows), column)]
-    return [_content_problem(kind, int(mask.sum()), len(text), source,
-                             _file_rows(positions(text.index[mask.to_numpy()]), rows), column)
-            for kind, mask in _content_hits(text, column).items()]
+    return [
+        _content_problem(
+            kind, int(mask.sum()), len(text), source, _file_rows(positions(text.index[mask.to_numpy()]), rows), column
+        )
+        for kind, mask in _content_hits(text, column).items()
+    ]
 
 
 def _name_problem(kind: str, source: str, rows: tuple[int, ...], column: object) -> Problem:
     return Problem(f"phi_{kind}", f"column name suggests {_BY_KIND[kind].label}", source, rows, str(column))
 
 
-def _content_problem(kind: str, n_hit: int, n_checked: int, source: str, rows: tuple[int, ...],
-                     column: object, unit: str = "distinct values checked") -> Problem:
-    return Problem(f"phi_{kind}", f"{n_hit} of {n_checked} {unit} look like {_BY_KIND[kind].label}", source,
-                   rows, str(column))
+def _content_problem(
+    kind: str,
+    n_hit: int,
+    n_checked: int,
+    source: str,
+    rows: tuple[int, ...],
+    column: object,
+    unit: str = "distinct values checked",
+) -> Problem:
+    return Problem(
+        f"phi_{kind}", f"{n_hit} of {n_checked} {unit} look like {_BY_KIND[kind].label}", source, rows, str(column)
+    )
 
 
 class PhiError(OutcomesError):
     """An :class:`OutcomesError` about identifiers; its message ends with :data:`REMEDY`."""
 
-    def render(self, limit: int = 20) -> str:  # noqa: D102 - see OutcomesError.render
+    def render(self, limit: int = 20) -> str:
         return super().render(limit) + "\n" + REMEDY
 
 
-def check_no_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None,
-                 codes: dict | None = None) -> None:
+def check_no_phi(
+    frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None, codes: dict | None = None
+) -> None:
     """Raise if :func:`scan_phi` finds identifiers; otherwise return ``None`` (arguments as there).
 
     Raises
@@ -918,5 +1134,7 @@ def check_no_phi(frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = 
     """
     problems = scan_phi(frame, source=source, rows=rows, codes=codes)
     if problems:
-        raise PhiError(problems, headline=f"{source} appears to contain patient identifiers "
-                                          "(HIPAA Safe Harbor); it was not loaded:")
+        raise PhiError(
+            problems,
+            headline=f"{source} appears to contain patient identifiers (HIPAA Safe Harbor); it was not loaded:",
+        )

@@ -63,24 +63,49 @@ from typing import NoReturn
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from outcomes.ingest.coded import int_type
-from outcomes.spec.contract import ALL_COLUMNS
 from outcomes.errors import OutcomesError, Problem
+from outcomes.ingest.coded import int_type
 from outcomes.safety.files import read_input_bytes
 from outcomes.safety.limits import current_limits, limit_problem
+from outcomes.spec.contract import ALL_COLUMNS
 from outcomes.spec.measures import REGISTRY, Measure
 
-__all__ = ["RawTable", "read_records", "tidy_records", "NOTE_COLUMNS", "notes_frame", "column_notes",
-           "check_parquet_metadata", "READ_RULES"]
+__all__ = [
+    "NOTE_COLUMNS",
+    "READ_RULES",
+    "RawTable",
+    "check_parquet_metadata",
+    "column_notes",
+    "notes_frame",
+    "read_records",
+    "tidy_records",
+]
 
 #: Rules of refusals raised while reading (before the contract is checked), in the order of
 #: ``docs/data-contract.md``.
 READ_RULES: tuple[str, ...] = (
-    "file_exists", "not_a_directory", "file_readable", "regular_file", "limit_max_file_bytes",
-    "file_not_empty", "excel_file", "parquet_readable", "parquet_nested_column", "parquet_column_type",
-    "limit_max_uncompressed_bytes", "binary_file", "encoding_utf8", "line_too_long", "delimiter_comma",
-    "limit_max_columns", "limit_max_rows", "csv_parsable", "unique_columns",
+    "file_exists",
+    "not_a_directory",
+    "file_readable",
+    "regular_file",
+    "limit_max_file_bytes",
+    "file_not_empty",
+    "excel_file",
+    "parquet_readable",
+    "parquet_nested_column",
+    "parquet_column_type",
+    "limit_max_uncompressed_bytes",
+    "binary_file",
+    "encoding_utf8",
+    "line_too_long",
+    "delimiter_comma",
+    "limit_max_columns",
+    "limit_max_rows",
+    "csv_parsable",
+    "unique_columns",
 )
 
 #: Columns of :attr:`RawTable.notes` and of ``LoadedVisits.exclusions``.
@@ -103,12 +128,14 @@ def notes_frame(rows=(), column: str = "", rule: str = "", reason: str = "") -> 
     """
     rows = np.asarray(rows, dtype=np.int64)
     n = len(rows)
-    return pd.DataFrame({
-        "row": rows,
-        "column": pd.Series([column] * n, dtype="str"),
-        "rule": pd.Series([rule] * n, dtype="str"),
-        "reason": pd.Series([reason] * n, dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "column": pd.Series([column] * n, dtype="str"),
+            "rule": pd.Series([rule] * n, dtype="str"),
+            "reason": pd.Series([reason] * n, dtype="str"),
+        }
+    )
 
 
 def column_notes(columns, rule: str, reason: str) -> pd.DataFrame:
@@ -147,7 +174,7 @@ class RawTable:
         True when the table was melted from the wide form.
     codes : dict
         Text columns already factorized while reading (only when read for
-        :func:`outcomes.ingest.visits.load_visits`: Parquet dictionary pages, CSV cells parsed as
+        :func:`outcomes.ingest.load.load_visits`: Parquet dictionary pages, CSV cells parsed as
         categoricals), so that the PHI guard and the contract need not hash millions of
         strings again: column -> ``(codes, uniques)`` exactly as ``pd.factorize`` of the
         column's cells returns them (``uniques`` as a ``str`` Series).  The frame then holds
@@ -165,8 +192,9 @@ class RawTable:
     codes: dict = field(default_factory=dict, repr=False, compare=False)
 
 
-def read_records(source: str | os.PathLike[str] | pd.DataFrame, *,
-                 registry: Mapping[str, Measure] | None = None) -> RawTable:
+def read_records(
+    source: str | os.PathLike[str] | pd.DataFrame, *, registry: Mapping[str, Measure] | None = None, coded: bool = False
+) -> RawTable:
     """Read a visits file (CSV or Parquet, long or wide form) or a DataFrame.
 
     Parameters
@@ -175,6 +203,11 @@ def read_records(source: str | os.PathLike[str] | pd.DataFrame, *,
         The file to read; its format is detected from its content.
     registry : mapping of code -> Measure, optional
         Measure codes recognised as columns of a wide table (default: built-in registry).
+    coded : bool, default False
+        Leave Parquet text columns dictionary-encoded: such columns of ``frame`` are pandas
+        Categoricals whose cells are given by :attr:`RawTable.codes` (skipping millions of
+        strings that would only be coded again).  Only for callers that read text through
+        ``codes`` (:func:`outcomes.ingest.load.load_visits`).
 
     Returns
     -------
@@ -194,18 +227,6 @@ def read_records(source: str | os.PathLike[str] | pd.DataFrame, *,
     >>> raw.fmt, raw.frame.columns.tolist(), raw.rows.tolist(), raw.notes["rule"].tolist()
     ('csv', ['patient_id', 'visit_day', 'measure', 'value'], [2], ['blank_row'])
     """
-    return _read(source, registry, coded=False)
-
-
-def _read(source: str | os.PathLike[str] | pd.DataFrame, registry: Mapping[str, Measure] | None, *,
-          coded: bool) -> RawTable:
-    """:func:`read_records`; ``coded=True`` leaves Parquet text columns dictionary-encoded.
-
-    With ``coded=True`` such columns of ``frame`` are pandas Categoricals whose cells are
-    given by :attr:`RawTable.codes` (skipping millions of strings that would only be coded
-    again); only for callers that read text through ``codes``
-    (:func:`outcomes.ingest.visits.load_visits`).
-    """
     reg = REGISTRY if registry is None else registry
     codes: dict = {}
     if isinstance(source, pd.DataFrame):
@@ -221,12 +242,21 @@ def _read(source: str | os.PathLike[str] | pd.DataFrame, registry: Mapping[str, 
         else:
             (frame, codes), fmt = _parse_csv(data, name, coded), "csv"
         del data
-    return tidy_records(frame, np.arange(2, len(frame) + 2, dtype=np.int64), name, digest, fmt, registry=reg,
-                        codes=codes)
+    return tidy_records(
+        frame, np.arange(2, len(frame) + 2, dtype=np.int64), name, digest, fmt, registry=reg, codes=codes
+    )
 
 
-def tidy_records(frame: pd.DataFrame, rows: np.ndarray, source: str, sha256: str, fmt: str, *,
-                 registry: Mapping[str, Measure] | None = None, codes: dict | None = None) -> RawTable:
+def tidy_records(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    source: str,
+    sha256: str,
+    fmt: str,
+    *,
+    registry: Mapping[str, Measure] | None = None,
+    codes: dict | None = None,
+) -> RawTable:
     """Tidy a table already read (blank rows and columns, wide -> long) into a :class:`RawTable`.
 
     What :func:`read_records` does after parsing; the Dask engine calls it on each
@@ -253,6 +283,7 @@ def tidy_records(frame: pd.DataFrame, rows: np.ndarray, source: str, sha256: str
 
 # --- reading bytes -----------------------------------------------------------------------------
 
+
 def _fail(rule: str, message: str, source: str, rows: tuple[int, ...] = (), column: str | None = None) -> NoReturn:
     raise OutcomesError(Problem(rule, message, source, rows, column))
 
@@ -276,26 +307,31 @@ def _frame_sha256(frame: pd.DataFrame) -> str:
 
 def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFrame, dict]:
     """The table, and the text columns left coded (see :func:`_read`)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     if data[-4:] != b"PAR1":
-        _fail("parquet_readable", "starts like a Parquet file but its end is missing (truncated "
-              "copy or interrupted download?); export it again", name)
+        _fail(
+            "parquet_readable",
+            "starts like a Parquet file but its end is missing (truncated "
+            "copy or interrupted download?); export it again",
+            name,
+        )
     try:  # the footer only: nothing is decoded before its sizes and types are checked
         footer = pq.ParquetFile(pa.BufferReader(data))
         metadata, arrow_schema = footer.metadata, footer.schema_arrow
     except (pa.ArrowException, OSError, ValueError) as exc:
-        _fail("parquet_readable", f"is not a readable Parquet file ({type(exc).__name__}); export it again",
-              name)
+        _fail("parquet_readable", f"is not a readable Parquet file ({type(exc).__name__}); export it again", name)
     check_parquet_metadata(metadata, arrow_schema, name)
     del footer
     try:
         if not coded:
             return pq.read_table(pa.BufferReader(data)).to_pandas(), {}
         schema = pq.read_schema(pa.BufferReader(data))
-        text = [f.name for f in schema if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-                and f.name in _plain_text_columns(schema)]
+        text = [
+            f.name
+            for f in schema
+            if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            and f.name in _plain_text_columns(schema)
+        ]
         if len(set(schema.names)) != len(schema.names):
             text = []  # columns are found by name
         table = pq.read_table(pa.BufferReader(data), read_dictionary=text)
@@ -311,35 +347,52 @@ def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.Data
             raw_codes = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32)
             codes[c] = _dictionary_codes(raw_codes, dictionary) or _first_seen(raw_codes, _text_values(dictionary))
         del table
-        columns = {c: pd.Categorical.from_codes(codes[c][0], dtype=pd.CategoricalDtype(pd.Index(codes[c][1])),
-                                                validate=False) if c in codes else frame[c]
-                   for c in schema.names if c in codes or c in frame.columns}
+        columns = {
+            c: pd.Categorical.from_codes(codes[c][0], dtype=pd.CategoricalDtype(pd.Index(codes[c][1])), validate=False)
+            if c in codes
+            else frame[c]
+            for c in schema.names
+            if c in codes or c in frame.columns
+        }
         return pd.DataFrame(columns, copy=False), codes
     except (pa.ArrowException, OSError, ValueError) as exc:
-        _fail("parquet_readable", f"is not a readable Parquet file ({type(exc).__name__}); export it again",
-              name)
+        _fail("parquet_readable", f"is not a readable Parquet file ({type(exc).__name__}); export it again", name)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _type_problem(arrow_type) -> tuple[str, str] | None:
     """(rule, what) when a column of this Arrow type cannot be read as contract cells, else None."""
-    import pyarrow as pa
 
     t = arrow_type
     if pa.types.is_dictionary(t):
         t = t.value_type
-    nested = (pa.types.is_nested(t) or pa.types.is_union(t) or pa.types.is_dictionary(t)
-              or getattr(pa.types, "is_list_view", lambda _: False)(t))
+    nested = (
+        pa.types.is_nested(t)
+        or pa.types.is_union(t)
+        or pa.types.is_dictionary(t)
+        or getattr(pa.types, "is_list_view", lambda _: False)(t)
+    )
     if nested:
-        return "parquet_nested_column", ("holds nested values (lists, structs, maps or unions), not one "
-                                         "value per cell; flatten it before exporting")
-    readable = (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
-                or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_decimal(t)
-                or pa.types.is_temporal(t) or pa.types.is_null(t)
-                or getattr(pa.types, "is_string_view", lambda _: False)(t))
+        return "parquet_nested_column", (
+            "holds nested values (lists, structs, maps or unions), not one value per cell; flatten it before exporting"
+        )
+    readable = (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_temporal(t)
+        or pa.types.is_null(t)
+        or getattr(pa.types, "is_string_view", lambda _: False)(t)
+    )
     if not readable:
-        kind = "binary data (bytes)" if (pa.types.is_binary(t) or pa.types.is_large_binary(t)
-                                         or pa.types.is_fixed_size_binary(t)) else "values of an unsupported type"
+        kind = (
+            "binary data (bytes)"
+            if (pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t))
+            else "values of an unsupported type"
+        )
         return "parquet_column_type", f"holds {kind}, not numbers, booleans or text; export it as text"
     return None
 
@@ -394,8 +447,13 @@ def check_parquet_metadata(metadata, schema, source: str) -> None:
     pages = sum(int(metadata.row_group(i).total_byte_size) for i in range(metadata.num_row_groups))
     decoded = max(pages, n_rows * sum(_byte_width(f.type) for f in schema))
     if decoded > limits.max_uncompressed_bytes:
-        problems.append(limit_problem("max_uncompressed_bytes", f"the file's data is about {decoded:,} bytes "
-                                      "once decompressed and decoded", source))
+        problems.append(
+            limit_problem(
+                "max_uncompressed_bytes",
+                f"the file's data is about {decoded:,} bytes once decompressed and decoded",
+                source,
+            )
+        )
     for f in schema:
         found = _type_problem(f.type)
         if found:
@@ -410,13 +468,10 @@ def _plain_text_columns(schema) -> set[str]:
     if not meta:
         return set(schema.names)
     index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
-    return {c.get("field_name", c.get("name")) for c in meta.get("columns", [])
-            if c.get("numpy_type") == "str"} - index
+    return {c.get("field_name", c.get("name")) for c in meta.get("columns", []) if c.get("numpy_type") == "str"} - index
 
 
 def _text_values(dictionary) -> pd.Series:
-    import pyarrow as pa
-
     if dictionary is None:
         return pd.Series([], dtype="str")
     return pd.Series(pd.array(dictionary.cast(pa.large_string()), dtype="str"))
@@ -485,11 +540,19 @@ def _check_text(data: bytes, name: str) -> bytes:
     """Refuse non-UTF-8 and non-text content; return the bytes without a UTF-8 BOM."""
     head = data[:_SNIFF_BYTES]
     if head[:4] == b"PK\x03\x04" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        _fail("excel_file", "is an Excel workbook (or another archive), not CSV; in Excel use "
-              "File > Save As > 'CSV UTF-8 (Comma delimited)', or export Parquet", name)
+        _fail(
+            "excel_file",
+            "is an Excel workbook (or another archive), not CSV; in Excel use "
+            "File > Save As > 'CSV UTF-8 (Comma delimited)', or export Parquet",
+            name,
+        )
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or _looks_utf16(head):
-        _fail("encoding_utf8", "is UTF-16 encoded, not UTF-8; convert it with "
-              "`iconv -f UTF-16 -t UTF-8 in.csv > out.csv` or save as 'CSV UTF-8' in Excel", name)
+        _fail(
+            "encoding_utf8",
+            "is UTF-16 encoded, not UTF-8; convert it with "
+            "`iconv -f UTF-16 -t UTF-8 in.csv > out.csv` or save as 'CSV UTF-8' in Excel",
+            name,
+        )
     if b"\x00" in head or _control_share(head) > 0.05:
         _fail("binary_file", "is a binary file, not CSV text or Parquet", name)
     if head[:3] == b"\xef\xbb\xbf":
@@ -500,9 +563,14 @@ def _check_text(data: bytes, name: str) -> bytes:
     except UnicodeDecodeError as exc:
         row = _row_of_offset(data, exc.start)
         guess = "Latin-1 / Windows-1252" if _is_cp1252(data) else "an unknown 8-bit encoding"
-        _fail("encoding_utf8", f"is not UTF-8 (byte 0x{data[exc.start]:02X}); it looks like {guess}. "
-              "Convert it with `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv` or save as "
-              "'CSV UTF-8' in Excel", name, (row,))
+        _fail(
+            "encoding_utf8",
+            f"is not UTF-8 (byte 0x{data[exc.start]:02X}); it looks like {guess}. "
+            "Convert it with `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv` or save as "
+            "'CSV UTF-8' in Excel",
+            name,
+            (row,),
+        )
     return data
 
 
@@ -534,14 +602,20 @@ def _check_line_length(data: bytes, name: str) -> int:
     """Refuse a line over ``max_line_bytes``; return the number of line-end bytes (CR and LF)."""
     arr = np.frombuffer(data, dtype=np.uint8)
     block = 1 << 24  # line ends found block by block: no temporaries the size of the file
-    ends = np.concatenate([np.flatnonzero((arr[i:i + block] == 10) | (arr[i:i + block] == 13)) + i
-                           for i in range(0, len(arr), block)] or [np.zeros(0, dtype=np.intp)])
+    ends = np.concatenate(
+        [np.flatnonzero((arr[i : i + block] == 10) | (arr[i : i + block] == 13)) + i for i in range(0, len(arr), block)]
+        or [np.zeros(0, dtype=np.intp)]
+    )
     lengths = np.diff(np.concatenate(([-1], ends, [len(arr)])))
     longest = int(np.argmax(lengths))
     if lengths[longest] - 1 > current_limits().max_line_bytes:
         row = _row_of_offset(data, int(ends[longest - 1]) + 1 if longest else 0)
-        problem = limit_problem("max_line_bytes", f"a line is {lengths[longest] - 1:,} bytes long: this is "
-                                "not a visits table (missing line breaks?)", name, (row,))
+        problem = limit_problem(
+            "max_line_bytes",
+            f"a line is {lengths[longest] - 1:,} bytes long: this is not a visits table (missing line breaks?)",
+            name,
+            (row,),
+        )
         raise OutcomesError(replace(problem, rule="line_too_long"))
     return len(ends)
 
@@ -556,8 +630,9 @@ def _check_unique(columns: pd.Index, name: str, where: str = "", rows: tuple[int
     if dupes:
         shown = dupes[:10]
         more = f" (+{len(dupes) - len(shown)} more)" if len(dupes) > len(shown) else ""
-        _fail("unique_columns", f"column name(s) {shown}{more} appear more than once{where}", name, rows,
-              ", ".join(shown))
+        _fail(
+            "unique_columns", f"column name(s) {shown}{more} appear more than once{where}", name, rows, ", ".join(shown)
+        )
 
 
 def _check_delimiter(header: str, name: str) -> list[str]:
@@ -571,8 +646,13 @@ def _check_delimiter(header: str, name: str) -> list[str]:
     delim, n = max(counts.items(), key=lambda kv: kv[1])
     if n > len(fields) - 1:  # more of another separator than commas
         label = {";": "semicolons (';')", "\t": "tabs", "|": "pipes ('|')"}[delim]
-        _fail("delimiter_comma", f"the header is separated by {label}, not commas; save the file as "
-              "comma-separated CSV (e.g. Excel 'CSV UTF-8 (Comma delimited)')", name, (1,))
+        _fail(
+            "delimiter_comma",
+            f"the header is separated by {label}, not commas; save the file as "
+            "comma-separated CSV (e.g. Excel 'CSV UTF-8 (Comma delimited)')",
+            name,
+            (1,),
+        )
     return [f.strip() for f in fields]
 
 
@@ -581,7 +661,7 @@ def _parse_csv(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFram
     data = _check_text(data, name)
     n_lines = _check_line_length(data, name)
     end = re.search(rb"\r\n|\r|\n", data)
-    first = (data[:end.start()] if end else data).decode("utf-8")  # the header line (no copy of the rest)
+    first = (data[: end.start()] if end else data).decode("utf-8")  # the header line (no copy of the rest)
     header = _check_delimiter(first, name)
     limits = current_limits()
     if len(header) > limits.max_columns:  # before a cell is parsed
@@ -596,25 +676,42 @@ def _parse_csv(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFram
         dtype = defaultdict(lambda: str, {i: "category" for i, h in enumerate(header) if tall or h in ALL_COLUMNS})
     try:
         # at most max_rows records (+ header, + 1 to tell that there are more) are ever parsed
-        table = pd.read_csv(io.BytesIO(data), header=None, dtype=dtype,
-                            keep_default_na=False, na_filter=False, skip_blank_lines=False, index_col=False,
-                            encoding="utf-8", nrows=limits.max_rows + 2)
+        table = pd.read_csv(
+            io.BytesIO(data),
+            header=None,
+            dtype=dtype,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            index_col=False,
+            encoding="utf-8",
+            nrows=limits.max_rows + 2,
+        )
     except pd.errors.ParserError as exc:
         msg = str(exc).strip()
         rows = tuple(int(tok) for tok in msg.replace(",", " ").split() if tok.isdigit())[1:2]
-        _fail("csv_parsable", "cannot be parsed as CSV: a row with more cells than the header (stray "
-              "comma?) or an unclosed quote; " + msg.split(". ", 1)[-1].replace("C error: ", ""), name, rows)
+        _fail(
+            "csv_parsable",
+            "cannot be parsed as CSV: a row with more cells than the header (stray "
+            "comma?) or an unclosed quote; " + msg.split(". ", 1)[-1].replace("C error: ", ""),
+            name,
+            rows,
+        )
     if len(table) - 1 > limits.max_rows:
         _raise_limit("max_rows", f"the file has more than {limits.max_rows:,} records", name)
     names = [str(table.iat[0, i]).strip() for i in range(table.shape[1])]  # no row of mixed types built
     frame = table.iloc[1:].reset_index(drop=True)
     frame.columns = [n if n else f"unnamed_{i + 1}" for i, n in enumerate(names)]
-    codes = {c: _categorical_codes(frame[c]) for c in frame.columns
-             if isinstance(frame[c].dtype, pd.CategoricalDtype)} if coded else {}
+    codes = (
+        {c: _categorical_codes(frame[c]) for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+        if coded
+        else {}
+    )
     return frame, codes
 
 
 # --- tidying ---------------------------------------------------------------------------------
+
 
 def _blank(series: pd.Series) -> np.ndarray:
     """True where a cell is missing or only white space."""
@@ -633,9 +730,12 @@ def _tidy(frame: pd.DataFrame, rows: np.ndarray, name: str, fmt: str, codes: dic
     notes = []
     if len(frame.columns) and fmt == "frame":
         _check_unique(frame.columns, name)
-    unnamed = [c for c in frame.columns
-               if (c.startswith("unnamed_") or c.startswith("Unnamed:") or not c)
-               and (_coded_blank(codes[c]) if c in codes else _blank(frame[c])).all()]
+    unnamed = [
+        c
+        for c in frame.columns
+        if (c.startswith(("unnamed_", "Unnamed:")) or not c)
+        and (_coded_blank(codes[c]) if c in codes else _blank(frame[c])).all()
+    ]
     notes.append(column_notes(unnamed, "blank_column", "column without a name or any content dropped"))
     frame = frame.drop(columns=unnamed)
     codes = {c: v for c, v in codes.items() if c in frame.columns}
@@ -690,8 +790,12 @@ def _wide_to_long(frame: pd.DataFrame, rows: np.ndarray, registry: Mapping[str, 
         _raise_limit("max_rows", f"the wide table holds {n_long:,} measurements (rows once melted)", source)
     r_idx, m_idx = np.nonzero(present)  # row-major: each visit row's measures in column order
     cells = frame[measures].to_numpy(dtype=object)[r_idx, m_idx]
-    melted = pd.DataFrame({"measure": pd.Series(np.asarray(measures, dtype=object)[m_idx], dtype="str"),
-                           "value": pd.Series(cells, dtype="str" if _all_text(frame, measures) else object)})
+    melted = pd.DataFrame(
+        {
+            "measure": pd.Series(np.asarray(measures, dtype=object)[m_idx], dtype="str"),
+            "value": pd.Series(cells, dtype="str" if _all_text(frame, measures) else object),
+        }
+    )
     # joined at once: inserting columns one by one into a frame of many columns is slow (and warns)
     long = pd.concat([frame.iloc[r_idx][ids].reset_index(drop=True), melted], axis=1)
     if "side" in long.columns:  # a visit row's side belongs to its sided measures only

@@ -74,44 +74,96 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from outcomes.spec.contract import (AGE_BANDS, ALL_COLUMNS, CONDITIONS, EPISODE_CONSTANT_COLUMNS, FALSE_SPELLINGS, REQUIRED_COLUMNS,
-                       SEXES, SIDES, SORENESS_MAX_HOURS, TRUE_SPELLINGS,
-                       TREATMENTS, VISIT_LEVEL_COLUMNS, parse_treatment)
-from outcomes.ingest.coded import (CodedNumbers, CodedText, Groups, column_dtype, int_codes, pair_codes, recode, sorted_codes,
-                    spread_rows)
 from outcomes.errors import OutcomesError, Problem, format_rows
+from outcomes.ingest.coded import (
+    CodedNumbers,
+    CodedText,
+    Groups,
+    column_dtype,
+    int_codes,
+    pair_codes,
+    recode,
+    sorted_codes,
+    spread_rows,
+)
 from outcomes.ingest.records import RawTable, column_notes, notes_frame
-from outcomes.safety.limits import current_limits, limit_problem
-from outcomes.spec.measures import REGISTRY, Measure
 from outcomes.ingest.visits import LoadedVisits
+from outcomes.safety.limits import current_limits, limit_problem
+from outcomes.spec.contract import (
+    AGE_BANDS,
+    ALL_COLUMNS,
+    CONDITIONS,
+    EPISODE_CONSTANT_COLUMNS,
+    FALSE_SPELLINGS,
+    REQUIRED_COLUMNS,
+    SEXES,
+    SIDES,
+    SORENESS_MAX_HOURS,
+    TREATMENTS,
+    TRUE_SPELLINGS,
+    VISIT_LEVEL_COLUMNS,
+    parse_treatment,
+)
+from outcomes.spec.measures import REGISTRY, Measure
 
-__all__ = ["validate_records", "VISIT_COLUMNS", "FATAL_RULES", "EXCLUSION_RULES"]
+__all__ = ["EXCLUSION_RULES", "FATAL_RULES", "VISIT_COLUMNS", "validate_records"]
 
 #: Rules whose breach stops loading (documented in docs/data-contract.md).
 FATAL_RULES: tuple[str, ...] = (
-    "required_columns", "has_data_rows", "required_present", "episode_single_patient",
-    "measure_registered", "value_numeric", "value_finite", "value_in_bounds",
-    "visit_day_integer", "visit_day_nonnegative", "visit_day_range", "first_visit_day_zero",
-    "visit_number_integer", "visit_number_range", "visit_number_consistent", "side_valid",
-    "condition_code", "age_band_code", "sex_code", "treatment_code",
-    "twitch_response_boolean", "soreness_numeric", "soreness_in_bounds",
-    "episode_constant", "visit_constant", "duplicate_conflict",
+    "required_columns",
+    "has_data_rows",
+    "required_present",
+    "episode_single_patient",
+    "measure_registered",
+    "value_numeric",
+    "value_finite",
+    "value_in_bounds",
+    "visit_day_integer",
+    "visit_day_nonnegative",
+    "visit_day_range",
+    "first_visit_day_zero",
+    "visit_number_integer",
+    "visit_number_range",
+    "visit_number_consistent",
+    "side_valid",
+    "condition_code",
+    "age_band_code",
+    "sex_code",
+    "treatment_code",
+    "twitch_response_boolean",
+    "soreness_numeric",
+    "soreness_in_bounds",
+    "episode_constant",
+    "visit_constant",
+    "duplicate_conflict",
 )
 #: Reasons a row or column is left out but loading goes on (``LoadedVisits.exclusions``).
-EXCLUSION_RULES: tuple[str, ...] = ("blank_row", "blank_column", "value_missing", "exact_duplicate",
-                                    "unknown_column")
+EXCLUSION_RULES: tuple[str, ...] = ("blank_row", "blank_column", "value_missing", "exact_duplicate", "unknown_column")
 
 #: Columns of the canonical visits frame, in order.
 VISIT_COLUMNS: tuple[str, ...] = (
-    "patient_id", "episode_id", "visit_day", "visit_number", "measure", "side", "value",
-    "condition", "treatment", "age_band", "sex", "twitch_response", "soreness_hours", "row",
+    "patient_id",
+    "episode_id",
+    "visit_day",
+    "visit_number",
+    "measure",
+    "side",
+    "value",
+    "condition",
+    "treatment",
+    "age_band",
+    "sex",
+    "twitch_response",
+    "soreness_hours",
+    "row",
 )
 _SORT = ["episode_id", "visit_number", "measure", "side", "row"]
 _MAX_NAMED = 20  # distinct unknown codes examined for "did you mean" hints
 #: Whole numbers above this are not exact in float64: a day or visit number is never allowed above it,
 #: whatever limit is set (so no value is ever wrapped when cast to int64).
-_EXACT_INT = 2 ** 53
+_EXACT_INT = 2**53
 #: With more columns than this the cells as read are kept until validation ends: deleting them one by
 #: one is quadratic in the number of columns (pandas rebuilds its block list each time), and real exports
 #: with so many columns are short. Every clinic export seen has fewer than 40.
@@ -160,7 +212,7 @@ def _describe_unknown(unknown: pd.Series, allowed: Sequence[str], rows_of=None, 
     return "; ".join(parts)
 
 
-def _rows_of(found: "_Problems", text: CodedText, bad_distinct: np.ndarray):
+def _rows_of(found: _Problems, text: CodedText, bad_distinct: np.ndarray):
     """Positions among ``text.distinct[bad_distinct]`` -> the file rows holding them."""
     where = np.flatnonzero(bad_distinct)
 
@@ -168,6 +220,7 @@ def _rows_of(found: "_Problems", text: CodedText, bad_distinct: np.ndarray):
         chosen = np.zeros(len(text.distinct), dtype=bool)
         chosen[where[positions]] = True
         return found.rows[text.rows(chosen)]
+
     return rows
 
 
@@ -178,7 +231,10 @@ def _limit_text(name: str, what: str) -> str:
 
 # --- the rules ---------------------------------------------------------------------------------
 
-def validate_records(raw: RawTable, registry: Mapping[str, Measure] | None = None) -> LoadedVisits:
+
+def validate_records(
+    raw: RawTable, registry: Mapping[str, Measure] | None = None, *, release: bool = False
+) -> LoadedVisits:
     """Check a raw table against the data contract and return canonical visits.
 
     Parameters
@@ -187,6 +243,10 @@ def validate_records(raw: RawTable, registry: Mapping[str, Measure] | None = Non
         From :func:`outcomes.ingest.records.read_records`.
     registry : mapping of code -> Measure, optional
         Measure registry (default: the built-in one).
+    release : bool, default False
+        Empty ``raw.frame`` once every cell is coded: for a caller that owns ``raw`` and needs
+        it no more (:func:`outcomes.ingest.load.load_visits`), so that the cells as read and the
+        canonical frame are never in memory at the same time.
 
     Returns
     -------
@@ -213,15 +273,6 @@ def validate_records(raw: RawTable, registry: Mapping[str, Measure] | None = Non
     >>> validate_records(raw).visits[["visit_number", "measure", "side", "value", "row"]].values.tolist()
     [[1, 'grip_strength_kg', 'left', 30.0, 4], [1, 'pain_nprs', 'none', 6.0, 3], [2, 'pain_nprs', 'none', 4.0, 2]]
     """
-    return _validate(raw, registry, release=False)
-
-
-def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release: bool) -> LoadedVisits:
-    """:func:`validate_records`; ``release=True`` empties ``raw.frame`` once every cell is coded.
-
-    For a caller that owns ``raw`` and needs it no more (:func:`outcomes.ingest.visits.load_visits`):
-    the cells as read and the canonical frame are then never in memory at the same time.
-    """
     reg = REGISTRY if registry is None else registry
     limits = current_limits()
     frame, source = raw.frame, raw.source
@@ -233,10 +284,17 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     if missing:
         lower = {c.lower(): c for c in frame.columns}
         hint = [f"{lower[m]!r} is spelled differently (names are lower case)" for m in missing if m in lower]
-        wide = "" if raw.wide else (" (a wide file has no measure/value columns but one column per "
-                                    "measure code, e.g. pain_nprs)")
-        found.add("required_columns", f"missing required column(s): {', '.join(missing)}{wide}"
-                  + ("; " + "; ".join(hint) if hint else ""), ", ".join(missing), (1,))
+        wide = (
+            ""
+            if raw.wide
+            else (" (a wide file has no measure/value columns but one column per measure code, e.g. pain_nprs)")
+        )
+        found.add(
+            "required_columns",
+            f"missing required column(s): {', '.join(missing)}{wide}" + ("; " + "; ".join(hint) if hint else ""),
+            ", ".join(missing),
+            (1,),
+        )
     if n == 0:
         found.add("has_data_rows", "no data rows (only a header, or only blank rows)")
     if found.items and n == 0:
@@ -249,17 +307,23 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
 
     # identifiers
     pid = CodedText(col["patient_id"], n, raw.codes.get("patient_id"))
-    found.flag("required_present", (pid.codes < 0) & ("patient_id" in frame), "patient_id",
-               "patient_id is empty")
+    found.flag("required_present", (pid.codes < 0) & ("patient_id" in frame), "patient_id", "patient_id is empty")
     eid = _episode_ids(CodedText(col["episode_id"], n, raw.codes.get("episode_id")), pid)
     ep, pat = eid.codes, pid.codes
     has_ep = ep >= 0
     episodes = Groups(ep)
-    many = (episodes.spread(pat, pat >= 0, "min") < episodes.spread(pat, pat >= 0, "max")
-            if episodes.varies(pat, pat >= 0) else np.zeros(n, dtype=bool))
-    found.flag("episode_single_patient", has_ep & many, "episode_id",
-               "an episode_id is used for more than one patient_id; make episode ids unique "
-               "(e.g. prefix them with the patient_id)")
+    many = (
+        episodes.spread(pat, pat >= 0, "min") < episodes.spread(pat, pat >= 0, "max")
+        if episodes.varies(pat, pat >= 0)
+        else np.zeros(n, dtype=bool)
+    )
+    found.flag(
+        "episode_single_patient",
+        has_ep & many,
+        "episode_id",
+        "an episode_id is used for more than one patient_id; make episode ids unique "
+        "(e.g. prefix them with the patient_id)",
+    )
     attrs["patient_id"], attrs["episode_id"] = (pat, pid.distinct), (ep, eid.distinct)
 
     # measure
@@ -271,7 +335,8 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     bad_measure = (m_codes >= 0) & ~known
     if bad_measure.any():
         msg = "not a registered measure code: " + _describe_unknown(
-            measure.distinct[~known_distinct], list(reg), _rows_of(found, measure, ~known_distinct))
+            measure.distinct[~known_distinct], list(reg), _rows_of(found, measure, ~known_distinct)
+        )
         as_num = pd.to_numeric(pd.Series(m_distinct, dtype="str"), errors="coerce").notna().to_numpy()
         counts = np.bincount(m_codes[m_codes >= 0], minlength=len(m_distinct))
         if counts[as_num].sum() / counts.sum() > 0.5:  # share of rows holding a number
@@ -284,13 +349,23 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     value = CodedNumbers(col["value"], n, raw.codes.get("value"))
     value_missing = ~value.present & ("value" in frame)
     comma = value.comma
-    found.flag("value_numeric", comma, "value",
-               "uses a decimal comma (e.g. 6,5): write numbers with a decimal point (6.5)")
-    found.flag("value_numeric", value.not_number & ~comma, "value",
-               "is not a number" + (f" (column type {value.kind})" if value.kind else "")
-               + "; leave the cell empty if the measurement was not taken")
-    found.flag("value_finite", value.nonfinite, "value", "is NaN or infinite: leave the cell empty "
-               "if the measurement was not taken")
+    found.flag(
+        "value_numeric", comma, "value", "uses a decimal comma (e.g. 6,5): write numbers with a decimal point (6.5)"
+    )
+    found.flag(
+        "value_numeric",
+        value.not_number & ~comma,
+        "value",
+        "is not a number"
+        + (f" (column type {value.kind})" if value.kind else "")
+        + "; leave the cell empty if the measurement was not taken",
+    )
+    found.flag(
+        "value_finite",
+        value.nonfinite,
+        "value",
+        "is NaN or infinite: leave the cell empty if the measurement was not taken",
+    )
     _check_bounds(found, value, m_codes, spec)
     values = np.where(value.finite, value.value, np.nan)
     del value, comma
@@ -299,15 +374,26 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     day = CodedNumbers(col["visit_day"], n, raw.codes.get("visit_day"))
     found.flag("required_present", ~day.present & ("visit_day" in frame), "visit_day", "visit_day is empty")
     what = f"holds {day.kind} values" if day.kind else "must be a whole number"
-    found.flag("visit_day_integer", day.not_number | day.nonfinite | day.fractional, "visit_day",
-               f"{what}: visit_day counts whole days since the episode's first visit (day 0)")
+    found.flag(
+        "visit_day_integer",
+        day.not_number | day.nonfinite | day.fractional,
+        "visit_day",
+        f"{what}: visit_day counts whole days since the episode's first visit (day 0)",
+    )
     whole = day.finite & ~day.fractional  # computed once: two passes over every row
-    found.flag("visit_day_nonnegative", day.finite & (day.value < 0), "visit_day",
-               "is negative: visit_day counts days since the episode's first visit (day 0)")
+    found.flag(
+        "visit_day_nonnegative",
+        day.finite & (day.value < 0),
+        "visit_day",
+        "is negative: visit_day counts days since the episode's first visit (day 0)",
+    )
     too_late = whole & (day.value > min(limits.max_visit_day, _EXACT_INT))
-    found.flag("visit_day_range", too_late, "visit_day",
-               _limit_text("max_visit_day", "visit_day is larger than any episode of care (days since its "
-                                            "first visit)"))
+    found.flag(
+        "visit_day_range",
+        too_late,
+        "visit_day",
+        _limit_text("max_visit_day", "visit_day is larger than any episode of care (days since its first visit)"),
+    )
     day_ok = whole & (day.value >= 0) & ~too_late
     del whole, too_late
     dayv = np.where(day_ok, day.value, np.nan)
@@ -316,41 +402,73 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     # visit structure: first day, visit numbers
     ok = has_ep & day_ok
     mind = episodes.spread(dayv, day_ok, "min")
-    found.flag("first_visit_day_zero", ok & (mind != 0) & (dayv == mind), "visit_day",
-               "the episode's first visit is not day 0: visit_day counts days since the episode's "
-               "first visit (rows of each such episode's first visit listed)")
+    found.flag(
+        "first_visit_day_zero",
+        ok & (mind != 0) & (dayv == mind),
+        "visit_day",
+        "the episode's first visit is not day 0: visit_day counts days since the episode's "
+        "first visit (rows of each such episode's first visit listed)",
+    )
     del mind
-    vn, misnumbered = _visit_numbers(found, col["visit_number"], "visit_number" in frame, episodes, dayv, ok,
-                                     raw.codes.get("visit_number"), min(limits.max_visit_number, _EXACT_INT))
+    vn, misnumbered = _visit_numbers(
+        found,
+        col["visit_number"],
+        "visit_number" in frame,
+        episodes,
+        dayv,
+        ok,
+        raw.codes.get("visit_number"),
+        min(limits.max_visit_number, _EXACT_INT),
+    )
 
     # side
     side_text = CodedText(col["side"], n, raw.codes.get("side"))
     bad_distinct = ~side_text.distinct.isin(SIDES).to_numpy()
     side_bad = side_text.rows(bad_distinct)
-    found.flag("side_valid", side_bad, "side", "side must be one of left, right, none (lower case) or "
-               "empty; found " + _describe_unknown(side_text.distinct[bad_distinct], SIDES,
-                                                   _rows_of(found, side_text, bad_distinct)))
+    found.flag(
+        "side_valid",
+        side_bad,
+        "side",
+        "side must be one of left, right, none (lower case) or "
+        "empty; found "
+        + _describe_unknown(side_text.distinct[bad_distinct], SIDES, _rows_of(found, side_text, bad_distinct)),
+    )
     side, side_distinct = _fill(side_text, "none")
     is_sided = spread_rows(np.array([m is not None and m.sided for m in spec], dtype=bool), m_codes, False)
     lr = spread_rows(side_distinct.isin(("left", "right")).to_numpy(), side, False)
-    found.flag("side_valid", is_sided & ~lr & ~side_bad, "side",
-               "this measure is recorded per side: side must be left or right")
-    found.flag("side_valid", known & ~is_sided & lr, "side",
-               "this measure is not recorded per side (any side is in its code): leave side empty or none")
+    found.flag(
+        "side_valid",
+        is_sided & ~lr & ~side_bad,
+        "side",
+        "this measure is recorded per side: side must be left or right",
+    )
+    found.flag(
+        "side_valid",
+        known & ~is_sided & lr,
+        "side",
+        "this measure is not recorded per side (any side is in its code): leave side empty or none",
+    )
     attrs["side"] = (side, side_distinct)
     del side_text, side_bad, is_sided, lr, known
 
     # vocabularies
-    for name, allowed, hint in (("condition", tuple(CONDITIONS), True), ("age_band", AGE_BANDS, False),
-                                ("sex", SEXES, True)):  # no hint for an age: "did you mean" would guess one
+    for name, allowed, hint in (
+        ("condition", tuple(CONDITIONS), True),
+        ("age_band", AGE_BANDS, False),
+        ("sex", SEXES, True),
+    ):  # no hint for an age: "did you mean" would guess one
         text = CodedText(col[name], n, raw.codes.get(name))
         bad_distinct = ~text.distinct.isin(allowed).to_numpy()
         bad = text.rows(bad_distinct)
         codes = text.codes
         if bad.any():
-            found.flag(f"{name}_code", bad, name, f"must be one of {', '.join(allowed)}; found "
-                       + _describe_unknown(text.distinct[bad_distinct], allowed,
-                                           _rows_of(found, text, bad_distinct), hint))
+            found.flag(
+                f"{name}_code",
+                bad,
+                name,
+                f"must be one of {', '.join(allowed)}; found "
+                + _describe_unknown(text.distinct[bad_distinct], allowed, _rows_of(found, text, bad_distinct), hint),
+            )
             codes = np.where(bad, -1, codes)
         attrs[name] = (codes, text.distinct)
     attrs["treatment"] = _treatments(found, CodedText(col["treatment"], n, raw.codes.get("treatment")))
@@ -358,8 +476,12 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     sore = CodedNumbers(col["soreness_hours"], n, raw.codes.get("soreness_hours"))
     found.flag("soreness_numeric", sore.not_number, "soreness_hours", "is not a number of hours")
     sv = sore.value
-    found.flag("soreness_in_bounds", sore.nonfinite | (sore.finite & ((sv < 0) | (sv > SORENESS_MAX_HOURS))),
-               "soreness_hours", f"must be between 0 and {SORENESS_MAX_HOURS:g} hours")
+    found.flag(
+        "soreness_in_bounds",
+        sore.nonfinite | (sore.finite & ((sv < 0) | (sv > SORENESS_MAX_HOURS))),
+        "soreness_hours",
+        f"must be between 0 and {SORENESS_MAX_HOURS:g} hours",
+    )
     attrs["soreness_hours"] = (np.where(sore.finite, sv, np.nan), None)
     del sore, sv
     if release:  # every column is coded now: free the cells as read (the largest thing in memory)
@@ -371,10 +493,18 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     # attributes constant within an episode / a visit
     in_visit = ok & ~np.isnan(vn)
     visits = Groups(np.where(in_visit, pair_codes(ep, int_codes(vn)), -1))
-    _constant(found, attrs, EPISODE_CONSTANT_COLUMNS, episodes, has_ep, "episode_constant",
-              "differs between rows of the same episode")
-    _constant(found, attrs, VISIT_LEVEL_COLUMNS, visits, in_visit, "visit_constant",
-              "differs between rows of the same visit")
+    _constant(
+        found,
+        attrs,
+        EPISODE_CONSTANT_COLUMNS,
+        episodes,
+        has_ep,
+        "episode_constant",
+        "differs between rows of the same episode",
+    )
+    _constant(
+        found, attrs, VISIT_LEVEL_COLUMNS, visits, in_visit, "visit_constant", "differs between rows of the same visit"
+    )
 
     # duplicates: only rows sharing a key (episode, visit, measure, side) can repeat; the canonical
     # sort key of those columns finds them (adjacent after sorting) and then orders the output
@@ -396,8 +526,9 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
     differ = np.zeros(n, dtype=bool)
     if shared.any():  # compare every detail of the few rows sharing a key (codes stand for their text)
         numbers = {"visit_day": dayv, "visit_number": vn, "value": values}
-        detail = pd.DataFrame({c: numbers[c][shared] if c in numbers else attrs[c][0][shared]
-                               for c in VISIT_COLUMNS[:-1]})
+        detail = pd.DataFrame(
+            {c: numbers[c][shared] if c in numbers else attrs[c][0][shared] for c in VISIT_COLUMNS[:-1]}
+        )
         dup[shared] = detail.duplicated(keep="first").to_numpy()
         row_key = np.full(n, -1, dtype=np.int64)
         row_key[candidates] = key
@@ -406,19 +537,28 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
             grouped = pd.Series(values[key_dup]).groupby(row_key[key_dup])
             differ[key_dup] = (grouped.transform("max") != grouped.transform("min")).to_numpy()
         del row_key
-    found.flag("duplicate_conflict", differ, "value",
-               "the same episode, visit, measure and side is recorded more than once with different values")
+    found.flag(
+        "duplicate_conflict",
+        differ,
+        "value",
+        "the same episode, visit, measure and side is recorded more than once with different values",
+    )
     if not found.items:  # safety net: any remaining repeat differs in a detail no other rule names
-        found.flag("duplicate_conflict", key_dup, None,
-                   "the same episode, visit, measure and side is recorded more than once with different details")
+        found.flag(
+            "duplicate_conflict",
+            key_dup,
+            None,
+            "the same episode, visit, measure and side is recorded more than once with different details",
+        )
     if found.items:
         _raise(found)
 
     if not (keep & ~dup).any():
         found.add("has_data_rows", "no measurements left: every row has an empty value cell", "value")
         _raise(found)
-    excluded.append(notes_frame(raw.rows[value_missing], "value", "value_missing",
-                                "empty value cell: measurement not taken"))
+    excluded.append(
+        notes_frame(raw.rows[value_missing], "value", "value_missing", "empty value cell: measurement not taken")
+    )
     excluded.append(notes_frame(raw.rows[dup], "", "exact_duplicate", "repeats an earlier row (first kept)"))
     # Every rule passed, so the kept rows are the keyed rows less exact duplicates, and their keys
     # are unique: the sorted candidates are the canonical order (the row number never decides).
@@ -434,8 +574,9 @@ def _validate(raw: RawTable, registry: Mapping[str, Measure] | None, *, release:
 
 def _raise(found: _Problems) -> None:
     k = len(found.items)
-    raise OutcomesError(found.items, f"{found.source} does not meet the data contract "
-                                     f"({k} problem{'s' if k != 1 else ''}):")
+    raise OutcomesError(
+        found.items, f"{found.source} does not meet the data contract ({k} problem{'s' if k != 1 else ''}):"
+    )
 
 
 def _episode_ids(eid: CodedText, pid: CodedText) -> CodedText:
@@ -446,7 +587,7 @@ def _episode_ids(eid: CodedText, pid: CodedText) -> CodedText:
     both = pd.concat([eid.distinct, pid.distinct], ignore_index=True)
     sub, distinct = pd.factorize(both)
     out = CodedText(None, 0)
-    out.codes = np.where(empty, recode(pid.codes, sub[len(eid.distinct):]), recode(eid.codes, sub))
+    out.codes = np.where(empty, recode(pid.codes, sub[len(eid.distinct) :]), recode(eid.codes, sub))
     out.distinct = pd.Series(distinct, dtype="str")
     return out
 
@@ -471,9 +612,13 @@ def _check_bounds(found: _Problems, value: CodedNumbers, m_codes: np.ndarray, sp
     outside = value.finite & ((v < lower) | (v > upper))
     for code in np.unique(m_codes[outside]):  # one problem per measure code
         m, mask = spec[code], outside & (m_codes == code)
-        found.flag("value_in_bounds", mask, "value",
-                   f"{m.code} must be within {m.lower:g}-{m.upper:g} {m.unit} (hard bounds of the measure "
-                   f"registry); {_outside(v[mask], m.lower, m.upper)}")
+        found.flag(
+            "value_in_bounds",
+            mask,
+            "value",
+            f"{m.code} must be within {m.lower:g}-{m.upper:g} {m.unit} (hard bounds of the measure "
+            f"registry); {_outside(v[mask], m.lower, m.upper)}",
+        )
 
 
 def _outside(v: np.ndarray, lower: float, upper: float) -> str:
@@ -484,9 +629,16 @@ def _outside(v: np.ndarray, lower: float, upper: float) -> str:
     return f"{len(v)} values outside: {below} below, {above} above"
 
 
-def _visit_numbers(found: _Problems, column: pd.Series | None, given: bool, episodes: Groups,
-                   dayv: np.ndarray, ok: np.ndarray, factorized: tuple | None = None,
-                   largest: float = _EXACT_INT) -> tuple[np.ndarray, np.ndarray]:
+def _visit_numbers(
+    found: _Problems,
+    column: pd.Series | None,
+    given: bool,
+    episodes: Groups,
+    dayv: np.ndarray,
+    ok: np.ndarray,
+    factorized: tuple | None = None,
+    largest: float = _EXACT_INT,
+) -> tuple[np.ndarray, np.ndarray]:
     """Given visit numbers (checked against visit_day order, at most ``largest``) or the dense rank of
     visit_day.
 
@@ -502,8 +654,12 @@ def _visit_numbers(found: _Problems, column: pd.Series | None, given: bool, epis
     bad = num.not_number | num.nonfinite | num.fractional | (num.finite & (v < 1))
     found.flag("visit_number_integer", bad, "visit_number", "must be a whole number >= 1 (first visit = 1)")
     too_many = num.finite & ~bad & (v > largest)
-    found.flag("visit_number_range", too_many, "visit_number",
-               _limit_text("max_visit_number", "visit_number is larger than any episode of care has visits"))
+    found.flag(
+        "visit_number_range",
+        too_many,
+        "visit_number",
+        _limit_text("max_visit_number", "visit_number is larger than any episode of care has visits"),
+    )
     bad = bad | too_many
     vn = np.where(~bad & num.present & ok, v, np.nan)
     del num, v
@@ -513,16 +669,21 @@ def _visit_numbers(found: _Problems, column: pd.Series | None, given: bool, epis
     del days
     numbered = episodes.any(~np.isnan(vn))
     unnumbered = ok & numbered & np.isnan(vn) & ~bad
-    found.flag("visit_number_integer", unnumbered, "visit_number",
-               "is empty while other visits of the episode are numbered")
+    found.flag(
+        "visit_number_integer", unnumbered, "visit_number", "is empty while other visits of the episode are numbered"
+    )
     s = ok & ~np.isnan(vn)
     vrank = episodes.dense_rank(vn, s)
     drank = derived if np.array_equal(s, ok) else episodes.dense_rank(dayv, s)
     first = episodes.spread(vn, s, "min")
     inconsistent = s & ((vrank != drank) | (first != 1))
-    found.flag("visit_number_consistent", inconsistent, "visit_number",
-               "disagrees with the order of visit_day within the episode (numbers must start at 1 "
-               "and rise with visit_day; one day = one number)")
+    found.flag(
+        "visit_number_consistent",
+        inconsistent,
+        "visit_number",
+        "disagrees with the order of visit_day within the episode (numbers must start at 1 "
+        "and rise with visit_day; one day = one number)",
+    )
     return np.where(numbered, vn, derived), bad | unnumbered | inconsistent
 
 
@@ -533,21 +694,29 @@ def _treatments(found: _Problems, text: CodedText) -> tuple[np.ndarray, pd.Serie
     bad_distinct = np.array([t not in canonical for t in distinct], dtype=bool)
     bad = text.rows(bad_distinct)
     if bad.any():
-        parts = pd.Series(sorted({p for t in text.distinct[bad_distinct] for p in codes[t]} - set(TREATMENTS)),
-                          dtype="str")
+        parts = pd.Series(
+            sorted({p for t in text.distinct[bad_distinct] for p in codes[t]} - set(TREATMENTS)), dtype="str"
+        )
+
         def rows_of(positions: np.ndarray) -> np.ndarray:  # rows whose treatment holds those parts
             chosen = set(parts.iloc[positions])
             holds = np.array([bool(chosen & set(codes[t])) for t in distinct], dtype=bool)  # distinct strings
             return found.rows[text.rows(holds)]
 
-        found.flag("treatment_code", bad, "treatment", f"must be codes from {', '.join(TREATMENTS)} "
-                   "joined with '+'; found " + _describe_unknown(parts, tuple(TREATMENTS), rows_of))
+        found.flag(
+            "treatment_code",
+            bad,
+            "treatment",
+            f"must be codes from {', '.join(TREATMENTS)} "
+            "joined with '+'; found " + _describe_unknown(parts, tuple(TREATMENTS), rows_of),
+        )
     sub, joined = pd.factorize(pd.Series([canonical.get(t) for t in distinct], dtype="str"))
     return recode(text.codes, sub), pd.Series(joined, dtype="str")
 
 
-def _booleans(found: _Problems, column: pd.Series | None, n: int,
-              factorized: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _booleans(
+    found: _Problems, column: pd.Series | None, n: int, factorized: tuple | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Codes into ``[False, True]`` (-1 = empty)."""
     values = np.array([False, True])
     if column is not None and pd.api.types.is_bool_dtype(column_dtype(column, factorized)):
@@ -558,8 +727,12 @@ def _booleans(found: _Problems, column: pd.Series | None, n: int,
     lower = text.distinct.str.lower()
     per = np.where(lower.isin(TRUE_SPELLINGS), 1, np.where(lower.isin(FALSE_SPELLINGS), 0, -1))
     codes = text.rows(per.astype(np.int8), -1).astype(np.int8)
-    found.flag("twitch_response_boolean", (text.codes >= 0) & (codes < 0),
-               "twitch_response", "must be true/false (or yes/no, 1/0) or empty")
+    found.flag(
+        "twitch_response_boolean",
+        (text.codes >= 0) & (codes < 0),
+        "twitch_response",
+        "must be true/false (or yes/no, 1/0) or empty",
+    )
     return codes, values
 
 
@@ -569,8 +742,15 @@ def _duplicated(key: np.ndarray, mask: np.ndarray, keep) -> np.ndarray:
     return out
 
 
-def _constant(found: _Problems, attrs: dict[str, tuple[np.ndarray, object]], columns: Sequence[str],
-              groups: Groups, mask: np.ndarray, rule: str, what: str) -> None:
+def _constant(
+    found: _Problems,
+    attrs: dict[str, tuple[np.ndarray, object]],
+    columns: Sequence[str],
+    groups: Groups,
+    mask: np.ndarray,
+    rule: str,
+    what: str,
+) -> None:
     """Flag columns varying within groups; fill their empty cells from the group's value.
 
     A column is ``(codes, distinct)`` or ``(float values, None)``; floats are factorized (as
@@ -603,7 +783,6 @@ def _constant(found: _Problems, attrs: dict[str, tuple[np.ndarray, object]], col
 def _str_column(codes: np.ndarray, distinct: pd.Series) -> pd.api.extensions.ExtensionArray:
     """Arrow-backed ``str`` cells from codes (-1 -> missing): one pyarrow ``take`` (a pandas take
     costs twice as much on millions of rows)."""
-    import pyarrow as pa
 
     dictionary = pa.array(pd.Series(distinct, dtype="str").array)
     if isinstance(dictionary, pa.ChunkedArray):
@@ -627,10 +806,12 @@ def _sort_key(attrs: dict, vn: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
     Written by hand for speed: the sort ranks of each column's distinct values are combined into
     one integer, so millions of strings are never compared.
     """
-    keys = [_ranks(attrs[c][1])[attrs[c][0][rows]] if c in attrs else sorted_codes(vn[rows])
-            for c in ("episode_id", "visit_number", "measure", "side")]
+    keys = [
+        _ranks(attrs[c][1])[attrs[c][0][rows]] if c in attrs else sorted_codes(vn[rows])
+        for c in ("episode_id", "visit_number", "measure", "side")
+    ]
     widths = [int(k.max()) + 1 if len(k) else 1 for k in keys]
-    if np.prod([float(w) for w in widths]) < 2.0 ** 62:
+    if np.prod([float(w) for w in widths]) < 2.0**62:
         key = keys[0]
         for k, w in zip(keys[1:], widths[1:]):
             key = key * w + k
@@ -645,8 +826,9 @@ def _sort_key(attrs: dict, vn: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
     return key, order
 
 
-def _canonical(idx: np.ndarray, attrs: dict, dayv: np.ndarray, vn: np.ndarray, values: np.ndarray,
-               rows: np.ndarray) -> pd.DataFrame:
+def _canonical(
+    idx: np.ndarray, attrs: dict, dayv: np.ndarray, vn: np.ndarray, values: np.ndarray, rows: np.ndarray
+) -> pd.DataFrame:
     """The canonical frame of rows ``idx`` (positions, already in canonical order)."""
     out = {}
     for c in VISIT_COLUMNS:

@@ -50,27 +50,27 @@ import pandas as pd
 from scipy.special import expit, logit
 from scipy.stats import norm
 
-from outcomes.safety.outputs import atomic_path, atomic_write_text
-from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SORENESS_MAX_HOURS
 from outcomes.errors import OutcomesError, Problem
 from outcomes.safety.limits import current_limits, limit_problem
+from outcomes.safety.outputs import atomic_path, atomic_write_text
+from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SORENESS_MAX_HOURS
 from outcomes.spec.measures import Measure, get_measure
 
 __all__ = [
-    "SynthParams",
-    "SimulatedData",
     "CONDITION_MEASURES",
     "DEFAULT_CONDITION_MIX",
-    "TWITCH_WINDOW",
-    "SAMPLE_SEED",
     "SAMPLE_PARAMS",
+    "SAMPLE_SEED",
+    "TWITCH_WINDOW",
+    "SimulatedData",
+    "SynthParams",
+    "effect_for_share",
+    "ground_truth",
     "simulate_visits",
     "true_share_improved",
     "true_soreness_share",
-    "ground_truth",
-    "effect_for_share",
-    "write_visits",
     "write_sample",
+    "write_visits",
 ]
 
 #: ROM / strength measures recorded per condition (pain_nprs is always recorded too).
@@ -96,27 +96,48 @@ TWITCH_WINDOW = 3
 # docs/measures.md; lumbar flexion by dual inclinometer about 60 deg; grip by sex,
 # roughly adult means) and how large a deficit is relative to the average one.
 _NORMAL: Mapping[str, float] = {
-    "rom_cervical_rotation_left": 80, "rom_cervical_rotation_right": 80, "rom_cervical_flexion": 50,
-    "rom_lumbar_flexion": 60, "rom_slr_left": 80, "rom_slr_right": 80, "rom_shoulder_flexion": 180,
-    "rom_shoulder_external_rotation": 90, "rom_wrist_extension": 70, "rom_hip_flexion": 120,
-    "mouth_opening_mm": 49, "grip_strength_kg": 34,
+    "rom_cervical_rotation_left": 80,
+    "rom_cervical_rotation_right": 80,
+    "rom_cervical_flexion": 50,
+    "rom_lumbar_flexion": 60,
+    "rom_slr_left": 80,
+    "rom_slr_right": 80,
+    "rom_shoulder_flexion": 180,
+    "rom_shoulder_external_rotation": 90,
+    "rom_wrist_extension": 70,
+    "rom_hip_flexion": 120,
+    "mouth_opening_mm": 49,
+    "grip_strength_kg": 34,
 }
 _DEFICIT_SCALE: Mapping[str, float] = {"grip_strength_kg": 1.6, "rom_wrist_extension": 1.2}
 _GRIP_BY_SEX: Mapping[str, float] = {"female": 27.0, "male": 42.0, "other": 34.0, "unknown": 34.0}
 #: Decimals a clinic records (pain integer, degrees / mm whole, grip to 0.1 kg).
 _DECIMALS: Mapping[str, int] = {"grip_strength_kg": 1}
 #: Mean baseline pain shift by condition (choice: radicular and headache pain higher).
-_PAIN_SHIFT: Mapping[str, float] = {"sciatica": 0.6, "migraine": 0.5, "muscle_spasm": -0.8,
-                                    "muscle_strain": -0.5, "tmd": -0.4}
+_PAIN_SHIFT: Mapping[str, float] = {
+    "sciatica": 0.6,
+    "migraine": 0.5,
+    "muscle_spasm": -0.8,
+    "muscle_strain": -0.5,
+    "tmd": -0.4,
+}
 _PAIRED = {"rom_slr_left": "left", "rom_slr_right": "right"}  # unsided codes for one side
 _UNAFFECTED_FACTOR = 0.3  # deficit on the unaffected leg in sciatica (choice)
 _PARTNERS = ("exercise", "manual_therapy")  # combined with dry_needling, chosen 60/40
 
 DEFAULT_CONDITION_MIX: tuple[tuple[str, float], ...] = (
-    ("neck_pain", 0.16), ("low_back_pain", 0.17), ("shoulder_pain", 0.12),
-    ("lateral_epicondylalgia", 0.07), ("medial_epicondylalgia", 0.015), ("carpal_tunnel", 0.05),
-    ("tension_type_headache", 0.06), ("migraine", 0.045), ("tmd", 0.045), ("sciatica", 0.08),
-    ("muscle_strain", 0.08), ("muscle_spasm", 0.095),
+    ("neck_pain", 0.16),
+    ("low_back_pain", 0.17),
+    ("shoulder_pain", 0.12),
+    ("lateral_epicondylalgia", 0.07),
+    ("medial_epicondylalgia", 0.015),
+    ("carpal_tunnel", 0.05),
+    ("tension_type_headache", 0.06),
+    ("migraine", 0.045),
+    ("tmd", 0.045),
+    ("sciatica", 0.08),
+    ("muscle_strain", 0.08),
+    ("muscle_spasm", 0.095),
 )
 _AGE_MIX = (0.12, 0.17, 0.20, 0.21, 0.17, 0.09, 0.035, 0.005)
 _SEX_MIX = (0.56, 0.42, 0.01, 0.01)
@@ -225,11 +246,28 @@ class SynthParams:
 
     def __post_init__(self) -> None:
         bad: list[str] = []
-        unit = ("responder_share", "effect", "dropout", "dropout_informative", "missing_rate",
-                "twitch_rate", "combined_share", "skip_needling", "repeat_patient_share", "rom_deficit")
+        unit = (
+            "responder_share",
+            "effect",
+            "dropout",
+            "dropout_informative",
+            "missing_rate",
+            "twitch_rate",
+            "combined_share",
+            "skip_needling",
+            "repeat_patient_share",
+            "rom_deficit",
+        )
         bad += [f"{n} must be within [0, 1]" for n in unit if not 0 <= getattr(self, n) <= 1]
-        positive = ("rate", "early_late_ratio", "pain_baseline_sd", "pain_noise_sd", "rom_noise_sd",
-                    "soreness_median_hours", "soreness_sd_log")
+        positive = (
+            "rate",
+            "early_late_ratio",
+            "pain_baseline_sd",
+            "pain_noise_sd",
+            "rom_noise_sd",
+            "soreness_median_hours",
+            "soreness_sd_log",
+        )
         bad += [f"{n} must be positive" for n in positive if not getattr(self, n) > 0]
         nonneg = ("rate_sd_log", "twitch_effect", "combined_effect", "strength_effect", "confounding")
         bad += [f"{n} must be >= 0" for n in nonneg if not getattr(self, n) >= 0]
@@ -247,8 +285,9 @@ class SynthParams:
         if weights.size and (np.any(weights < 0) or not weights.sum() > 0):
             bad.append("condition weights must be >= 0 and not all 0")
         if bad:
-            raise OutcomesError([Problem("synth_params", m, "SynthParams") for m in bad],
-                                "Invalid synthetic-data parameters:")
+            raise OutcomesError(
+                [Problem("synth_params", m, "SynthParams") for m in bad], "Invalid synthetic-data parameters:"
+            )
 
 
 @dataclass(frozen=True)
@@ -280,33 +319,33 @@ class SimulatedData:
 class _Latent:
     """Everything drawn for n episodes x V visits (complete data, plus masks)."""
 
-    cond: np.ndarray            # (E,) index into codes of CONDITIONS
-    sex: np.ndarray             # (E,) index into SEXES
-    age: np.ndarray             # (E,) index into AGE_BANDS
-    patient: np.ndarray         # (E,) patient number (0-based)
-    side_right: np.ndarray      # (E,) bool, side of sided measures
-    combined: np.ndarray        # (E,) bool
-    partner: np.ndarray         # (E,) index into _PARTNERS
-    responder: np.ndarray       # (E,) bool
-    rate: np.ndarray            # (E,)
-    fraction: np.ndarray        # (E,) recovered fraction at full response
-    base_pain: np.ndarray       # (E,) latent baseline pain
-    severity: np.ndarray        # (E,) standardised baseline pain
-    twitch_any: np.ndarray      # (E,) bool
-    per_week: np.ndarray        # (E,) visits per week
-    n_planned: np.ndarray       # (E,)
-    n_visits: np.ndarray        # (E,) observed (after dropout)
-    slot_measure: np.ndarray    # (E, S) index into _MEASURE_CODES, -1 = none
-    values: np.ndarray          # (E, V, S) measured values, complete (NaN where no slot)
-    missing: np.ndarray         # (E, V, S) bool
-    needled: np.ndarray         # (E, V) bool
-    twitch: np.ndarray          # (E, V) bool
-    soreness: np.ndarray        # (E, V) hours (NaN when not needled or not reported)
-    day: np.ndarray             # (E, V) visit_day
+    cond: np.ndarray  # (E,) index into codes of CONDITIONS
+    sex: np.ndarray  # (E,) index into SEXES
+    age: np.ndarray  # (E,) index into AGE_BANDS
+    patient: np.ndarray  # (E,) patient number (0-based)
+    side_right: np.ndarray  # (E,) bool, side of sided measures
+    combined: np.ndarray  # (E,) bool
+    partner: np.ndarray  # (E,) index into _PARTNERS
+    responder: np.ndarray  # (E,) bool
+    rate: np.ndarray  # (E,)
+    fraction: np.ndarray  # (E,) recovered fraction at full response
+    base_pain: np.ndarray  # (E,) latent baseline pain
+    severity: np.ndarray  # (E,) standardised baseline pain
+    twitch_any: np.ndarray  # (E,) bool
+    per_week: np.ndarray  # (E,) visits per week
+    n_planned: np.ndarray  # (E,)
+    n_visits: np.ndarray  # (E,) observed (after dropout)
+    slot_measure: np.ndarray  # (E, S) index into _MEASURE_CODES, -1 = none
+    values: np.ndarray  # (E, V, S) measured values, complete (NaN where no slot)
+    missing: np.ndarray  # (E, V, S) bool
+    needled: np.ndarray  # (E, V) bool
+    twitch: np.ndarray  # (E, V) bool
+    soreness: np.ndarray  # (E, V) hours (NaN when not needled or not reported)
+    day: np.ndarray  # (E, V) visit_day
 
 
 _COND_CODES = tuple(CONDITIONS)
-_MEASURE_CODES = ("pain_nprs",) + tuple(sorted({m for ms in CONDITION_MEASURES.values() for m in ms}))
+_MEASURE_CODES = ("pain_nprs", *tuple(sorted({m for ms in CONDITION_MEASURES.values() for m in ms})))
 _N_SLOTS = 1 + max(len(v) for v in CONDITION_MEASURES.values())
 
 
@@ -344,7 +383,7 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
         weights[_COND_CODES.index(code)] = w
     cond = rng.choice(len(_COND_CODES), size=n, p=weights / weights.sum())
     # patients: every patient has >= 1 episode; repeat episodes join earlier patients
-    n_pat = max(1, n - int(round(p.repeat_patient_share * n)))
+    n_pat = max(1, n - round(p.repeat_patient_share * n))
     patient = np.sort(np.concatenate([np.arange(n_pat), rng.integers(0, n_pat, n - n_pat)]))
     sex = rng.choice(len(SEXES), size=n_pat, p=_SEX_MIX)[patient]
     age = rng.choice(len(AGE_BANDS), size=n_pat, p=_AGE_MIX)[patient]
@@ -353,8 +392,7 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
     shift = np.array([_PAIN_SHIFT.get(c, 0.0) for c in _COND_CODES])[cond]
     base_pain = np.clip(p.pain_baseline_mean + shift + p.pain_baseline_sd * rng.standard_normal(n), 1, 10)
     severity = (base_pain - p.pain_baseline_mean) / p.pain_baseline_sd
-    combined = rng.random(n) < expit(logit(np.clip(p.combined_share, 1e-9, 1 - 1e-9))
-                                     - p.confounding * severity)
+    combined = rng.random(n) < expit(logit(np.clip(p.combined_share, 1e-9, 1 - 1e-9)) - p.confounding * severity)
     partner = (rng.random(n) >= 0.6).astype(np.int64)
     responder = rng.random(n) < p.responder_share
     rate = p.rate * np.exp(p.rate_sd_log * rng.standard_normal(n))
@@ -367,8 +405,9 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
     soreness = np.clip(np.round(soreness, 1), 0.1, SORENESS_MAX_HOURS)
     soreness[~needled | (rng.random((n, V)) < p.missing_rate)] = np.nan
 
-    fraction = np.clip(responder * p.effect * (1 + p.twitch_effect * twitch_any)
-                       * (1 + p.combined_effect * combined), 0, 1)
+    fraction = np.clip(
+        responder * p.effect * (1 + p.twitch_effect * twitch_any) * (1 + p.combined_effect * combined), 0, 1
+    )
     progress = 1 - np.exp(-rate[:, None] * j[None, :] ** (1 / p.early_late_ratio))
     remaining = 1 - fraction[:, None] * progress  # share of each deficit left at visit j
 
@@ -397,8 +436,9 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
         affected = (codes == "rom_slr_right") == side_right
         scale = scale * np.where(paired & ~affected, _UNAFFECTED_FACTOR, 1.0)
         d = np.clip(deficit * scale * local, 0.02, 0.8)
-        rem = np.where((mi == grip)[:, None], 1 - np.clip(fraction * p.strength_effect, 0, 1)[:, None]
-                       * progress, remaining)
+        rem = np.where(
+            (mi == grip)[:, None], 1 - np.clip(fraction * p.strength_effect, 0, 1)[:, None] * progress, remaining
+        )
         latent = normal[:, None] * (1 - d[:, None] * rem)
         rec = _record(latent, p.rom_noise_sd * mdc[mi][:, None] * noise, mi)
         values[:, :, s] = np.where(ok[:, None], rec, np.nan)
@@ -420,9 +460,31 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
     leave = rng.random((n, V - 1)) < hazard  # leave[:, j-1]: leaves before visit j
     first_leave = np.where(leave.any(axis=1), leave.argmax(axis=1) + 1, V)
     n_visits = np.minimum(n_planned, first_leave)
-    return _Latent(cond, sex, age, patient, side_right, combined, partner, responder, rate, fraction,
-                   base_pain, severity, twitch_any, per_week, n_planned, n_visits, slot_measure,
-                   values, missing, needled, twitch, soreness, day)
+    return _Latent(
+        cond,
+        sex,
+        age,
+        patient,
+        side_right,
+        combined,
+        partner,
+        responder,
+        rate,
+        fraction,
+        base_pain,
+        severity,
+        twitch_any,
+        per_week,
+        n_planned,
+        n_visits,
+        slot_measure,
+        values,
+        missing,
+        needled,
+        twitch,
+        soreness,
+        day,
+    )
 
 
 # ----------------------------------------------------------------------------- frames
@@ -444,7 +506,7 @@ def _treatments(lat: _Latent) -> np.ndarray:
     return np.where(lat.needled, group[:, None], 3 + lat.partner[:, None])
 
 
-_TREATMENT_VOCAB = ("dry_needling",) + tuple(f"dry_needling+{x}" for x in _PARTNERS) + _PARTNERS
+_TREATMENT_VOCAB = ("dry_needling", *tuple(f"dry_needling+{x}" for x in _PARTNERS), *_PARTNERS)
 
 
 def _visits_frame(lat: _Latent) -> pd.DataFrame:
@@ -460,46 +522,50 @@ def _visits_frame(lat: _Latent) -> pd.DataFrame:
     needled = lat.needled[ep, vis]
     twitch = pd.array(lat.twitch[ep, vis], dtype="boolean")
     twitch[~needled] = pd.NA
-    return pd.DataFrame({
-        "patient_id": _ids("P", int(lat.patient.max()) + 1)[lat.patient[ep]],
-        "episode_id": _ids("E", n)[ep],
-        "visit_day": lat.day[ep, vis],
-        "visit_number": (vis + 1).astype(np.int64),
-        "measure": _strings(_MEASURE_CODES, m_idx),
-        "side": _strings(("left", "right", "none"), side),
-        "value": lat.values.reshape(-1)[flat],
-        "condition": _strings(_COND_CODES, lat.cond[ep]),
-        "treatment": _strings(_TREATMENT_VOCAB, _treatments(lat)[ep, vis]),
-        "age_band": _strings(AGE_BANDS, lat.age[ep]),
-        "sex": _strings(SEXES, lat.sex[ep]),
-        "twitch_response": twitch,
-        "soreness_hours": lat.soreness[ep, vis],
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": _ids("P", int(lat.patient.max()) + 1)[lat.patient[ep]],
+            "episode_id": _ids("E", n)[ep],
+            "visit_day": lat.day[ep, vis],
+            "visit_number": (vis + 1).astype(np.int64),
+            "measure": _strings(_MEASURE_CODES, m_idx),
+            "side": _strings(("left", "right", "none"), side),
+            "value": lat.values.reshape(-1)[flat],
+            "condition": _strings(_COND_CODES, lat.cond[ep]),
+            "treatment": _strings(_TREATMENT_VOCAB, _treatments(lat)[ep, vis]),
+            "age_band": _strings(AGE_BANDS, lat.age[ep]),
+            "sex": _strings(SEXES, lat.sex[ep]),
+            "twitch_response": twitch,
+            "soreness_hours": lat.soreness[ep, vis],
+        }
+    )
 
 
 def _episodes_frame(lat: _Latent) -> pd.DataFrame:
     n = lat.cond.size
     group = np.where(lat.combined, 1 + lat.partner, 0)
-    return pd.DataFrame({
-        "episode_id": _ids("E", n),
-        "patient_id": _ids("P", int(lat.patient.max()) + 1)[lat.patient],
-        "condition": _strings(_COND_CODES, lat.cond),
-        "treatment_group": _strings(_TREATMENT_VOCAB, group),
-        "combined": lat.combined,
-        "side": _strings(("left", "right"), lat.side_right.astype(int)),
-        "age_band": _strings(AGE_BANDS, lat.age),
-        "sex": _strings(SEXES, lat.sex),
-        "responder": lat.responder,
-        "rate": lat.rate,
-        "recovery_fraction": lat.fraction,
-        "twitch_any_first_k": lat.twitch_any,
-        "baseline_pain_latent": lat.base_pain,
-        "severity_z": lat.severity,
-        "visits_per_week": lat.per_week,
-        "n_planned": lat.n_planned,
-        "n_visits": lat.n_visits,
-        "dropped_out": lat.n_visits < lat.n_planned,
-    })
+    return pd.DataFrame(
+        {
+            "episode_id": _ids("E", n),
+            "patient_id": _ids("P", int(lat.patient.max()) + 1)[lat.patient],
+            "condition": _strings(_COND_CODES, lat.cond),
+            "treatment_group": _strings(_TREATMENT_VOCAB, group),
+            "combined": lat.combined,
+            "side": _strings(("left", "right"), lat.side_right.astype(int)),
+            "age_band": _strings(AGE_BANDS, lat.age),
+            "sex": _strings(SEXES, lat.sex),
+            "responder": lat.responder,
+            "rate": lat.rate,
+            "recovery_fraction": lat.fraction,
+            "twitch_any_first_k": lat.twitch_any,
+            "baseline_pain_latent": lat.base_pain,
+            "severity_z": lat.severity,
+            "visits_per_week": lat.per_week,
+            "n_planned": lat.n_planned,
+            "n_visits": lat.n_visits,
+            "dropped_out": lat.n_visits < lat.n_planned,
+        }
+    )
 
 
 def simulate_visits(params: SynthParams = SynthParams(), *, seed: int) -> SimulatedData:
@@ -541,8 +607,14 @@ def simulate_visits(params: SynthParams = SynthParams(), *, seed: int) -> Simula
     """
     limit = current_limits().max_synth_episodes
     if params.n_episodes > limit:  # before anything is allocated: memory grows with the episodes
-        raise OutcomesError(limit_problem("max_synth_episodes", f"{int(params.n_episodes):,} episodes were asked "
-                                          "for", "synth", column="n_episodes"))
+        raise OutcomesError(
+            limit_problem(
+                "max_synth_episodes",
+                f"{int(params.n_episodes):,} episodes were asked for",
+                "synth",
+                column="n_episodes",
+            )
+        )
     lat = _draw(params, np.random.default_rng(seed))
     return SimulatedData(_visits_frame(lat), _episodes_frame(lat), params, seed)
 
@@ -558,22 +630,32 @@ def _restricted(params: SynthParams, measure: str, n: int) -> SynthParams:
     The share among episodes that have the measure is unchanged (condition is
     drawn first; nothing is standardised on the sample), and no draws are wasted.
     """
-    keep = tuple((c, w) for c, w in params.conditions
-                 if w > 0 and (measure == "pain_nprs" or measure in CONDITION_MEASURES[c]))
+    keep = tuple(
+        (c, w) for c, w in params.conditions if w > 0 and (measure == "pain_nprs" or measure in CONDITION_MEASURES[c])
+    )
     if not keep:
-        raise OutcomesError(Problem("synth_measure", f"no condition in the mix records {measure!r}",
-                                    "SynthParams", (), "measure"))
+        raise OutcomesError(
+            Problem("synth_measure", f"no condition in the mix records {measure!r}", "SynthParams", (), "measure")
+        )
     return replace(params, conditions=keep, n_episodes=n)
 
 
 def _check_k(k: int, params: SynthParams) -> None:
     if not 2 <= k <= params.max_visits:
-        raise OutcomesError(Problem("synth_k", f"k must be within 2..{params.max_visits}",
-                                    "true_share_improved", (), "k"))
+        raise OutcomesError(
+            Problem("synth_k", f"k must be within 2..{params.max_visits}", "true_share_improved", (), "k")
+        )
 
 
-def true_share_improved(params: SynthParams, *, measure: str = "pain_nprs", k: int = 3,
-                        n_mc: int = 200_000, seed: int = 0, subset: Subset = "all") -> float:
+def true_share_improved(
+    params: SynthParams,
+    *,
+    measure: str = "pain_nprs",
+    k: int = 3,
+    n_mc: int = 200_000,
+    seed: int = 0,
+    subset: Subset = "all",
+) -> float:
     """Population share of episodes whose measured value meets the rule by visit ``k``.
 
     Among episodes that record ``measure`` and whose measured baseline makes
@@ -619,17 +701,23 @@ def true_share_improved(params: SynthParams, *, measure: str = "pain_nprs", k: i
 
 def _share(lat: _Latent, m: Measure, k: int, subset: Subset) -> float:
     m_idx = _MEASURE_CODES.index(m.code)
-    has = lat.slot_measure == m_idx                     # (E, S), at most one slot per row
+    has = lat.slot_measure == m_idx  # (E, S), at most one slot per row
     vals = lat.values[np.arange(has.shape[0]), :, has.argmax(axis=1)]
     base = vals[:, 0]
     eligible = has.any(axis=1) & np.asarray(m.reachable(base))
-    chosen = {"all": np.ones_like(eligible), "twitch": lat.twitch_any, "no_twitch": ~lat.twitch_any,
-              "combined": lat.combined, "needling_alone": ~lat.combined}[subset]
+    chosen = {
+        "all": np.ones_like(eligible),
+        "twitch": lat.twitch_any,
+        "no_twitch": ~lat.twitch_any,
+        "combined": lat.combined,
+        "needling_alone": ~lat.combined,
+    }[subset]
     eligible &= chosen
     met = np.asarray(m.improvement(base[:, None], vals[:, 1:k])).any(axis=1)
     if not eligible.any():
-        raise OutcomesError(Problem("synth_measure", f"no eligible episodes for {m.code!r}",
-                                    "true_share_improved", (), "measure"))
+        raise OutcomesError(
+            Problem("synth_measure", f"no eligible episodes for {m.code!r}", "true_share_improved", (), "measure")
+        )
     return float(met[eligible].mean())
 
 
@@ -648,8 +736,14 @@ def true_soreness_share(params: SynthParams, *, hours: float = 48.0) -> float:
     return float(norm.cdf(z))
 
 
-def ground_truth(params: SynthParams, *, measures: tuple[str, ...] | None = None,
-                 ks: tuple[int, ...] = (2, 3, 4), n_mc: int = 200_000, seed: int = 0) -> pd.DataFrame:
+def ground_truth(
+    params: SynthParams,
+    *,
+    measures: tuple[str, ...] | None = None,
+    ks: tuple[int, ...] = (2, 3, 4),
+    n_mc: int = 200_000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Table of true shares improved (as :func:`true_share_improved`) for many cells at once.
 
     One Monte Carlo draw per measure (and one more with ``effect = 0`` for the
@@ -668,9 +762,11 @@ def ground_truth(params: SynthParams, *, measures: tuple[str, ...] | None = None
     [[0.44, 0.05]]
     """
     if measures is None:
-        measures = tuple(m for m in _MEASURE_CODES
-                         if m == "pain_nprs" or any(m in CONDITION_MEASURES[c] for c, w in
-                                                    params.conditions if w > 0))
+        measures = tuple(
+            m
+            for m in _MEASURE_CODES
+            if m == "pain_nprs" or any(m in CONDITION_MEASURES[c] for c, w in params.conditions if w > 0)
+        )
     subsets: tuple[Subset, ...] = ("all", "twitch", "no_twitch", "combined", "needling_alone")
     rows = []
     for code in measures:  # a few measures, not episodes
@@ -680,16 +776,22 @@ def ground_truth(params: SynthParams, *, measures: tuple[str, ...] | None = None
         rng_params = _restricted(params, code, n_mc)
         lat = _draw(rng_params, np.random.default_rng(seed))
         null = _draw(replace(rng_params, effect=0.0), np.random.default_rng(seed))
-        rows += [(code, k, sub, _share(lat, m, k, sub), _share(null, m, k, sub))
-                 for k in ks for sub in subsets]
+        rows += [(code, k, sub, _share(lat, m, k, sub), _share(null, m, k, sub)) for k in ks for sub in subsets]
     out = pd.DataFrame(rows, columns=["measure", "k", "subset", "true_share", "null_share"])
     return out.assign(n_mc=n_mc, seed=seed)
 
 
-def effect_for_share(target: float, params: SynthParams = SynthParams(), *, k: int = 3,
-                     measure: str = "pain_nprs", seed: int = 0, n_mc: int = 200_000,
-                     vary: Literal["effect", "responder_share"] = "effect",
-                     tol: float = 0.005) -> SynthParams:
+def effect_for_share(
+    target: float,
+    params: SynthParams = SynthParams(),
+    *,
+    k: int = 3,
+    measure: str = "pain_nprs",
+    seed: int = 0,
+    n_mc: int = 200_000,
+    vary: Literal["effect", "responder_share"] = "effect",
+    tol: float = 0.005,
+) -> SynthParams:
     """Params (``effect`` or ``responder_share`` changed) whose true share equals ``target``.
 
     Bisection with common random numbers (one ``seed``), so the Monte Carlo share
@@ -719,9 +821,15 @@ def effect_for_share(target: float, params: SynthParams = SynthParams(), *, k: i
     lo, hi = 0.0, 1.0
     s_lo, s_hi = share(lo), share(hi)
     if not s_lo - tol <= target <= s_hi + tol:
-        raise OutcomesError(Problem(
-            "synth_target", f"target {target:.3f} is outside the reachable range "
-            f"{s_lo:.3f}-{s_hi:.3f} when varying {vary}", "effect_for_share", (), vary))
+        raise OutcomesError(
+            Problem(
+                "synth_target",
+                f"target {target:.3f} is outside the reachable range {s_lo:.3f}-{s_hi:.3f} when varying {vary}",
+                "effect_for_share",
+                (),
+                vary,
+            )
+        )
     x, s = (lo, s_lo) if abs(s_lo - target) <= abs(s_hi - target) else (hi, s_hi)
     for _ in range(40):
         if abs(s - target) <= tol / 2:
@@ -730,8 +838,9 @@ def effect_for_share(target: float, params: SynthParams = SynthParams(), *, k: i
         s = share(x)
         lo, hi = (x, hi) if s < target else (lo, x)
     if abs(s - target) > tol:
-        raise OutcomesError(Problem("synth_target", f"could not reach {target:.3f} within {tol}",
-                                    "effect_for_share", (), vary))
+        raise OutcomesError(
+            Problem("synth_target", f"could not reach {target:.3f} within {tol}", "effect_for_share", (), vary)
+        )
     return replace(params, **{vary: x})
 
 
@@ -766,8 +875,7 @@ def write_visits(frame: pd.DataFrame, path: str | Path) -> None:
         with atomic_path(path) as tmp:
             frame.to_parquet(tmp, index=False, engine="pyarrow")
     else:
-        raise OutcomesError(Problem("output_format", "output must end in .csv or .parquet",
-                                    str(path.name), (), None))
+        raise OutcomesError(Problem("output_format", "output must end in .csv or .parquet", str(path.name), (), None))
 
 
 def write_sample(path: str | Path = "data/sample/visits.csv") -> SimulatedData:

@@ -1,15 +1,12 @@
-"""Loaded visit records: the one public entry point from a file to clean data.
+"""Visit records that meet the data contract: :class:`LoadedVisits`.
 
-:func:`load_visits` reads a file or DataFrame (:mod:`outcomes.ingest.records`), refuses
-identifiable data (:mod:`outcomes.ingest.phi`), applies the data contract
-(:mod:`outcomes.ingest.rules`) and returns a :class:`LoadedVisits`: the canonical
-visits frame (see ``docs/architecture.md``) plus every excluded row with its
-reason.  Bad input raises one :class:`~outcomes.errors.OutcomesError` listing
-all problems.
+The canonical visits frame (see ``docs/architecture.md``) plus every excluded row with its
+reason, as :func:`outcomes.ingest.load.load_visits` returns them.
 
 Examples
 --------
 >>> import pandas as pd
+>>> from outcomes.ingest.load import load_visits
 >>> frame = pd.DataFrame({"patient_id": ["P01", "P01", "P02"], "visit_day": [0, 7, 0],
 ...                       "measure": "pain_nprs", "value": [6, 3, 5]})
 >>> loaded = load_visits(frame)
@@ -19,16 +16,11 @@ Examples
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
-from outcomes.ingest.records import _read
-from outcomes.spec.measures import Measure
-
-__all__ = ["LoadedVisits", "load_visits"]
+__all__ = ["LoadedVisits"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +59,7 @@ class LoadedVisits:
     @property
     def n_visits(self) -> int:
         """Number of distinct (episode, visit_number) pairs with at least one measurement."""
-        return int(len(self.visits[["episode_id", "visit_number"]].drop_duplicates()))
+        return len(self.visits[["episode_id", "visit_number"]].drop_duplicates())
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -104,48 +96,3 @@ class LoadedVisits:
         width = max((len(str(r)) for r in by_rule.index), default=0)
         lines += [f"  {r:<{width}}  {n}" for r, n in by_rule.items()]
         return "\n".join(lines)
-
-
-def load_visits(path_or_frame: str | os.PathLike[str] | pd.DataFrame, *,
-                registry: Mapping[str, Measure] | None = None, phi_guard: bool = True) -> LoadedVisits:
-    """Read, privacy-check and validate visit records.
-
-    Parameters
-    ----------
-    path_or_frame : path or DataFrame
-        CSV or Parquet file (long or wide form), or a DataFrame with the same columns.
-    registry : mapping of code -> Measure, optional
-        Measure registry (default: the built-in one; a plan may override it).
-    phi_guard : bool, default True
-        Refuse columns that look like identifiers (names, dates, record numbers ...).
-        Turn off only for data already known to be de-identified.
-
-    Returns
-    -------
-    LoadedVisits
-
-    Raises
-    ------
-    OutcomesError
-        Listing every problem found (file, rows, column, rule).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> frame = pd.DataFrame({"patient_id": ["P01", "P01"], "visit_day": ["0", "3"],
-    ...                       "measure": "pain_nprs", "value": ["6", ""]})
-    >>> loaded = load_visits(frame)
-    >>> loaded.visits[["visit_day", "value", "row"]].to_dict("records")
-    [{'visit_day': 0, 'value': 6.0, 'row': 2}]
-    >>> loaded.exclusions.values.tolist()
-    [[3, 'value', 'value_missing', 'empty value cell: measurement not taken']]
-    """
-    from outcomes.ingest.rules import _validate
-
-    raw = _read(path_or_frame, registry, coded=True)  # read_records, text left coded (see io._read)
-    if phi_guard:
-        from outcomes.ingest.phi import check_no_phi
-
-        check_no_phi(raw.frame, source=raw.source, rows=raw.rows, codes=raw.codes)
-    # validate_records, letting it drop the cells as read once coded (raw is not needed after)
-    return _validate(raw, registry, release=True)

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from outcomes.report.figures import DPI, PALETTE, VERDICT_STYLE
 
-__all__ = ["soreness_distribution", "conditions_forest"]
+__all__ = ["conditions_forest", "soreness_distribution"]
 
 
 def soreness_distribution(needled: pd.DataFrame, *, hours: float, ax: Axes | None = None) -> Figure:
@@ -50,11 +50,22 @@ def soreness_distribution(needled: pd.DataFrame, *, hours: float, ax: Axes | Non
     fig = ax.figure
     values = needled["soreness_hours"].dropna().to_numpy(dtype=float)
     top = max(float(np.quantile(values, 0.99)) if values.size else hours, hours) * 1.1
-    sns.histplot(x=np.clip(values, 0, top), ax=ax, binwidth=max(top / 40, 1.0), binrange=(0, top),
-                 color=PALETTE[0], edgecolor="white")
+    sns.histplot(
+        x=np.clip(values, 0, top),
+        ax=ax,
+        binwidth=max(top / 40, 1.0),
+        binrange=(0, top),
+        color=PALETTE[0],
+        edgecolor="white",
+    )
     within = float((values <= hours).mean()) if values.size else np.nan
-    ax.axvline(hours, color="black", linestyle="--", linewidth=1.2,
-               label=f"{hours:g} h: {within:.0%} of visits resolved by then")
+    ax.axvline(
+        hours,
+        color="black",
+        linestyle="--",
+        linewidth=1.2,
+        label=f"{hours:g} h: {within:.0%} of visits resolved by then",
+    )
     ax.set_xlim(0, top)
     ax.set_xlabel("Post-needling soreness (hours)")
     ax.set_ylabel("Needled visits")
@@ -67,14 +78,23 @@ def _panel(ax: Axes, part: pd.DataFrame) -> None:
     y = np.arange(len(part))[::-1]
     for yi, row in zip(y, part.itertuples()):
         if pd.isna(row.estimate):
-            ax.text(0.02, yi, "suppressed: too few episodes", transform=ax.get_yaxis_transform(), va="center",
-                    fontsize=8, color="0.3", style="italic")
+            ax.text(
+                0.02,
+                yi,
+                "suppressed: too few episodes",
+                transform=ax.get_yaxis_transform(),
+                va="center",
+                fontsize=8,
+                color="0.3",
+                style="italic",
+            )
             continue
         colour, marker, _ = VERDICT_STYLE.get(row.verdict, VERDICT_STYLE["inconclusive"])
         if np.isfinite(row.ci_low):
             ax.plot([row.ci_low, row.ci_high], [yi, yi], color=colour, linewidth=2.0)
-        ax.plot([row.estimate], [yi], marker=marker, color=colour, markeredgecolor="black", markersize=7,
-                linestyle="none")
+        ax.plot(
+            [row.estimate], [yi], marker=marker, color=colour, markeredgecolor="black", markersize=7, linestyle="none"
+        )
     threshold = part["threshold"].dropna()
     if not threshold.empty:
         ax.axvline(float(threshold.iloc[0]), color="black", linestyle="--", linewidth=1)
@@ -112,19 +132,24 @@ def conditions_forest(table: pd.DataFrame, *, ids: Sequence[str] | None = None, 
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
     height = max(2.2, 0.3 * table.groupby("id").size().reindex(list(ids)).max(skipna=True) + 1.2) if ids else 2.2
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, height * nrows), dpi=DPI,
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(5.2 * ncols, height * nrows), dpi=DPI, layout="constrained", squeeze=False
+    )
     plt.close(fig)
-    for ax in axes.flat[len(ids):]:
+    for ax in axes.flat[len(ids) :]:
         ax.set_visible(False)
     for ax, cid in zip(axes.flat, ids):  # one panel per claim
         _panel(ax, table[table["id"] == cid])
         ax.set_title(str(cid), fontsize=9)
     level = table["conf_level"].dropna()
     adjust = table["adjust"].dropna()
-    fig.suptitle(f"By condition: {level.iloc[0]:.0%} CI (not adjusted); verdicts {adjust.iloc[0].upper()}-adjusted "
-                 "across conditions; dashed line = the claim's threshold" if not level.empty and not adjust.empty
-                 else "By condition", fontsize=10)
+    fig.suptitle(
+        f"By condition: {level.iloc[0]:.0%} CI (not adjusted); verdicts {adjust.iloc[0].upper()}-adjusted "
+        "across conditions; dashed line = the claim's threshold"
+        if not level.empty and not adjust.empty
+        else "By condition",
+        fontsize=10,
+    )
     for verdict, (colour, marker, words) in VERDICT_STYLE.items():
         axes.flat[0].plot([], [], marker=marker, color=colour, markeredgecolor="black", linestyle="-", label=words)
     axes.flat[0].legend(loc="lower right", fontsize=7)

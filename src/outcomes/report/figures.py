@@ -38,24 +38,24 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from outcomes.descriptive.trajectories import Trajectories
 from outcomes.spec.measures import Measure
 from outcomes.spec.plan import Plan
-from outcomes.descriptive.trajectories import Trajectories
 
 __all__ = [
     "DPI",
     "GRID_DPI",
     "PALETTE",
     "VERDICT_STYLE",
+    "claims_forest",
+    "condition_forest",
     "improvement_curve",
     "improvement_curves_grid",
+    "missingness_heatmap",
+    "sensitivity_forest",
     "spaghetti",
     "trajectories_grid",
     "waterfall",
-    "sensitivity_forest",
-    "claims_forest",
-    "condition_forest",
-    "missingness_heatmap",
 ]
 
 #: Resolution of every figure (keeps committed notebooks small; readable on screen and paper).
@@ -90,8 +90,9 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
 def _grid(n: int, ncols: int, panel: tuple[float, float]) -> tuple[Figure, np.ndarray]:
     nrows = max(1, -(-n // ncols))
     ncols = max(1, min(ncols, n))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows), dpi=GRID_DPI,
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows), dpi=GRID_DPI, layout="constrained", squeeze=False
+    )
     plt.close(fig)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -102,8 +103,9 @@ def _pct_axis(axis: matplotlib.axis.Axis) -> None:
     axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
 
 
-def improvement_curve(curve: pd.DataFrame, claim: pd.Series, *, ax: Axes | None = None,
-                      title: str | None = None) -> Figure:
+def improvement_curve(
+    curve: pd.DataFrame, claim: pd.Series, *, ax: Axes | None = None, title: str | None = None
+) -> Figure:
     """Visits to improvement: Kaplan-Meier cumulative share improved, its band, and the k and p0 lines.
 
     Parameters
@@ -139,20 +141,37 @@ def improvement_curve(curve: pd.DataFrame, claim: pd.Series, *, ax: Axes | None 
     est = np.concatenate([[0.0], curve["estimate"].to_numpy()])
     low = np.concatenate([[0.0], curve["ci_low"].to_numpy()])
     high = np.concatenate([[0.0], curve["ci_high"].to_numpy()])
-    ax.fill_between(time, low, high, step="post", color=PALETTE[0], alpha=0.25, linewidth=0,
-                    label=f"{claim['conf_level']:.0%} CI")
+    ax.fill_between(
+        time, low, high, step="post", color=PALETTE[0], alpha=0.25, linewidth=0, label=f"{claim['conf_level']:.0%} CI"
+    )
     ax.step(time, est, where="post", color=PALETTE[0], linewidth=2, label="Kaplan-Meier")
     ax.axhline(claim["p0"], color="black", linestyle="--", linewidth=1, label=f"p0 = {claim['p0']:.0%}")
     ax.axvline(claim["k"], color=_GREY, linestyle=":", linewidth=1.5, label=f"k = visit {claim['k']}")
     if claim["verdict"] in VERDICT_STYLE:
         colour, marker, words = VERDICT_STYLE[claim["verdict"]]
-        ax.errorbar([claim["k"]], [claim["estimate"]],
-                    yerr=[[claim["estimate"] - claim["ci_low"]], [claim["ci_high"] - claim["estimate"]]],
-                    fmt=marker, color=colour, markeredgecolor="black", markersize=8, capsize=4,
-                    label=f"by visit {claim['k']}: {words}")
+        ax.errorbar(
+            [claim["k"]],
+            [claim["estimate"]],
+            yerr=[[claim["estimate"] - claim["ci_low"]], [claim["ci_high"] - claim["estimate"]]],
+            fmt=marker,
+            color=colour,
+            markeredgecolor="black",
+            markersize=8,
+            capsize=4,
+            label=f"by visit {claim['k']}: {words}",
+        )
     else:  # suppressed (small cells): nothing from those episodes is drawn
-        ax.text(0.5, 0.5, "suppressed: too few episodes", ha="center", va="center", transform=ax.transAxes,
-                fontsize=9, color="0.3", style="italic")
+        ax.text(
+            0.5,
+            0.5,
+            "suppressed: too few episodes",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            fontsize=9,
+            color="0.3",
+            style="italic",
+        )
     ax.set_xlim(1, max(time.max(), claim["k"] + 1))
     ax.set_ylim(0, 1)
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -176,8 +195,12 @@ def improvement_curves_grid(result_curves: pd.DataFrame, claims: pd.DataFrame, *
     """
     fig, axes = _grid(len(claims), ncols, (3.0, 2.3))
     for ax, (_, claim) in zip(axes.flat, claims.iterrows()):
-        improvement_curve(result_curves[result_curves["id"] == claim["id"]], claim, ax=ax,
-                          title=f"{claim['label']} ({_n_labels(claim.to_frame().T)[0]})")
+        improvement_curve(
+            result_curves[result_curves["id"] == claim["id"]],
+            claim,
+            ax=ax,
+            title=f"{claim['label']} ({_n_labels(claim.to_frame().T)[0]})",
+        )
         ax.set_xlabel("Visit")
         ax.set_ylabel("Improved")
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -187,8 +210,14 @@ def improvement_curves_grid(result_curves: pd.DataFrame, claims: pd.DataFrame, *
         return fig
     handles, labels = axes.flat[0].get_legend_handles_labels()
     keep = [i for i, lab in enumerate(labels) if not lab.startswith("by visit")]
-    fig.legend([handles[i] for i in keep], [labels[i] for i in keep], loc="outside lower center",
-               ncols=len(keep), fontsize=8, frameon=False)
+    fig.legend(
+        [handles[i] for i in keep],
+        [labels[i] for i in keep],
+        loc="outside lower center",
+        ncols=len(keep),
+        fontsize=8,
+        frameon=False,
+    )
     return fig
 
 
@@ -206,14 +235,37 @@ def spaghetti(traj: Trajectories, measure: Measure, *, ax: Axes | None = None, t
     """
     fig, ax = _axes(ax, (6.4, 3.8))
     if len(traj.lines):  # a measure with no analysable episode gets an empty panel (seaborn fails on none)
-        sns.lineplot(data=traj.lines, x="visit_number", y="value", units="episode_id", estimator=None,
-                     color=_GREY, linewidth=0.7, alpha=0.6, ax=ax)
+        sns.lineplot(
+            data=traj.lines,
+            x="visit_number",
+            y="value",
+            units="episode_id",
+            estimator=None,
+            color=_GREY,
+            linewidth=0.7,
+            alpha=0.6,
+            ax=ax,
+        )
     mean = traj.mean
     if len(mean):
-        ax.fill_between(mean["visit"], mean["ci_low"], mean["ci_high"], color=PALETTE[0], alpha=0.3, linewidth=0,
-                        label=f"{mean['conf_level'].iloc[0]:.0%} CI of the mean")
-        ax.plot(mean["visit"], mean["estimate"], color=PALETTE[0], linewidth=2.5, marker="o", markersize=4,
-                label=f"mixed-model mean ({traj.n_episodes} episodes)")
+        ax.fill_between(
+            mean["visit"],
+            mean["ci_low"],
+            mean["ci_high"],
+            color=PALETTE[0],
+            alpha=0.3,
+            linewidth=0,
+            label=f"{mean['conf_level'].iloc[0]:.0%} CI of the mean",
+        )
+        ax.plot(
+            mean["visit"],
+            mean["estimate"],
+            color=PALETTE[0],
+            linewidth=2.5,
+            marker="o",
+            markersize=4,
+            label=f"mixed-model mean ({traj.n_episodes} episodes)",
+        )
     ax.plot([], [], color=_GREY, linewidth=0.7, label=f"{traj.n_shown} episodes (random sample)")
     ax.set_xlabel("Visit number (visit 1 = baseline)")
     ax.set_ylabel(f"{measure.label} ({measure.unit})")
@@ -246,7 +298,7 @@ def trajectories_grid(trajs: Sequence[Trajectories], plan: Plan, *, ncols: int =
         ax.get_legend().remove()
     if trajs:
         handles, labels = axes.flat[0].get_legend_handles_labels()
-        labels = ["CI of the mean", "mixed-model mean", "sampled episodes"][:len(labels)]
+        labels = ["CI of the mean", "mixed-model mean", "sampled episodes"][: len(labels)]
         fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return fig
 
@@ -274,14 +326,29 @@ def waterfall(changes: pd.DataFrame, measure: Measure, k: int, *, ax: Axes | Non
     """
     fig, ax = _axes(ax, (6.4, 3.6))
     improved = changes["improved"].to_numpy(dtype=bool)
-    for mask, colour, hatch, label in ((improved, PALETTE[0], "", "met the improvement rule"),
-                                       (~improved, PALETTE[7], "///", "did not")):
-        ax.bar(changes["rank"].to_numpy()[mask], changes["gain"].to_numpy()[mask], width=1.0, color=colour,
-               hatch=hatch, edgecolor="white" if not hatch else "0.3", linewidth=0, label=f"{label} ({mask.sum()})")
+    for mask, colour, hatch, label in (
+        (improved, PALETTE[0], "", "met the improvement rule"),
+        (~improved, PALETTE[7], "///", "did not"),
+    ):
+        ax.bar(
+            changes["rank"].to_numpy()[mask],
+            changes["gain"].to_numpy()[mask],
+            width=1.0,
+            color=colour,
+            hatch=hatch,
+            edgecolor="white" if not hatch else "0.3",
+            linewidth=0,
+            label=f"{label} ({mask.sum()})",
+        )
     ax.axhline(0, color="black", linewidth=0.8)
     rel = f" and {measure.threshold_rel:.0%} of baseline" if measure.threshold_rel is not None else ""
-    ax.axhline(measure.threshold_abs, color="black", linestyle="--", linewidth=1,
-               label=f"rule: {measure.threshold_abs:g} {measure.unit}{rel}")
+    ax.axhline(
+        measure.threshold_abs,
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=f"rule: {measure.threshold_abs:g} {measure.unit}{rel}",
+    )
     ax.set_xlim(0.5, max(len(changes), 1) + 0.5)
     ax.set_xlabel(f"Episodes measured at visit {k}, ranked by improvement")
     ax.set_ylabel(f"Improvement ({measure.unit})")
@@ -320,8 +387,15 @@ def _interval_rows(ax: Axes, frame: pd.DataFrame, labels: Sequence[str], p0: flo
         if pd.isna(row["estimate"]):
             continue
         ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=colour, linewidth=2.2)
-        ax.plot([row["estimate"]], [yi], marker=marker, color=colour, markeredgecolor="black", markersize=8,
-                linestyle="none")
+        ax.plot(
+            [row["estimate"]],
+            [yi],
+            marker=marker,
+            color=colour,
+            markeredgecolor="black",
+            markersize=8,
+            linestyle="none",
+        )
     ax.axvline(p0, color="black", linestyle="--", linewidth=1)
     ax.set_yticks(y, labels)
     ax.set_xlim(0, 1)
@@ -335,8 +409,9 @@ def _interval_rows(ax: Axes, frame: pd.DataFrame, labels: Sequence[str], p0: flo
     ax.plot([], [], color="black", linestyle="--", linewidth=1, label=f"p0 = {p0:.0%}")
 
 
-def sensitivity_forest(sensitivity: pd.DataFrame, *, p0: float, ax: Axes | None = None,
-                       title: str | None = None) -> Figure:
+def sensitivity_forest(
+    sensitivity: pd.DataFrame, *, p0: float, ax: Axes | None = None, title: str | None = None
+) -> Figure:
     """The primary estimate and every sensitivity analysis of one claim, each with its CI and verdict.
 
     Examples
@@ -348,11 +423,18 @@ def sensitivity_forest(sensitivity: pd.DataFrame, *, p0: float, ax: Axes | None 
     True
     """
     fig, ax = _axes(ax, (6.4, 0.45 * len(sensitivity) + 1.3))
-    words = {"kaplan_meier": "primary (Kaplan-Meier)", "itt": "dropouts = not improved",
-             "completers": "completers only", "k_minus_1": "one visit earlier", "k_plus_1": "one visit later",
-             "absolute_only": "absolute threshold only", "relative_only": "relative threshold only"}
-    labels = [f"{words.get(a, a.replace('_', ' '))} (n = {n})" for a, n in zip(sensitivity["analysis"],
-                                                                             sensitivity["n"])]
+    words = {
+        "kaplan_meier": "primary (Kaplan-Meier)",
+        "itt": "dropouts = not improved",
+        "completers": "completers only",
+        "k_minus_1": "one visit earlier",
+        "k_plus_1": "one visit later",
+        "absolute_only": "absolute threshold only",
+        "relative_only": "relative threshold only",
+    }
+    labels = [
+        f"{words.get(a, a.replace('_', ' '))} (n = {n})" for a, n in zip(sensitivity["analysis"], sensitivity["n"])
+    ]
     _interval_rows(ax, sensitivity, labels, p0)
     ax.set_xlabel("Episodes improved (%)")
     ax.set_title(title or "Primary analysis and sensitivity analyses", fontsize=11)
@@ -428,9 +510,19 @@ def missingness_heatmap(missing: pd.DataFrame, *, ax: Axes | None = None) -> Fig
     """
     grid = missing.pivot(index="measure", columns="visit_number", values="pct_missing")
     fig, ax = _axes(ax, (7.2, 0.3 * len(grid) + 1.6))
-    sns.heatmap(grid, ax=ax, cmap="Greys", vmin=0, vmax=max(10.0, float(np.nanmax(grid.to_numpy()))),
-                annot=True, fmt=".0f", annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white",
-                cbar_kws={"label": "missing (% of attended visits)"})
+    sns.heatmap(
+        grid,
+        ax=ax,
+        cmap="Greys",
+        vmin=0,
+        vmax=max(10.0, float(np.nanmax(grid.to_numpy()))),
+        annot=True,
+        fmt=".0f",
+        annot_kws={"fontsize": 7},
+        linewidths=0.5,
+        linecolor="white",
+        cbar_kws={"label": "missing (% of attended visits)"},
+    )
     ax.set_xlabel("Visit number")
     ax.set_ylabel("")
     ax.set_title("Missing measurements", fontsize=11)

@@ -11,10 +11,10 @@ Steps of :func:`build_report`:
    markup); small cells suppressed (:attr:`~outcomes.analysis.Analysis.disclosed_claims`);
    inline CSS, figures embedded as ``data:image/png`` with an ``alt`` text, no script and
    nothing fetched from the network, so the file opens offline and can be e-mailed;
-3. write ``results.json`` from the same analysis (:attr:`~outcomes.analysis.Analysis.document`,
+3. write ``results.json`` from the same analysis (:func:`~outcomes.report.results.analysis_document`,
    small cells suppressed): both carry the same input SHA-256;
 4. with ``research=True`` only: ``research/results.unsuppressed.json``
-   (:attr:`~outcomes.analysis.Analysis.research_document`) and the executed notebooks in
+   (:func:`~outcomes.report.results.analysis_document` with ``suppressed=False``) and the executed notebooks in
    ``research/notebooks/``; the notebooks receive the same analysis (pickled into a private
    temporary directory, parameter ``ANALYSIS``), they never re-read the input;
 5. swap the finished directory into place (:func:`outcomes.safety.outputs.atomic_directory`): a
@@ -50,24 +50,52 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
+import papermill as pm
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
-from outcomes.version import __version__
 from outcomes.analysis import SAMPLE_DATA, Analysis, analyse, save_analysis, summary_lines
-from outcomes.safety.outputs import atomic_directory, check_output_directory
 from outcomes.claims.improvement import CAVEAT
-from outcomes.errors import OutcomesError, Problem, printable
-from outcomes.spec.plan import DEFAULT_PLAN_PATH, Plan
-from outcomes.report.results import dumps
+from outcomes.descriptive.subgroups import condition_estimates
+from outcomes.descriptive.trajectories import trajectories
 from outcomes.disclosure import SUPPRESSED, count_text
+from outcomes.errors import OutcomesError, Problem, printable
+from outcomes.report import figures as plots
+from outcomes.report.results import analysis_document, dumps
+from outcomes.safety.outputs import atomic_directory, check_output_directory
+from outcomes.spec.plan import DEFAULT_PLAN_PATH, Plan
+from outcomes.version import __version__
 
-__all__ = ["NOTEBOOKS", "REPO_NOTEBOOKS", "WORKERS", "KERNEL_ARGS", "ReportResult", "ReportError", "ReportFigure",
-           "build_report", "notebooks_dir", "render_report", "report_context", "report_figures", "figure_png",
-           "verdict_table", "bottom_line", "verdict_sentences", "other_claims_lines", "about_lines"]
+__all__ = [
+    "KERNEL_ARGS",
+    "NOTEBOOKS",
+    "REPO_NOTEBOOKS",
+    "WORKERS",
+    "ReportError",
+    "ReportFigure",
+    "ReportResult",
+    "about_lines",
+    "bottom_line",
+    "build_report",
+    "figure_png",
+    "notebooks_dir",
+    "other_claims_lines",
+    "render_report",
+    "report_context",
+    "report_figures",
+    "verdict_sentences",
+    "verdict_table",
+]
 
 #: Notebooks run for ``report --research``, in reading order.
-NOTEBOOKS: tuple[str, ...] = ("01_data_quality", "02_pain_within_a_few_visits", "03_range_of_motion",
-                              "04_conditions", "05_other_claims", "clinic_summary")
+NOTEBOOKS: tuple[str, ...] = (
+    "01_data_quality",
+    "02_pain_within_a_few_visits",
+    "03_range_of_motion",
+    "04_conditions",
+    "05_other_claims",
+    "clinic_summary",
+)
 #: Extra kernel arguments: the kernel's own log lines (e.g. "running over TCP without
 #: encryption" on a local loopback kernel) would interleave with the progress lines.
 KERNEL_ARGS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
@@ -78,8 +106,13 @@ REPO_NOTEBOOKS = SAMPLE_DATA.parents[2] / "notebooks"
 #: The template of ``report.html`` (package data ``outcomes/templates``).
 TEMPLATE = "report.html.j2"
 
-_VERDICT_WORDS = {"supported": "supported", "not_supported": "not supported", "inconclusive": "inconclusive",
-                  SUPPRESSED: "suppressed", "not_testable": "not testable"}
+_VERDICT_WORDS = {
+    "supported": "supported",
+    "not_supported": "not supported",
+    "inconclusive": "inconclusive",
+    SUPPRESSED: "suppressed",
+    "not_testable": "not testable",
+}
 # Labels come from the plan: drawn as plain text, never parsed as mathtext ("$...$") or LaTeX,
 # so a label can neither change what a figure says nor make drawing it fail.
 _PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
@@ -178,11 +211,19 @@ def verdict_table(analysis: Analysis) -> pd.DataFrame:
     claims = analysis.disclosed_claims.claims
     shown = claims["estimate"].notna().to_numpy()
     improved = [_pct(e) if ok else "" for e, ok in zip(claims["estimate"], shown)]
-    interval = [f"{_pct(lo)} to {_pct(hi)}" if ok and np.isfinite(lo) and np.isfinite(hi) else ""
-                for lo, hi, ok in zip(claims["ci_low"], claims["ci_high"], shown)]
-    return pd.DataFrame({"measure": claims["label"].astype("str").to_numpy(),
-                         "verdict": [_words(v) for v in claims["verdict"]], "improved": improved,
-                         "interval": interval, "episodes": claims["n_text"].to_numpy()})
+    interval = [
+        f"{_pct(lo)} to {_pct(hi)}" if ok and np.isfinite(lo) and np.isfinite(hi) else ""
+        for lo, hi, ok in zip(claims["ci_low"], claims["ci_high"], shown)
+    ]
+    return pd.DataFrame(
+        {
+            "measure": claims["label"].astype("str").to_numpy(),
+            "verdict": [_words(v) for v in claims["verdict"]],
+            "improved": improved,
+            "interval": interval,
+            "episodes": claims["n_text"].to_numpy(),
+        }
+    )
 
 
 def _verdict_counts(verdicts: pd.Series) -> str:
@@ -203,8 +244,10 @@ def bottom_line(analysis: Analysis) -> list[str]:
     lines = [_without_caveat(str(claims["sentence"].iloc[0]))]
     secondary = claims.iloc[1:]
     if len(secondary):
-        lines.append(f"Of {len(secondary)} range-of-motion measures: {_verdict_counts(secondary['verdict'])} "
-                     "(adjusted for testing several measures).")
+        lines.append(
+            f"Of {len(secondary)} range-of-motion measures: {_verdict_counts(secondary['verdict'])} "
+            "(adjusted for testing several measures)."
+        )
     return lines
 
 
@@ -247,10 +290,18 @@ def about_lines(analysis: Analysis) -> dict[str, str]:
     """
     loaded, plan = analysis.loaded, analysis.plan
     mc = plan.min_cell_size
-    return {"caveat": CAVEAT, "episodes": count_text(loaded.n_episodes, mc),
-            "patients": count_text(loaded.n_patients, mc), "file": Path(loaded.source).name,
-            "data_sha256": loaded.sha256, "plan_name": plan.name, "plan_description": plan.description,
-            "plan_sha256": plan.sha256, "version": __version__, "min_cell_size": str(mc)}
+    return {
+        "caveat": CAVEAT,
+        "episodes": count_text(loaded.n_episodes, mc),
+        "patients": count_text(loaded.n_patients, mc),
+        "file": Path(loaded.source).name,
+        "data_sha256": loaded.sha256,
+        "plan_name": plan.name,
+        "plan_description": plan.description,
+        "plan_sha256": plan.sha256,
+        "version": __version__,
+        "min_cell_size": str(mc),
+    }
 
 
 @contextmanager
@@ -295,17 +346,17 @@ def report_figures(analysis: Analysis) -> list[ReportFigure]:
     >>> [f.name for f in figs], all(f.figure is not None for f in figs)
     (['claims', 'curve', 'trajectories', 'conditions'], True)
     """
-    from outcomes.report import figures as plots
-    from outcomes.descriptive.subgroups import condition_estimates
-    from outcomes.descriptive.trajectories import trajectories
 
     plan, res = analysis.plan, analysis.disclosed_claims
     claims, primary = res.claims, res.claims.iloc[0]
     k, level, mc = plan.k, _pct(plan.conf_level), plan.min_cell_size
     note = f"Not shown: fewer than {mc} episodes were available."
-    rows = "; ".join(f"{lab}: {_words(v)}" + (f", {_interval_words(e, lo, hi)}" if np.isfinite(e) else "")
-                     for lab, v, e, lo, hi in zip(claims["label"], claims["verdict"], claims["estimate"],
-                                                  claims["ci_low"], claims["ci_high"]))
+    rows = "; ".join(
+        f"{lab}: {_words(v)}" + (f", {_interval_words(e, lo, hi)}" if np.isfinite(e) else "")
+        for lab, v, e, lo, hi in zip(
+            claims["label"], claims["verdict"], claims["estimate"], claims["ci_low"], claims["ci_high"]
+        )
+    )
     shown = not bool(primary["suppressed"])
     label = str(primary["label"])
     with _plain_text():
@@ -314,40 +365,64 @@ def report_figures(analysis: Analysis) -> list[ReportFigure]:
         traj = trajectories(analysis.visits, res, str(primary["measure"])) if shown else None
         spaghetti = plots.spaghetti(traj, plan.measure(str(primary["measure"]))) if traj is not None else None
         est = condition_estimates(res)
-        conditions = (plots.condition_forest(est, p0=plan.p0, k=k) if not est["suppressed"].all() else None)
+        conditions = plots.condition_forest(est, p0=plan.p0, k=k) if not est["suppressed"].all() else None
     n_cond, n_hidden = len(est) - 1, int(est["suppressed"].iloc[1:].sum())
-    per_condition = "; ".join(f"{lab}: {_interval_words(e, lo, hi)}" for lab, e, lo, hi, sup in zip(
-        est["label"], est["estimate"], est["ci_low"], est["ci_high"], est["suppressed"]) if not sup)
+    per_condition = "; ".join(
+        f"{lab}: {_interval_words(e, lo, hi)}"
+        for lab, e, lo, hi, sup in zip(est["label"], est["estimate"], est["ci_low"], est["ci_high"], est["suppressed"])
+        if not sup
+    )
     return [
         ReportFigure(
-            "claims", "Every claim at a glance",
+            "claims",
+            "Every claim at a glance",
             "Each row is one measure: the share of episodes that improved by the visit the claim names, with its "
             "confidence interval. The claim needs the whole interval to the right of the dashed line.",
             f"Forest plot of the share of episodes improved by visit {k} for each measure, with its {level} "
-            f"interval, against the {_pct(plan.p0)} the claim needs. {rows}.", forest),
+            f"interval, against the {_pct(plan.p0)} the claim needs. {rows}.",
+            forest,
+        ),
         ReportFigure(
-            "curve", f"How quickly {label} improves",
+            "curve",
+            f"How quickly {label} improves",
             "The share of episodes that had improved by each visit. The dotted line is the visit named in the "
             "claim, the dashed line the share the claim needs.",
             f"Step curve of the cumulative share of episodes whose {label} met the improvement rule, by visit, "
             f"with its {level} band; dotted line at visit {k}, dashed line at {_pct(plan.p0)}. By visit {k}: "
-            + (_interval_words(primary["estimate"], primary["ci_low"], primary["ci_high"]) + ", "
-               + _words(primary["verdict"]) if shown else "suppressed") + ".", curve, "" if shown else note),
+            + (
+                _interval_words(primary["estimate"], primary["ci_low"], primary["ci_high"])
+                + ", "
+                + _words(primary["verdict"])
+                if shown
+                else "suppressed"
+            )
+            + ".",
+            curve,
+            "" if shown else note,
+        ),
         ReportFigure(
-            "trajectories", f"{label} over the visits",
+            "trajectories",
+            f"{label} over the visits",
             "Grey: a random sample of individual episodes. Blue: the average course with its confidence band.",
             f"Line chart of {label} by visit: thin grey lines for "
             f"{traj.n_shown if traj is not None else 0} randomly chosen episodes and the mixed-model mean "
-            f"with its {level} band." if shown else "No chart: too few episodes.",
-            spaghetti, "" if shown else note),
+            f"with its {level} band."
+            if shown
+            else "No chart: too few episodes.",
+            spaghetti,
+            "" if shown else note,
+        ),
         ReportFigure(
-            "conditions", "By condition",
+            "conditions",
+            "By condition",
             f"The same share for each condition treated. Conditions with fewer than {mc} episodes are not "
             "shown, to protect patients' privacy.",
             f"Forest plot of the share of episodes improved by visit {k} for all episodes and for each of "
             f"{n_cond} conditions, with unadjusted {level} intervals (descriptive); conditions suppressed "
-            f"for too few episodes: {n_hidden}. {per_condition}.", conditions,
-            "" if conditions is not None else note),
+            f"for too few episodes: {n_hidden}. {per_condition}.",
+            conditions,
+            "" if conditions is not None else note,
+        ),
     ]
 
 
@@ -362,17 +437,29 @@ def report_context(analysis: Analysis) -> dict[str, Any]:
     ['about', 'bottom_line', 'figures', 'k', 'level', 'other_claims', 'p0', 'rule', 'table', 'title', 'verdicts']
     """
     plan = analysis.plan
-    figures = [dict(name=f.name, title=f.title, text=f.text, alt=f.alt, note=f.note,
-                    png=base64.b64encode(figure_png(f.figure)).decode("ascii") if f.figure is not None else None)
-               for f in report_figures(analysis)]
+    figures = [
+        dict(
+            name=f.name,
+            title=f.title,
+            text=f.text,
+            alt=f.alt,
+            note=f.note,
+            png=base64.b64encode(figure_png(f.figure)).decode("ascii") if f.figure is not None else None,
+        )
+        for f in report_figures(analysis)
+    ]
     return {
         "title": "Do our patients improve within a few visits?",
         "bottom_line": bottom_line(analysis),
-        "k": plan.k, "level": _pct(plan.conf_level), "p0": _pct(plan.p0),
-        "rule": (f"A claim is supported when the whole {_pct(plan.conf_level)} interval lies above "
-                 f"{_pct(plan.p0)}, not supported when it lies below, and inconclusive when it includes "
-                 f"{_pct(plan.p0)}. A claim from fewer than {plan.min_cell_size} episodes is suppressed: "
-                 "no estimate or verdict is shown, to protect patients' privacy."),
+        "k": plan.k,
+        "level": _pct(plan.conf_level),
+        "p0": _pct(plan.p0),
+        "rule": (
+            f"A claim is supported when the whole {_pct(plan.conf_level)} interval lies above "
+            f"{_pct(plan.p0)}, not supported when it lies below, and inconclusive when it includes "
+            f"{_pct(plan.p0)}. A claim from fewer than {plan.min_cell_size} episodes is suppressed: "
+            "no estimate or verdict is shown, to protect patients' privacy."
+        ),
         "table": verdict_table(analysis).to_dict("records"),
         "figures": figures,
         "other_claims": [dict(verdict=v, sentence=s) for v, s in other_claims_lines(analysis)],
@@ -382,11 +469,13 @@ def report_context(analysis: Analysis) -> dict[str, Any]:
 
 
 def _environment() -> Any:
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
     # autoescape=True for every template: whatever the context holds is escaped on output.
-    return Environment(loader=PackageLoader("outcomes.report", "templates"), autoescape=True, undefined=StrictUndefined,
-                       keep_trailing_newline=True)
+    return Environment(
+        loader=PackageLoader("outcomes.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def render_report(analysis: Analysis) -> str:
@@ -424,33 +513,47 @@ def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
     folder = Path(chosen).resolve()
     missing = [n for n in NOTEBOOKS if not (folder / f"{n}.ipynb").is_file()]
     if missing:
-        raise OutcomesError(Problem(
-            "notebooks_present",
-            f"notebooks not found ({', '.join(missing)}.ipynb); run outcomes from a clone of the repository "
-            "(pip install -e .) or set OUTCOMES_NOTEBOOKS to the notebooks/ directory", str(folder)))
+        raise OutcomesError(
+            Problem(
+                "notebooks_present",
+                f"notebooks not found ({', '.join(missing)}.ipynb); run outcomes from a clone of the repository "
+                "(pip install -e .) or set OUTCOMES_NOTEBOOKS to the notebooks/ directory",
+                str(folder),
+            )
+        )
     return folder
 
 
 def _run_notebook(src: Path, dst: Path, parameters: dict[str, str]) -> None:
-    import papermill as pm
-
     # No ``cwd=``: papermill implements it with a process-wide chdir, which races between the
     # notebooks run in threads and can leave the caller in the wrong directory. Parameters are
     # absolute paths, so the kernel's working directory does not matter.
     try:
-        pm.execute_notebook(os.fspath(src), os.fspath(dst), parameters=parameters, kernel_name="python3",
-                            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                            extra_arguments=list(KERNEL_ARGS))
+        pm.execute_notebook(
+            os.fspath(src),
+            os.fspath(dst),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            extra_arguments=list(KERNEL_ARGS),
+        )
     except pm.PapermillExecutionError as exc:
-        raise ReportError(f"notebook {src.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-                          "(nothing was written; run the notebook in JupyterLab to see the cell)") from None
+        raise ReportError(
+            f"notebook {src.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+            "(nothing was written; run the notebook in JupyterLab to see the cell)"
+        ) from None
 
 
-def _write_research(analysis: Analysis, folder: Path, source: Path, params: dict[str, str],
-                    say: Callable[..., None]) -> None:
+def _write_research(
+    analysis: Analysis, folder: Path, source: Path, params: dict[str, str], say: Callable[..., None]
+) -> None:
     """``research/``: the unsuppressed document and the notebooks, run on this very analysis."""
     (folder / "notebooks").mkdir(parents=True)
-    (folder / "results.unsuppressed.json").write_text(dumps(analysis.research_document), encoding="utf-8")
+    (folder / "results.unsuppressed.json").write_text(
+        dumps(analysis_document(analysis, suppressed=False)), encoding="utf-8"
+    )
     done: list[str] = []
     # The analysis reaches the kernels as a file in a private directory (0700), deleted when the
     # notebooks are done, before the report directory is published (see analysis.save_analysis).
@@ -536,20 +639,25 @@ def build_report(
     say = (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True)) if progress else (lambda *a, **k: None)
     with atomic_directory(out, inputs=inputs, force=force) as tmp:  # checked again at the swap
         (tmp / "report.html").write_text(html, encoding="utf-8")
-        (tmp / "results.json").write_text(dumps(analysis.document), encoding="utf-8")
+        (tmp / "results.json").write_text(dumps(analysis_document(analysis)), encoding="utf-8")
         if source is not None:
             # for the record only: the notebooks take the analysis itself (ANALYSIS), not these files
             params = {"DATA": os.fspath(data_path.resolve()), "PLAN": analysis.plan.source}
             _write_research(analysis, tmp / "research", source, params, say)
     research_dir = out / "research"
     result = ReportResult(
-        out_dir=out, report_html=out / "report.html", results_json=out / "results.json",
+        out_dir=out,
+        report_html=out / "report.html",
+        results_json=out / "results.json",
         notebooks=tuple(research_dir / "notebooks" / f"{n}.ipynb" for n in NOTEBOOKS) if research else (),
         unsuppressed_json=research_dir / "results.unsuppressed.json" if research else None,
-        analysis=analysis, seconds=time.perf_counter() - start)
+        analysis=analysis,
+        seconds=time.perf_counter() - start,
+    )
     if progress:
         print("\n".join(summary_lines(analysis, other_claims=True)))
-        extra = (f" and {printable(research_dir)} (unsuppressed: for the research team only)" if research else "")
-        print(f"wrote {printable(result.report_html)}, {printable(result.results_json)}{extra} "
-              f"in {result.seconds:.0f} s")
+        extra = f" and {printable(research_dir)} (unsuppressed: for the research team only)" if research else ""
+        print(
+            f"wrote {printable(result.report_html)}, {printable(result.results_json)}{extra} in {result.seconds:.0f} s"
+        )
     return result

@@ -39,12 +39,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.version import __version__
-from outcomes.safety.outputs import atomic_write_text
+from outcomes.analysis import Analysis
+from outcomes.claims.dask_engine import ScaledClaims
 from outcomes.claims.improvement import ClaimsResult
+from outcomes.claims.other_claims import OtherClaimsResult
+from outcomes.safety.outputs import atomic_write_text
+from outcomes.version import __version__
 
-__all__ = ["SCHEMA_VERSION", "results_document", "dumps", "write_results", "CLAIM_FIELDS", "RESEARCH_WARNING",
-           "DISCLOSURE_FIELDS"]
+__all__ = [
+    "CLAIM_FIELDS",
+    "DISCLOSURE_FIELDS",
+    "RESEARCH_WARNING",
+    "SCHEMA_VERSION",
+    "dumps",
+    "results_document",
+    "write_results",
+]
 
 SCHEMA_VERSION = 2
 
@@ -59,9 +69,25 @@ DISCLOSURE_FIELDS: tuple[str, ...] = ("suppressed", "suppression_reason")
 
 #: Fields of each entry of ``claims`` (documented in docs/results-schema.md).
 CLAIM_FIELDS: tuple[str, ...] = (
-    "id", "measure", "label", "family", "k", "p0", "verdict", "estimate", "ci_low", "ci_high",
-    "conf_level", "p_value", "p_value_not", "n", "n_excluded", "n_events", "sensitivity_agree",
-    "rule", "sentence",
+    "id",
+    "measure",
+    "label",
+    "family",
+    "k",
+    "p0",
+    "verdict",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "conf_level",
+    "p_value",
+    "p_value_not",
+    "n",
+    "n_excluded",
+    "n_events",
+    "sensitivity_agree",
+    "rule",
+    "sentence",
 )
 
 
@@ -125,8 +151,11 @@ def results_document(
         "outcomes_version": __version__,
         "small_cells": "suppressed" if suppressed else "unsuppressed",
         "plan": {"sha256": plan.sha256, **plan.canonical()},
-        "data": {"sha256": data_sha256, "episodes": episodes,
-                 "source": Path(data_source).name if data_source else None},
+        "data": {
+            "sha256": data_sha256,
+            "episodes": episodes,
+            "source": Path(data_source).name if data_source else None,
+        },
         "claims": [],
     }
     if not suppressed:
@@ -135,11 +164,12 @@ def results_document(
         cid = claim["id"]
         claim["sensitivity"] = _records(sens.loc[sens["id"] == cid].drop(columns=["id", "measure"]))
         claim["exclusions"] = _records(
-            result.exclusions.loc[result.exclusions["id"] == cid, ["reason", "n", "description"]])
-        claim["median_visits"] = _records(result.medians.loc[result.medians["id"] == cid]
-                                          .drop(columns=["id", "measure"]))[0]
-        claim["change_at_k"] = _records(result.change.loc[result.change["id"] == cid]
-                                        .drop(columns=["id", "measure"]))
+            result.exclusions.loc[result.exclusions["id"] == cid, ["reason", "n", "description"]]
+        )
+        claim["median_visits"] = _records(
+            result.medians.loc[result.medians["id"] == cid].drop(columns=["id", "measure"])
+        )[0]
+        claim["change_at_k"] = _records(result.change.loc[result.change["id"] == cid].drop(columns=["id", "measure"]))
         doc["claims"].append(claim)
     for key, value in (extra or {}).items():
         doc[key] = _clean(value)
@@ -154,3 +184,79 @@ def dumps(doc: Mapping[str, Any]) -> str:
 def write_results(doc: Mapping[str, Any], path: str | Path) -> None:
     """Write :func:`dumps` output atomically."""
     atomic_write_text(path, dumps(doc))
+
+
+def other_claims_section(result: OtherClaimsResult) -> dict[str, list[dict[str, Any]]]:
+    """The ``results.json`` sections ``other_claims`` and ``other_claims_by_condition``.
+
+    ``other_claims``: one object per claim (its primary row's fields) with
+    ``analyses``, the list of its supporting rows.  ``other_claims_by_condition``: the
+    per-condition table as displayed (small cells suppressed).
+
+    Examples
+    --------
+    >>> from outcomes.ingest.synth import SynthParams, simulate_visits
+    >>> from outcomes.spec.plan import Plan
+    >>> sim = simulate_visits(SynthParams(n_episodes=80), seed=2)
+    >>> res = run_other_claims(sim.visits, Plan().with_(other_claims={"conditions": {"enabled": False}}))
+    >>> doc = other_claims_section(res)
+    >>> sorted(doc), "analyses" in doc["other_claims"][0]
+    (['other_claims', 'other_claims_by_condition'], True)
+    """
+
+    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        return [
+            {k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in r.items()}
+            for r in frame.astype(object).to_dict("records")
+        ]
+
+    items = []
+    for claim in records(result.claims):
+        rest = result.results[(result.results["id"] == claim["id"]) & ~result.results["primary"]]
+        claim["analyses"] = records(rest.drop(columns=["claim", "id", "primary"]))
+        items.append(claim)
+    return {"other_claims": items, "other_claims_by_condition": records(result.by_condition)}
+
+
+def analysis_document(result: Analysis | ScaledClaims, *, suppressed: bool = True) -> dict[str, Any]:
+    """The ``results.json`` document of one analysis (pandas or Dask engine).
+
+    Parameters
+    ----------
+    result : Analysis or ScaledClaims
+        What :func:`outcomes.analysis.analyse` or
+        :func:`outcomes.claims.dask_engine.evaluate_claims_dask` returned.
+    suppressed : bool, default True
+        Small cells suppressed: what travels with the report.  ``False``: the research team's
+        document, every count and estimate, with a top-level ``warning`` (``outcomes report
+        --research`` writes it as ``research/results.unsuppressed.json``); the pandas engine only.
+
+    Raises
+    ------
+    ValueError
+        ``suppressed=False`` for a Dask result.
+
+    Examples
+    --------
+    >>> from outcomes.analysis import analyse
+    >>> a = analyse()
+    >>> analysis_document(a)["data"]["episodes"] == a.loaded.n_episodes
+    True
+    >>> "warning" in analysis_document(a, suppressed=False)
+    True
+    """
+    if isinstance(result, ScaledClaims):
+        if not suppressed:
+            raise ValueError("the Dask engine writes the suppressed document only")
+        return results_document(
+            result.claims, data_sha256=result.sha256, n_episodes=result.n_episodes, data_source=result.source
+        )
+    other = result.disclosed_other_claims if suppressed else result.other_claims
+    return results_document(
+        result.claims,
+        data_sha256=result.loaded.sha256,
+        n_episodes=result.loaded.n_episodes,
+        data_source=result.loaded.source,
+        extra=other_claims_section(other),
+        suppressed=suppressed,
+    )

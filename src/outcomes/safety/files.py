@@ -35,10 +35,15 @@ from pathlib import Path
 from outcomes.errors import OutcomesError, Problem
 from outcomes.safety.limits import current_limits, limit_problem
 
-__all__ = ["read_input_bytes", "file_kind", "check_regular_file"]
+__all__ = ["check_regular_file", "file_kind", "read_input_bytes"]
 
-_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
 
 
 def file_kind(mode: int) -> str:
@@ -60,7 +65,9 @@ def _fail(rule: str, message: str, source: str) -> OutcomesError:
     return OutcomesError(Problem(rule, message, source))
 
 
-def check_regular_file(path: str | os.PathLike[str], *, source: str, what: str = "a CSV or Parquet file") -> os.stat_result:
+def check_regular_file(
+    path: str | os.PathLike[str], *, source: str, what: str = "a CSV or Parquet file"
+) -> os.stat_result:
     """``os.stat`` of ``path`` after checking that it is an existing regular file (symlinks followed).
 
     Raises
@@ -92,8 +99,9 @@ def check_regular_file(path: str | os.PathLike[str], *, source: str, what: str =
     return st
 
 
-def read_input_bytes(path: str | os.PathLike[str], *, source: str, limit: str,
-                     what: str = "a CSV or Parquet file") -> bytes:
+def read_input_bytes(
+    path: str | os.PathLike[str], *, source: str, limit: str, what: str = "a CSV or Parquet file"
+) -> bytes:
     """The bytes of a regular file no larger than limit ``limit`` (a field of :class:`~outcomes.safety.limits.Limits`).
 
     Parameters
@@ -138,8 +146,7 @@ def read_input_bytes(path: str | os.PathLike[str], *, source: str, limit: str,
                         total += len(chunk)
                     data = b"".join(parts)
             except OSError as exc:
-                raise _fail("file_readable", f"cannot be read ({exc.strerror or type(exc).__name__})",
-                            source) from None
+                raise _fail("file_readable", f"cannot be read ({exc.strerror or type(exc).__name__})", source) from None
         if len(data) > st.st_size:
             raise _fail("file_stable", "changed while it was read; read it again once it is complete", source)
         return data

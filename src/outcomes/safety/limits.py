@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields
 
 from outcomes.errors import OutcomesError, Problem
 
-__all__ = ["Limits", "current_limits", "limit_problem", "ENV_PREFIX"]
+__all__ = ["ENV_PREFIX", "Limits", "current_limits", "limit_problem"]
 
 #: Prefix of the environment variables that override a limit.
 ENV_PREFIX = "OUTCOMES_"
@@ -129,8 +129,7 @@ def current_limits() -> Limits:
     return Limits(**values)
 
 
-def limit_problem(name: str, what: str, source: str, rows: tuple[int, ...] = (),
-                  column: str | None = None) -> Problem:
+def limit_problem(name: str, what: str, source: str, rows: tuple[int, ...] = (), column: str | None = None) -> Problem:
     """A refusal for exceeding limit ``name``: says the limit, and how to raise it.
 
     Parameters
@@ -149,5 +148,10 @@ def limit_problem(name: str, what: str, source: str, rows: tuple[int, ...] = (),
     (raise it with the environment variable OUTCOMES_MAX_ROWS)
     """
     limit = getattr(current_limits(), name)
-    return Problem(f"limit_{name}", f"{what}; the limit is {limit:,} (raise it with the environment "
-                   f"variable {Limits.env_name(name)})", source, rows, column)
+    return Problem(
+        f"limit_{name}",
+        f"{what}; the limit is {limit:,} (raise it with the environment variable {Limits.env_name(name)})",
+        source,
+        rows,
+        column,
+    )

@@ -71,9 +71,22 @@ from outcomes.errors import OutcomesError, Problem, printable
 from outcomes.safety.limits import current_limits, limit_problem
 
 __all__ = [
-    "MARKER", "MANIFEST", "TEMP_TAG", "Terminated", "check_output_file", "check_output_directory", "record_output",
-    "same_file", "atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
-    "temporary_name", "clean_stale_temporaries", "install_signal_handlers", "sha256_file",
+    "MANIFEST",
+    "MARKER",
+    "TEMP_TAG",
+    "Terminated",
+    "atomic_directory",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_output_directory",
+    "check_output_file",
+    "clean_stale_temporaries",
+    "install_signal_handlers",
+    "record_output",
+    "same_file",
+    "sha256_file",
+    "temporary_name",
 ]
 
 log = logging.getLogger("outcomes.safety.outputs")
@@ -98,10 +111,16 @@ _PathLike = str | os.PathLike[str]
 #: Old output directories kept because they hold foreign files (reported once per process).
 _KEPT: set[Path] = set()
 
-_WRITE_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-                 errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
-                 errno.EPERM: "operation not permitted", errno.ENAMETOOLONG: "a name is too long for the file system",
-                 errno.EFBIG: "the file is too large for the file system", errno.EIO: "an input/output error"}
+_WRITE_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENAMETOOLONG: "a name is too long for the file system",
+    errno.EFBIG: "the file is too large for the file system",
+    errno.EIO: "an input/output error",
+}
 
 
 def _fail(rule: str, message: str, path: _PathLike) -> OutcomesError:
@@ -198,9 +217,11 @@ def clean_stale_temporaries(directory: _PathLike) -> list[str]:
                     if path in _KEPT:
                         continue
                     _KEPT.add(path)
-                    log.warning("%s, an old output left by an interrupted outcomes run, holds files outcomes did "
-                                "not write; they were kept: look at them and remove the folder yourself",
-                                printable(path))
+                    log.warning(
+                        "%s, an old output left by an interrupted outcomes run, holds files outcomes did "
+                        "not write; they were kept: look at them and remove the folder yourself",
+                        printable(path),
+                    )
                     continue
             else:
                 shutil.rmtree(path, ignore_errors=True)
@@ -208,8 +229,12 @@ def clean_stale_temporaries(directory: _PathLike) -> list[str]:
             with contextlib.suppress(OSError):
                 path.unlink()
         removed.append(entry.name)
-        log.warning("removed %s, a temporary left in %s by an interrupted outcomes run (process %s)",
-                    printable(entry.name), printable(directory), match["pid"])
+        log.warning(
+            "removed %s, a temporary left in %s by an interrupted outcomes run (process %s)",
+            printable(entry.name),
+            printable(directory),
+            match["pid"],
+        )
     return removed
 
 
@@ -220,8 +245,9 @@ def _check_name(path: Path) -> None:
     limit = current_limits().max_name_chars
     longest = max((len(part) for part in path.parts), default=0)
     if longest > limit:
-        raise OutcomesError(limit_problem("max_name_chars", f"a name in the path is {longest:,} characters long",
-                                          str(path)))
+        raise OutcomesError(
+            limit_problem("max_name_chars", f"a name in the path is {longest:,} characters long", str(path))
+        )
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -231,10 +257,10 @@ def _lstat(path: Path) -> os.stat_result | None:
         return None
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
-            raise OutcomesError(limit_problem("max_name_chars", "the path is too long for the file system",
-                                              str(path))) from None
-        raise _fail("output_not_writable", f"cannot be examined ({exc.strerror or type(exc).__name__})",
-                    path) from None
+            raise OutcomesError(
+                limit_problem("max_name_chars", "the path is too long for the file system", str(path))
+            ) from None
+        raise _fail("output_not_writable", f"cannot be examined ({exc.strerror or type(exc).__name__})", path) from None
 
 
 def _real(path: Path, what: str) -> Path:
@@ -245,12 +271,16 @@ def _real(path: Path, what: str) -> Path:
         try:
             os.stat(path)
         except OSError:  # dangling, or a loop
-            raise _fail("output_dangling_symlink", f"the {what} is a symbolic link that leads to nothing; remove the "
-                        "link or give another path", path) from None
+            raise _fail(
+                "output_dangling_symlink",
+                f"the {what} is a symbolic link that leads to nothing; remove the link or give another path",
+                path,
+            ) from None
     real = Path(os.path.realpath(path))
     if real.name in (MARKER, MANIFEST) or _TEMP_RE.fullmatch(real.name):
-        raise _fail("output_reserved_name", f"the {what} would replace outcomes' own bookkeeping file; give another "
-                    "name", path)
+        raise _fail(
+            "output_reserved_name", f"the {what} would replace outcomes' own bookkeeping file; give another name", path
+        )
     return real
 
 
@@ -279,18 +309,24 @@ def _inputs(inputs: Iterable[_PathLike | None]) -> list[tuple[Path, str]]:
     return [(Path(os.path.realpath(p)), str(p)) for p in inputs if p is not None and str(p) not in ("", "-")]
 
 
-def _check_inputs(real: Path, inputs: Iterable[_PathLike | None], what: str, path: Path, *,
-                  directory: bool) -> None:
+def _check_inputs(real: Path, inputs: Iterable[_PathLike | None], what: str, path: Path, *, directory: bool) -> None:
     for inp, given in _inputs(inputs):
         if same_file(real, inp):
-            raise _fail("output_is_input", f"the {what} would replace the input {printable(given)}; choose another "
-                        "path", path)
+            raise _fail(
+                "output_is_input", f"the {what} would replace the input {printable(given)}; choose another path", path
+            )
         if directory and real in inp.parents:
-            raise _fail("output_holds_input", f"the {what} holds the input {printable(given)}; replacing it would "
-                        "delete it: choose a new directory", path)
+            raise _fail(
+                "output_holds_input",
+                f"the {what} holds the input {printable(given)}; replacing it would delete it: choose a new directory",
+                path,
+            )
         if inp.is_dir() and inp in real.parents:
-            raise _fail("output_inside_input", f"the {what} would be written inside the input directory "
-                        f"{printable(given)}; choose a path outside it", path)
+            raise _fail(
+                "output_inside_input",
+                f"the {what} would be written inside the input directory {printable(given)}; choose a path outside it",
+                path,
+            )
 
 
 def _check_parent(real: Path, what: str, path: Path) -> None:
@@ -298,11 +334,16 @@ def _check_parent(real: Path, what: str, path: Path) -> None:
     while _lstat(parent) is None:  # created on writing: the nearest existing ancestor must be a writable directory
         parent = parent.parent
     if not parent.is_dir():
-        raise _fail("output_parent_missing", f"the {what} cannot be created: {printable(parent)} is not a directory",
-                    path)
+        raise _fail(
+            "output_parent_missing", f"the {what} cannot be created: {printable(parent)} is not a directory", path
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise _fail("output_not_writable", f"the {what} cannot be written: {printable(parent)} is not writable by "
-                    "this user (or is on a read-only file system)", path)
+        raise _fail(
+            "output_not_writable",
+            f"the {what} cannot be written: {printable(parent)} is not writable by "
+            "this user (or is on a read-only file system)",
+            path,
+        )
 
 
 # ----------------------------------------------------------------------------- listings
@@ -310,8 +351,14 @@ def _check_parent(real: Path, what: str, path: Path) -> None:
 
 def _valid_key(key: str, nested: bool) -> bool:
     parts = PurePosixPath(key).parts
-    return (bool(parts) and "\x00" not in key and not key.startswith("/") and PurePosixPath(*parts).as_posix() == key
-            and not any(p in (".", "..") for p in parts) and (nested or len(parts) == 1))
+    return (
+        bool(parts)
+        and "\x00" not in key
+        and not key.startswith("/")
+        and PurePosixPath(*parts).as_posix() == key
+        and not any(p in (".", "..") for p in parts)
+        and (nested or len(parts) == 1)
+    )
 
 
 def _listing(path: Path, *, nested: bool) -> dict[str, str] | None:
@@ -332,8 +379,9 @@ def _listing(path: Path, *, nested: bool) -> dict[str, str] | None:
         raise ValueError("unreadable") from exc
     files = doc.get("files") if isinstance(doc, dict) else None
     if not isinstance(files, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and _DIGEST.fullmatch(v) and _valid_key(k, nested)
-            for k, v in files.items()):
+        isinstance(k, str) and isinstance(v, str) and _DIGEST.fullmatch(v) and _valid_key(k, nested)
+        for k, v in files.items()
+    ):
         raise ValueError("not an outcomes listing")
     return files
 
@@ -342,8 +390,12 @@ def _manifest(directory: Path, what: str, path: Path) -> dict[str, str]:
     try:
         return _listing(directory / MANIFEST, nested=False) or {}
     except ValueError:
-        raise _fail("output_manifest_invalid", f"the {what}'s directory holds a {MANIFEST} that outcomes did not "
-                    "write (or that was edited); outcomes will not write there until it is moved away", path) from None
+        raise _fail(
+            "output_manifest_invalid",
+            f"the {what}'s directory holds a {MANIFEST} that outcomes did not "
+            "write (or that was edited); outcomes will not write there until it is moved away",
+            path,
+        ) from None
 
 
 def _write_json(path: Path, doc: Any) -> None:
@@ -401,23 +453,41 @@ def record_output(path: _PathLike) -> None:
             try:
                 files = _listing(manifest, nested=False) or {}
             except ValueError:
-                log.warning("%s is not a manifest outcomes wrote: %s is not recorded as written by outcomes and will "
-                            "not be replaced by a later run", printable(manifest), printable(path))
+                log.warning(
+                    "%s is not a manifest outcomes wrote: %s is not recorded as written by outcomes and will "
+                    "not be replaced by a later run",
+                    printable(manifest),
+                    printable(path),
+                )
                 return
             files = {name: digest for name, digest in files.items() if (real.parent / name).is_file()}
             files[real.name] = sha256_file(real)
-            _write_json(manifest, {"about": "files written by outcomes, replaced only while unchanged "
-                                            "(see docs/outputs.md)", "files": files})
+            _write_json(
+                manifest,
+                {
+                    "about": "files written by outcomes, replaced only while unchanged (see docs/outputs.md)",
+                    "files": files,
+                },
+            )
     except OSError as exc:
-        log.warning("%s was written, but outcomes could not record that it wrote it (%s): a later run will not "
-                    "replace it", printable(path), _WRITE_ERRORS.get(exc.errno or 0) or exc.strerror)
+        log.warning(
+            "%s was written, but outcomes could not record that it wrote it (%s): a later run will not replace it",
+            printable(path),
+            _WRITE_ERRORS.get(exc.errno or 0) or exc.strerror,
+        )
 
 
 # ----------------------------------------------------------------------------- checks
 
 
-def check_output_file(path: _PathLike, *, inputs: Iterable[_PathLike | None] = (), force: bool = False,
-                      what: str = "output", extends: bool = False) -> Path:
+def check_output_file(
+    path: _PathLike,
+    *,
+    inputs: Iterable[_PathLike | None] = (),
+    force: bool = False,
+    what: str = "output",
+    extends: bool = False,
+) -> Path:
     """Check that the file ``path`` may be written under the policy of the module docstring; return its real path.
 
     Also removes the stale temporaries of killed runs beside it (:func:`clean_stale_temporaries`).
@@ -470,19 +540,30 @@ def check_output_file(path: _PathLike, *, inputs: Iterable[_PathLike | None] = (
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise _fail("output_is_directory", f"the {what} names a directory; give a file name", p)
     if st is not None and not stat.S_ISREG(st.st_mode):
-        raise _fail("output_not_regular", f"the {what} exists and is not a regular file (a device, FIFO or socket); "
-                    "it is never replaced", p)
+        raise _fail(
+            "output_not_regular",
+            f"the {what} exists and is not a regular file (a device, FIFO or socket); it is never replaced",
+            p,
+        )
     _check_parent(real, what, p)
     # (the crosswalk is not recorded, so its directory's manifest does not matter)
     manifest = {} if extends or not real.parent.is_dir() else _manifest(real.parent, what, p)
     if st is not None and not extends:
         recorded = manifest.get(real.name)
         if recorded is None:
-            raise _fail("output_not_ours", f"the {what} exists and was not written by outcomes; it is never "
-                        "overwritten (--force or not): choose another path or move the file away", p)
+            raise _fail(
+                "output_not_ours",
+                f"the {what} exists and was not written by outcomes; it is never "
+                "overwritten (--force or not): choose another path or move the file away",
+                p,
+            )
         if recorded != sha256_file(real) and not force:
-            raise _fail("output_changed", f"the {what} was written by outcomes but has changed since; replace it "
-                        "with --force, or choose another path", p)
+            raise _fail(
+                "output_changed",
+                f"the {what} was written by outcomes but has changed since; replace it "
+                "with --force, or choose another path",
+                p,
+            )
     clean_stale_temporaries(real.parent)
     return real
 
@@ -523,8 +604,9 @@ def _some(names: list[str]) -> str:
     return shown + (f" (+{len(names) - 5} more)" if len(names) > 5 else "")
 
 
-def check_output_directory(path: _PathLike, *, inputs: Iterable[_PathLike | None] = (), force: bool = False,
-                           what: str = "report directory") -> Path:
+def check_output_directory(
+    path: _PathLike, *, inputs: Iterable[_PathLike | None] = (), force: bool = False, what: str = "report directory"
+) -> Path:
     """Check that the directory ``path`` may be created, or replaced as a whole; return its real path.
 
     Also removes the stale temporaries of killed runs beside it (:func:`clean_stale_temporaries`).
@@ -569,8 +651,11 @@ def check_output_directory(path: _PathLike, *, inputs: Iterable[_PathLike | None
     _check_inputs(real, inputs, what, p, directory=True)
     st = _lstat(real)
     if st is not None and not stat.S_ISDIR(st.st_mode):
-        raise _fail("output_not_directory", f"the {what} exists and is not a directory; it is never replaced: give "
-                    "a new directory name", p)
+        raise _fail(
+            "output_not_directory",
+            f"the {what} exists and is not a directory; it is never replaced: give a new directory name",
+            p,
+        )
     _check_parent(real, what, p)
     clean_stale_temporaries(real.parent)
     if st is None:
@@ -583,20 +668,40 @@ def check_output_directory(path: _PathLike, *, inputs: Iterable[_PathLike | None
     try:
         listed = _listing(real / MARKER, nested=True)
     except ValueError:
-        raise _fail("output_dir_not_empty", f"the {what} is not empty and its {MARKER} was not written by outcomes "
-                    "(or was edited); nothing in it is deleted: choose a new or empty directory", p) from None
+        raise _fail(
+            "output_dir_not_empty",
+            f"the {what} is not empty and its {MARKER} was not written by outcomes "
+            "(or was edited); nothing in it is deleted: choose a new or empty directory",
+            p,
+        ) from None
     if listed is None:
-        raise _fail("output_dir_not_empty", f"the {what} exists, is not empty ({_some(entries)}) and was not made by "
-                    "outcomes; its files are never deleted: choose a new or empty directory", p)
+        raise _fail(
+            "output_dir_not_empty",
+            f"the {what} exists, is not empty ({_some(entries)}) and was not made by "
+            "outcomes; its files are never deleted: choose a new or empty directory",
+            p,
+        )
     foreign, changed, _ = _owned(real, listed)
     problems = []
     if foreign:
-        problems.append(Problem("output_not_ours", f"the {what} was made by outcomes but now holds what it did not "
-                                f"write: {_some(foreign)}; that is never deleted (--force or not): move it away or "
-                                "choose a new directory", str(p)))
+        problems.append(
+            Problem(
+                "output_not_ours",
+                f"the {what} was made by outcomes but now holds what it did not "
+                f"write: {_some(foreign)}; that is never deleted (--force or not): move it away or "
+                "choose a new directory",
+                str(p),
+            )
+        )
     if changed and not force:
-        problems.append(Problem("output_changed", f"the {what} holds files changed since outcomes wrote them: "
-                                f"{_some(changed)}; replace them with --force, or choose a new directory", str(p)))
+        problems.append(
+            Problem(
+                "output_changed",
+                f"the {what} holds files changed since outcomes wrote them: "
+                f"{_some(changed)}; replace them with --force, or choose a new directory",
+                str(p),
+            )
+        )
     if problems:
         raise OutcomesError(problems)
     return real
@@ -628,8 +733,11 @@ def _prepare_file(target: _PathLike) -> Path:
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise _fail("output_is_directory", "the output names a directory; give a file name", p)
     if st is not None and not stat.S_ISREG(st.st_mode):  # never swap /dev/null & co. for a regular file
-        raise _fail("output_not_regular", "the output exists and is not a regular file (a device, FIFO or socket); "
-                    "it is never replaced", p)
+        raise _fail(
+            "output_not_regular",
+            "the output exists and is not a regular file (a device, FIFO or socket); it is never replaced",
+            p,
+        )
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -687,10 +795,11 @@ def atomic_path(target: _PathLike, mode: int | None = None) -> Iterator[Path]:
 
 
 def _write(target: _PathLike, writer: Callable[[IO[Any]], object], binary: bool, mode: int | None) -> None:
-    with atomic_path(target, mode) as tmp:
-        with open(tmp, "wb" if binary else "w", encoding=None if binary else "utf-8",
-                  newline=None if binary else "") as fh:
-            writer(fh)
+    with (
+        atomic_path(target, mode) as tmp,
+        open(tmp, "wb" if binary else "w", encoding=None if binary else "utf-8", newline=None if binary else "") as fh,
+    ):
+        writer(fh)
 
 
 def atomic_write_text(target: _PathLike, text: str, mode: int | None = None) -> None:
@@ -747,8 +856,9 @@ def _remove_owned_tree(root: Path) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_directory(target: _PathLike, *, inputs: Iterable[_PathLike | None] = (), force: bool = False,
-                     what: str = "report directory") -> Iterator[Path]:
+def atomic_directory(
+    target: _PathLike, *, inputs: Iterable[_PathLike | None] = (), force: bool = False, what: str = "report directory"
+) -> Iterator[Path]:
     """Build a directory under a temporary name beside ``target``; swap it into place on success.
 
     ``target`` is checked with :func:`check_output_directory` (``inputs``, ``force``) on entry
@@ -782,11 +892,19 @@ def atomic_directory(target: _PathLike, *, inputs: Iterable[_PathLike | None] = 
     try:
         try:
             yield tmp
-            files = {rel: sha256_file(full) for rel, full in sorted(_tree(tmp).items())
-                     if stat.S_ISREG(os.lstat(full).st_mode) and rel != MARKER}
-            _write_json(tmp / MARKER, {"about": "a directory written by outcomes, replaced as a whole only while it "
-                                                "holds just these files, unchanged (see docs/outputs.md)",
-                                       "files": files})
+            files = {
+                rel: sha256_file(full)
+                for rel, full in sorted(_tree(tmp).items())
+                if stat.S_ISREG(os.lstat(full).st_mode) and rel != MARKER
+            }
+            _write_json(
+                tmp / MARKER,
+                {
+                    "about": "a directory written by outcomes, replaced as a whole only while it "
+                    "holds just these files, unchanged (see docs/outputs.md)",
+                    "files": files,
+                },
+            )
             check_output_directory(real, inputs=inputs, force=force, what=what)  # nothing added meanwhile
             old = real.with_name(temporary_name(real.name, kind="old")) if os.path.lexists(real) else None
             if old is not None:
@@ -804,8 +922,11 @@ def atomic_directory(target: _PathLike, *, inputs: Iterable[_PathLike | None] = 
         raise
     _fsync_dir(real.parent)
     if old is not None and not _remove_owned_tree(old):
-        log.warning("files outcomes did not write appeared in the old %s while it was replaced; they were kept in %s",
-                    what, printable(old))
+        log.warning(
+            "files outcomes did not write appeared in the old %s while it was replaced; they were kept in %s",
+            what,
+            printable(old),
+        )
 
 
 # ----------------------------------------------------------------------------- signals

@@ -38,7 +38,7 @@ from outcomes.errors import OutcomesError, Problem
 from outcomes.safety.files import read_input_bytes
 from outcomes.safety.limits import current_limits, limit_problem
 
-__all__ = ["parse_yaml", "load_yaml_file", "key_path"]
+__all__ = ["key_path", "load_yaml_file", "parse_yaml"]
 
 
 class _CountingLoader(yaml.SafeLoader):
@@ -50,13 +50,19 @@ class _CountingLoader(yaml.SafeLoader):
         self.max_aliases = max_aliases
         self.source = source
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102 - PyYAML hook
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > self.max_aliases:
                 mark = self.peek_event().start_mark
-                raise OutcomesError(limit_problem("max_yaml_aliases", "the file uses more aliases (*name) "
-                                                  "than allowed", self.source, (mark.line + 1,)))
+                raise OutcomesError(
+                    limit_problem(
+                        "max_yaml_aliases",
+                        "the file uses more aliases (*name) than allowed",
+                        self.source,
+                        (mark.line + 1,),
+                    )
+                )
         return super().compose_node(parent, index)
 
 
@@ -82,8 +88,11 @@ def _check_tree(root: yaml.Node, source: str, max_nodes: int) -> None:
         node, path = stack.pop()
         seen += 1
         if seen > max_nodes:
-            raise OutcomesError(limit_problem("max_yaml_nodes", "the file holds more values than allowed "
-                                              "once its aliases are expanded", source))
+            raise OutcomesError(
+                limit_problem(
+                    "max_yaml_nodes", "the file holds more values than allowed once its aliases are expanded", source
+                )
+            )
         if isinstance(node, yaml.MappingNode):
             first: dict[tuple[str, str], int] = {}
             for key, value in node.value:
@@ -91,10 +100,16 @@ def _check_tree(root: yaml.Node, source: str, max_nodes: int) -> None:
                 if name is not None and name != "<<":
                     ident = (key.tag, name)
                     if ident in first:
-                        raise OutcomesError(Problem(
-                            "yaml_duplicate_key", "the key appears more than once in the same mapping (first on "
-                            f"line {first[ident]}); keep one", source, (key.start_mark.line + 1,),
-                            key_path([*path, name])))
+                        raise OutcomesError(
+                            Problem(
+                                "yaml_duplicate_key",
+                                "the key appears more than once in the same mapping (first on "
+                                f"line {first[ident]}); keep one",
+                                source,
+                                (key.start_mark.line + 1,),
+                                key_path([*path, name]),
+                            )
+                        )
                     first[ident] = key.start_mark.line + 1
                 stack.append((key, path))
                 stack.append((value, [*path, name if name is not None else "?"]))
@@ -136,8 +151,13 @@ def parse_yaml(text: str, *, source: str) -> Any:
     except RecursionError:
         raise OutcomesError(Problem("yaml_syntax", "not valid YAML (nested too deeply)", source)) from None
     except ValueError:  # e.g. an integer of more than 4,300 digits (Python's int() limit)
-        raise OutcomesError(Problem("yaml_syntax", "not valid YAML (a value that cannot be read, such as a number "
-                                    "with thousands of digits)", source)) from None
+        raise OutcomesError(
+            Problem(
+                "yaml_syntax",
+                "not valid YAML (a value that cannot be read, such as a number with thousands of digits)",
+                source,
+            )
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -31,17 +31,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["neutralise_cells", "restore_cells", "FORMULA_START"]
+__all__ = ["FORMULA_START", "neutralise_cells", "restore_cells"]
 
 #: First characters that make a spreadsheet evaluate a cell (OWASP), plus the escape itself.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 _TRIGGER = r"^[=+\-@\t\r']"
-_PLAIN_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+PLAIN_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 
 
 def _text_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns
-            if pd.api.types.is_string_dtype(frame[c].dtype) or pd.api.types.is_object_dtype(frame[c].dtype)]
+    return [
+        c
+        for c in frame.columns
+        if pd.api.types.is_string_dtype(frame[c].dtype) or pd.api.types.is_object_dtype(frame[c].dtype)
+    ]
 
 
 def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -56,7 +59,7 @@ def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for c in _text_columns(out):
         text = out[c].astype("str")
-        risky = text.str.contains(_TRIGGER, regex=True) & ~text.str.fullmatch(_PLAIN_NUMBER)
+        risky = text.str.contains(_TRIGGER, regex=True) & ~text.str.fullmatch(PLAIN_NUMBER)
         risky = risky.fillna(False).astype(bool) & out[c].notna()
         if risky.any():
             out[c] = out[c].where(~risky, "'" + text)

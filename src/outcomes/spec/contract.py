@@ -33,20 +33,20 @@ True
 from __future__ import annotations
 
 __all__ = [
-    "REQUIRED_COLUMNS",
-    "OPTIONAL_COLUMNS",
-    "ALL_COLUMNS",
-    "EPISODE_CONSTANT_COLUMNS",
-    "VISIT_LEVEL_COLUMNS",
-    "KEY_COLUMNS",
-    "CONDITIONS",
-    "TREATMENTS",
     "AGE_BANDS",
+    "ALL_COLUMNS",
+    "CONDITIONS",
+    "EPISODE_CONSTANT_COLUMNS",
+    "FALSE_SPELLINGS",
+    "KEY_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
     "SEXES",
     "SIDES",
     "SORENESS_MAX_HOURS",
+    "TREATMENTS",
     "TRUE_SPELLINGS",
-    "FALSE_SPELLINGS",
+    "VISIT_LEVEL_COLUMNS",
     "parse_treatment",
 ]
 

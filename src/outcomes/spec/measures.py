@@ -36,16 +36,18 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from outcomes.errors import OutcomesError, Problem
+from outcomes.spec.plan_schema import MEASURE_REQUIRED, measures_problems
 
 __all__ = [
-    "Measure",
     "REGISTRY",
-    "get_measure",
+    "Measure",
     "build_registry",
-    "registry_frame",
+    "get_measure",
     "measures_of_kind",
+    "registry_frame",
     "registry_markdown",
 ]
 
@@ -136,44 +138,119 @@ _CROM = "MDC95 3.5-6.8 deg (CROM), Anwar et al. 2022; upper end used (choice); b
 _SOURCES_NPRS = "Farrar et al. 2001 Pain 94:149 (2 points and 30%); Childs et al. 2005 Spine 30:1331"
 
 _MEASURES: tuple[Measure, ...] = (
-    Measure("pain_nprs", "Pain (NPRS 0-10)", "points", 0.0, 10.0, -1, "pain", 2.0, 0.30, False,
-            _SOURCES_NPRS),
-    Measure("pain_vas", "Pain (VAS 0-100 mm)", "mm", 0.0, 100.0, -1, "pain", 20.0, 0.30, False,
-            "NPRS rule x 10 (choice); Myles et al. 2017 Br J Anaesth 118:424"),
+    Measure("pain_nprs", "Pain (NPRS 0-10)", "points", 0.0, 10.0, -1, "pain", 2.0, 0.30, False, _SOURCES_NPRS),
+    Measure(
+        "pain_vas",
+        "Pain (VAS 0-100 mm)",
+        "mm",
+        0.0,
+        100.0,
+        -1,
+        "pain",
+        20.0,
+        0.30,
+        False,
+        "NPRS rule x 10 (choice); Myles et al. 2017 Br J Anaesth 118:424",
+    ),
     _rom("rom_cervical_rotation_left", "Cervical rotation, left", 100, 6.8, _CROM),
     _rom("rom_cervical_rotation_right", "Cervical rotation, right", 100, 6.8, _CROM),
     _rom("rom_cervical_flexion", "Cervical flexion", 90, 6.8, _CROM),
     _rom("rom_cervical_extension", "Cervical extension", 100, 6.8, _CROM),
     _rom("rom_cervical_lateral_flexion_left", "Cervical lateral flexion, left", 60, 6.8, _CROM),
     _rom("rom_cervical_lateral_flexion_right", "Cervical lateral flexion, right", 60, 6.8, _CROM),
-    _rom("rom_shoulder_flexion", "Shoulder flexion", 190, 15.0,
-         "SDD about 15 deg, Tveita et al. 2008 BMC Musculoskelet Disord 9:49", sided=True),
-    _rom("rom_shoulder_abduction", "Shoulder abduction", 190, 15.0,
-         "SDD about 15 deg, Tveita et al. 2008 BMC Musculoskelet Disord 9:49", sided=True),
-    _rom("rom_shoulder_external_rotation", "Shoulder external rotation", 130, 5.0,
-         "MDC90 about 5 deg (inclinometer reliability studies)", sided=True),
-    _rom("rom_shoulder_internal_rotation", "Shoulder internal rotation", 100, 4.0,
-         "MDC90 about 4 deg (inclinometer reliability studies)", sided=True),
+    _rom(
+        "rom_shoulder_flexion",
+        "Shoulder flexion",
+        190,
+        15.0,
+        "SDD about 15 deg, Tveita et al. 2008 BMC Musculoskelet Disord 9:49",
+        sided=True,
+    ),
+    _rom(
+        "rom_shoulder_abduction",
+        "Shoulder abduction",
+        190,
+        15.0,
+        "SDD about 15 deg, Tveita et al. 2008 BMC Musculoskelet Disord 9:49",
+        sided=True,
+    ),
+    _rom(
+        "rom_shoulder_external_rotation",
+        "Shoulder external rotation",
+        130,
+        5.0,
+        "MDC90 about 5 deg (inclinometer reliability studies)",
+        sided=True,
+    ),
+    _rom(
+        "rom_shoulder_internal_rotation",
+        "Shoulder internal rotation",
+        100,
+        4.0,
+        "MDC90 about 4 deg (inclinometer reliability studies)",
+        sided=True,
+    ),
     _rom("rom_elbow_flexion", "Elbow flexion", 165, 10.0, "5-10 deg (choice: 10)", sided=True),
-    _rom("rom_wrist_flexion", "Wrist flexion", 100, 12.0,
-         "MDD 12-30 deg, Reissner et al. 2019 (lower end)", sided=True),
-    _rom("rom_wrist_extension", "Wrist extension", 100, 12.0,
-         "MDD 12-30 deg, Reissner et al. 2019 (lower end)", sided=True),
+    _rom(
+        "rom_wrist_flexion", "Wrist flexion", 100, 12.0, "MDD 12-30 deg, Reissner et al. 2019 (lower end)", sided=True
+    ),
+    _rom(
+        "rom_wrist_extension",
+        "Wrist extension",
+        100,
+        12.0,
+        "MDD 12-30 deg, Reissner et al. 2019 (lower end)",
+        sided=True,
+    ),
     _rom("rom_hip_flexion", "Hip flexion", 150, 10.0, "10 deg (choice); norms AAOS", sided=True),
-    _rom("rom_knee_flexion", "Knee flexion", 165, 10.0,
-         "MDC95 2-10 deg (knee goniometry reliability studies; upper end)", sided=True),
+    _rom(
+        "rom_knee_flexion",
+        "Knee flexion",
+        165,
+        10.0,
+        "MDC95 2-10 deg (knee goniometry reliability studies; upper end)",
+        sided=True,
+    ),
     _rom("rom_slr_left", "Straight-leg raise, left", 120, 7.0, "MDD 6-7 deg (SLR inclinometer studies)"),
     _rom("rom_slr_right", "Straight-leg raise, right", 120, 7.0, "MDD 6-7 deg (SLR inclinometer studies)"),
-    _rom("rom_lumbar_flexion", "Lumbar flexion (dual inclinometer)", 120, 10.0,
-         "degrees by dual inclinometer; 10 deg (choice)"),
-    Measure("mouth_opening_mm", "Maximal mouth opening", "mm", 0.0, 75.0, 1, "rom", 9.0, None, False,
-            "SDD 9 mm single measurement, Kropmans et al. 2000 J Oral Rehabil"),
-    Measure("grip_strength_kg", "Grip strength", "kg", 0.0, 90.0, 1, "strength", 6.5, None, True,
-            "MCID 5.0-6.5 kg, Bohannon 2019; Kim et al. 2014 (upper end)"),
+    _rom(
+        "rom_lumbar_flexion",
+        "Lumbar flexion (dual inclinometer)",
+        120,
+        10.0,
+        "degrees by dual inclinometer; 10 deg (choice)",
+    ),
+    Measure(
+        "mouth_opening_mm",
+        "Maximal mouth opening",
+        "mm",
+        0.0,
+        75.0,
+        1,
+        "rom",
+        9.0,
+        None,
+        False,
+        "SDD 9 mm single measurement, Kropmans et al. 2000 J Oral Rehabil",
+    ),
+    Measure(
+        "grip_strength_kg",
+        "Grip strength",
+        "kg",
+        0.0,
+        90.0,
+        1,
+        "strength",
+        6.5,
+        None,
+        True,
+        "MCID 5.0-6.5 kg, Bohannon 2019; Kim et al. 2014 (upper end)",
+    ),
 )
 
 #: The built-in registry, keyed by code.  Read-only: use :func:`build_registry` to override.
 REGISTRY: Mapping[str, Measure] = {m.code: m for m in _MEASURES}
+
 
 def get_measure(code: str, registry: Mapping[str, Measure] | None = None) -> Measure:
     """Look a measure up by code.
@@ -229,7 +306,6 @@ def build_registry(
     outcomes.errors.OutcomesError: The plan's measure definitions are invalid:
       - plan, column measures.rom_custom.unit: [plan_measures] measures.rom_custom.unit is required for a new measure...
     """
-    from outcomes.spec.plan_schema import MEASURE_REQUIRED, measures_problems
 
     reg = dict(REGISTRY)
     given, problems = measures_problems({} if overrides is None else overrides, source)
@@ -239,18 +315,39 @@ def build_registry(
             m = replace(reg[code], **fields)
         else:
             missing = [f for f in MEASURE_REQUIRED if f not in fields]
-            problems += [Problem("plan_measures", f"{col}.{f} is required for a new measure ({code} is not in the "
-                                 "built-in registry, docs/measures.md)", source, (), f"{col}.{f}") for f in missing]
+            problems += [
+                Problem(
+                    "plan_measures",
+                    f"{col}.{f} is required for a new measure ({code} is not in the "
+                    "built-in registry, docs/measures.md)",
+                    source,
+                    (),
+                    f"{col}.{f}",
+                )
+                for f in missing
+            ]
             if missing:
                 continue
             m = Measure(code=code, **fields)
         if not m.lower < m.upper:
             end = "upper" if "upper" in fields else "lower"
-            problems.append(Problem("plan_measures", f"{col}.{end}: lower ({m.lower:g}) must be below upper "
-                                    f"({m.upper:g})", source, (), f"{col}.{end}"))
+            problems.append(
+                Problem(
+                    "plan_measures",
+                    f"{col}.{end}: lower ({m.lower:g}) must be below upper ({m.upper:g})",
+                    source,
+                    (),
+                    f"{col}.{end}",
+                )
+            )
             continue
-        reg[code] = replace(m, lower=float(m.lower), upper=float(m.upper), threshold_abs=float(m.threshold_abs),
-                            direction=int(m.direction))
+        reg[code] = replace(
+            m,
+            lower=float(m.lower),
+            upper=float(m.upper),
+            threshold_abs=float(m.threshold_abs),
+            direction=int(m.direction),
+        )
     if problems:
         raise OutcomesError(problems, "The plan's measure definitions are invalid:")
     return reg
@@ -276,7 +373,6 @@ def registry_frame(registry: Mapping[str, Measure] | Iterable[Measure] | None = 
     >>> registry_frame().set_index("code").loc["pain_nprs", "threshold_abs"]
     np.float64(2.0)
     """
-    import pandas as pd
 
     reg = REGISTRY if registry is None else registry
     items = reg.values() if isinstance(reg, Mapping) else reg
@@ -308,8 +404,10 @@ def registry_markdown(registry: Mapping[str, Measure] | None = None) -> str:
         if m.threshold_rel is not None:
             rule += f" and >= {m.threshold_rel:.0%} of baseline"
         better = "lower" if m.direction < 0 else "higher"
-        lines.append(f"| `{m.code}` | {m.label} | {m.unit} | {m.lower:g}-{m.upper:g} | {better} | {m.kind} "
-                     f"| {rule} | {'yes' if m.sided else 'no'} | {m.source} |")
+        lines.append(
+            f"| `{m.code}` | {m.label} | {m.unit} | {m.lower:g}-{m.upper:g} | {better} | {m.kind} "
+            f"| {rule} | {'yes' if m.sided else 'no'} | {m.source} |"
+        )
     return "\n".join(lines) + "\n"
 
 

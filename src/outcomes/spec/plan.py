@@ -27,13 +27,14 @@ from typing import Any
 import yaml
 
 from outcomes.errors import OutcomesError, Problem
+from outcomes.safety.safe_yaml import load_yaml_file
 from outcomes.spec.measures import REGISTRY, Measure, build_registry
 from outcomes.spec.plan_schema import describe_value, validate_plan
-from outcomes.safety.safe_yaml import load_yaml_file
 
-__all__ = ["Plan", "load_plan", "plan_from_mapping", "DEFAULT_PLAN_PATH"]
+__all__ = ["DEFAULT_PLAN_PATH", "Plan", "load_plan", "plan_from_mapping"]
 
 DEFAULT_PLAN_PATH = Path(__file__).with_name("plans") / "default.yaml"
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -65,7 +66,7 @@ class Plan:
         The plan's ``measures`` section: registry overrides and additions (kept for the hash).
     other_claims : dict
         Settings of the clinic's other claims (strength, twitch, soreness, ...), validated by
-        :func:`outcomes.claims.other_claims.validate_other_claims`.
+        :func:`outcomes.spec.claim_settings.validate_other_claims`.
     """
 
     name: str = "default"
@@ -165,8 +166,14 @@ def plan_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Pla
     """
     headline = f"The analysis plan {source} is invalid:"
     if not isinstance(data, Mapping):
-        raise OutcomesError(Problem("plan_mapping", f"a plan must be a YAML mapping of fields (e.g. `k: 3`), not "
-                                    f"{describe_value(data)}", source), headline)
+        raise OutcomesError(
+            Problem(
+                "plan_mapping",
+                f"a plan must be a YAML mapping of fields (e.g. `k: 3`), not {describe_value(data)}",
+                source,
+            ),
+            headline,
+        )
     model, problems = validate_plan(data, source)
     failed = {_top(p) for p in problems}
 
@@ -178,15 +185,29 @@ def plan_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Pla
             problems.extend(exc.problems)
             failed.add("measures")
     if model is not None and not problems and model.max_visit < model.k + 1:
-        problems.append(Problem("plan_max_visit", "max_visit must be at least k + 1 (the k+1 sensitivity analysis)",
-                                source, (), "max_visit"))
+        problems.append(
+            Problem(
+                "plan_max_visit",
+                "max_visit must be at least k + 1 (the k+1 sensitivity analysis)",
+                source,
+                (),
+                "max_visit",
+            )
+        )
 
     def registered(name: str, codes: list[Any]) -> None:
         unknown = [c for c in codes if c not in registry]
         if unknown:
             shown = ", ".join(describe_value(c) for c in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-            problems.append(Problem("plan_measure_registered", f"{name}: unknown measure {shown} (see "
-                                    "docs/measures.md, or add it under measures:)", source, (), name))
+            problems.append(
+                Problem(
+                    "plan_measure_registered",
+                    f"{name}: unknown measure {shown} (see docs/measures.md, or add it under measures:)",
+                    source,
+                    (),
+                    name,
+                )
+            )
 
     if "measures" not in failed:  # codes are judged against the plan's own registry
         if "primary_measure" not in failed:
@@ -196,8 +217,13 @@ def plan_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Pla
     if problems or model is None:
         raise OutcomesError(problems, headline)
     values = {name: getattr(model, name) for name in _KNOWN & set(data) - {"measures", "other_claims"}}
-    return Plan(**values, registry=registry, measures=dict(data.get("measures") or {}),
-                other_claims=dict(data.get("other_claims") or {}), source=source)
+    return Plan(
+        **values,
+        registry=registry,
+        measures=dict(data.get("measures") or {}),
+        other_claims=dict(data.get("other_claims") or {}),
+        source=source,
+    )
 
 
 def load_plan(path: str | Path | None = None) -> Plan:
@@ -219,7 +245,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
     except (yaml.YAMLError, ValueError) as exc:
         # Not yet caught by safe_yaml: a control character refused by PyYAML's reader (raised before its
         # guard), an integer of more than 4,300 digits (ValueError from int()). Reported, never a traceback.
-        reason = getattr(exc, "reason", None) or ("a number with too many digits" if isinstance(exc, ValueError)
-                                                  else "unreadable text")
+        reason = getattr(exc, "reason", None) or (
+            "a number with too many digits" if isinstance(exc, ValueError) else "unreadable text"
+        )
         raise OutcomesError(Problem("yaml_syntax", f"not valid YAML ({reason})", str(path))) from None
     return plan_from_mapping({} if data is None else data, source=str(path))

@@ -35,8 +35,16 @@ import types
 from collections.abc import Mapping
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StringConstraints,
-                      ValidationError, WithJsonSchema)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
@@ -44,9 +52,21 @@ from outcomes.errors import Problem
 from outcomes.safety.limits import Limits, current_limits, limit_problem
 from outcomes.safety.safe_yaml import key_path
 
-__all__ = ["PlanModel", "MeasureFields", "OtherClaimsModel", "validate_plan", "plan_problems", "measures_problems",
-           "other_claims_problems", "key_problems", "describe_value", "default_other_claims", "plan_json_schema",
-           "MEASURE_CODE_PATTERN", "MEASURE_REQUIRED"]
+__all__ = [
+    "MEASURE_CODE_PATTERN",
+    "MEASURE_REQUIRED",
+    "MeasureFields",
+    "OtherClaimsModel",
+    "PlanModel",
+    "default_other_claims",
+    "describe_value",
+    "key_problems",
+    "measures_problems",
+    "other_claims_problems",
+    "plan_json_schema",
+    "plan_problems",
+    "validate_plan",
+]
 
 #: A measure code: snake_case, starting with a letter, at most 64 characters.
 MEASURE_CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -63,6 +83,7 @@ def _one_of(*allowed: Any) -> Any:
 
     Written by hand because ``typing.Literal`` compares with ``==`` (so ``True`` passes as ``1``).
     """
+
     def check(value: Any) -> Any:
         if not any(type(value) is type(a) and value == a for a in allowed):
             raise PydanticCustomError("plan_choice", "not one of the allowed values")
@@ -73,6 +94,7 @@ def _one_of(*allowed: Any) -> Any:
 
 def _at_most(limit: str) -> AfterValidator:
     """Refuse a value over the stated limit ``limit`` (read when the plan is validated, not imported)."""
+
     def check(value: int) -> int:
         if value > getattr(current_limits(), limit):
             raise PydanticCustomError(f"limit_{limit}", "over the limit")
@@ -92,10 +114,14 @@ def _secondary(value: Any) -> tuple[str, ...] | None:
     raise PydanticCustomError("plan_secondary", "not auto or a list of codes")
 
 
-_Secondary = Annotated[Any, PlainValidator(_secondary), WithJsonSchema({"anyOf": [
-    {"const": "auto"}, {"type": "null"}, {"type": "array", "items": {"type": "string"}}]})]
-_VisitNumber = Annotated[int, Field(ge=2, json_schema_extra={"maximum": Limits().max_visit_number}),
-                         _at_most("max_visit_number")]
+_Secondary = Annotated[
+    Any,
+    PlainValidator(_secondary),
+    WithJsonSchema({"anyOf": [{"const": "auto"}, {"type": "null"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+_VisitNumber = Annotated[
+    int, Field(ge=2, json_schema_extra={"maximum": Limits().max_visit_number}), _at_most("max_visit_number")
+]
 
 
 def _codes_only(schema: dict[str, Any]) -> None:
@@ -119,9 +145,11 @@ class MeasureFields(BaseModel):
     # Defaults (None) mean "not given" and are never validated; a null written in the plan is
     # validated, so it is refused except for threshold_rel (null = no relative rule).
     label: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        None, description="text of 1 to 200 characters (the name shown in reports)")
+        None, description="text of 1 to 200 characters (the name shown in reports)"
+    )
     unit: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(
-        None, description="text of 1 to 50 characters")
+        None, description="text of 1 to 50 characters"
+    )
     lower: float = Field(None, description="a finite number (hard lower bound, inclusive)")
     upper: float = Field(None, description="a finite number above lower (hard upper bound, inclusive)")
     direction: _one_of(-1, 1) = Field(None, description="-1 (lower is better) or 1 (higher is better)")
@@ -130,7 +158,8 @@ class MeasureFields(BaseModel):
     threshold_rel: float | None = Field(None, gt=0, lt=1, description="a fraction in (0, 1) of baseline, or null")
     sided: bool = Field(None, description="true or false (the data must give side left/right)")
     source: Annotated[str, StringConstraints(max_length=1000)] = Field(
-        None, description="text of at most 1,000 characters (where the rule comes from)")
+        None, description="text of at most 1,000 characters (where the rule comes from)"
+    )
 
 
 class ClaimSettings(BaseModel):
@@ -139,7 +168,8 @@ class ClaimSettings(BaseModel):
     model_config = _CONFIG
 
     enabled: _one_of("auto", True, False) = Field(
-        "auto", description="auto, true or false (auto: run when the data has the needed columns)")
+        "auto", description="auto, true or false (auto: run when the data has the needed columns)"
+    )
 
 
 class SorenessSettings(ClaimSettings):
@@ -180,30 +210,37 @@ class PlanModel(BaseModel):
     model_config = ConfigDict(_CONFIG, title="outcomes analysis plan")
 
     name: Annotated[str, StringConstraints(max_length=200)] = Field(
-        "default", description="text of at most 200 characters")
+        "default", description="text of at most 200 characters"
+    )
     description: Annotated[str, StringConstraints(max_length=10_000)] = Field(
-        "", description="text of at most 10,000 characters")
+        "", description="text of at most 10,000 characters"
+    )
     primary_measure: _Code = Field("pain_nprs", description="a registered measure code (snake_case)")
     secondary_measures: _Secondary = Field(
-        None, description="'auto' (every ROM measure present in the data) or a list of registered measure codes")
+        None, description="'auto' (every ROM measure present in the data) or a list of registered measure codes"
+    )
     k: _VisitNumber = Field(3, description="an integer >= 2 (visit 1 is the baseline)")
     p0: float = Field(0.5, gt=0, lt=1, description="a number strictly between 0 and 1")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="a number strictly between 0 and 0.5")
     max_visit: _VisitNumber = Field(12, description="an integer >= k + 1 (at most max_visit_number)")
     min_cell_size: int = Field(11, ge=1, le=_MAX_COUNT, description=f"an integer from 1 to {_MAX_COUNT:,}")
-    seed: int = Field(20261201, ge=0, le=2 ** 63 - 1, description="an integer from 0 to 2**63 - 1")
-    n_boot: Annotated[int, Field(ge=100, json_schema_extra={"maximum": Limits().max_n_boot}),
-                      _at_most("max_n_boot")] = Field(
-        2000, description="an integer >= 100 (at most max_n_boot, 100,000 unless raised)")
+    seed: int = Field(20261201, ge=0, le=2**63 - 1, description="an integer from 0 to 2**63 - 1")
+    n_boot: Annotated[
+        int, Field(ge=100, json_schema_extra={"maximum": Limits().max_n_boot}), _at_most("max_n_boot")
+    ] = Field(2000, description="an integer >= 100 (at most max_n_boot, 100,000 unless raised)")
     trajectory: _one_of("log", "linear") = Field("log", description="log or linear")
     measures: dict[_Code, MeasureFields] | None = Field(
-        None, description="a mapping of measure code -> fields (override or add measures; docs/measures.md)",
-        json_schema_extra=_codes_only)
+        None,
+        description="a mapping of measure code -> fields (override or add measures; docs/measures.md)",
+        json_schema_extra=_codes_only,
+    )
     other_claims: OtherClaimsModel | None = Field(
-        None, description="a mapping of claim -> settings (docs/other-claims.md)")
+        None, description="a mapping of claim -> settings (docs/other-claims.md)"
+    )
 
 
 # --------------------------------------------------------------------------- errors -> Problems
+
 
 def describe_value(value: Any) -> str:
     """A short description of a plan value for a message (never a long text, never a huge number).
@@ -277,13 +314,21 @@ def _problems(exc: ValidationError, source: str, model: type[BaseModel], prefix:
         rule = f"plan_{top}" if full else "plan_mapping"
         if kind.startswith("limit_"):
             value = error["input"]
-            problems.append(limit_problem(kind.removeprefix("limit_"), f"{path} is {describe_value(value)}", source,
-                                          column=path))
+            problems.append(
+                limit_problem(kind.removeprefix("limit_"), f"{path} is {describe_value(value)}", source, column=path)
+            )
             continue
         if "[key]" in error["loc"]:
-            problems.append(Problem(rule, f"{path}: a measure code must be snake_case (lower-case letters, digits "
-                                    f"and _, starting with a letter) of at most {_CODE_CHARS} characters",
-                                    source, (), path))
+            problems.append(
+                Problem(
+                    rule,
+                    f"{path}: a measure code must be snake_case (lower-case letters, digits "
+                    f"and _, starting with a letter) of at most {_CODE_CHARS} characters",
+                    source,
+                    (),
+                    path,
+                )
+            )
             continue
         if kind == "extra_forbidden":
             _, parent = _lookup(model, loc)
@@ -296,8 +341,9 @@ def _problems(exc: ValidationError, source: str, model: type[BaseModel], prefix:
             continue
         info, _ = _lookup(model, loc)
         description = info.description if info is not None and info.description else "of the declared type"
-        problems.append(Problem(rule, f"{path} must be {description}, got {describe_value(error['input'])}", source, (),
-                                path))
+        problems.append(
+            Problem(rule, f"{path} must be {description}, got {describe_value(error['input'])}", source, (), path)
+        )
     return problems
 
 
@@ -320,8 +366,15 @@ def key_problems(data: Any, source: str, prefix: tuple[Any, ...] = ()) -> list[P
                     stack.append((value, (*path, key)))
                     continue
                 name = describe_value(key).removeprefix("a value of type ")
-                problems.append(Problem("plan_key_type", f"the key {describe_value(key)} is not text: plan keys are "
-                                        "names (k, p0, measure codes ...)", source, (), key_path([*path, name])))
+                problems.append(
+                    Problem(
+                        "plan_key_type",
+                        f"the key {describe_value(key)} is not text: plan keys are names (k, p0, measure codes ...)",
+                        source,
+                        (),
+                        key_path([*path, name]),
+                    )
+                )
         elif isinstance(node, list | tuple):
             stack.extend((item, (*path, i)) for i, item in enumerate(node))
     return sorted(problems, key=lambda p: p.column or "")

@@ -18,29 +18,29 @@ Examples
 [0.0, 0.1072]
 """
 
-from .mixed import TrajectoryFit, fit_trajectory
-from .multiplicity import benjamini_hochberg, holm
-from .paired import hodges_lehmann, paired_change
-from .reml import RemlFit, reml_fit
-from .proportions import proportion_summary, wilson_ci
-from .survival import km_at, km_at_from_counts, km_counts, km_from_counts, km_median, km_table, logrank
+from outcomes.stats.mixed import TrajectoryFit, fit_trajectory
+from outcomes.stats.multiplicity import benjamini_hochberg, holm
+from outcomes.stats.paired import hodges_lehmann, paired_change
+from outcomes.stats.proportions import proportion_summary, wilson_ci
+from outcomes.stats.reml import RemlFit, reml_fit
+from outcomes.stats.survival import km_at, km_at_from_counts, km_counts, km_from_counts, km_median, km_table, logrank
 
 __all__ = [
-    "wilson_ci",
-    "proportion_summary",
-    "km_counts",
-    "km_table",
-    "km_from_counts",
+    "RemlFit",
+    "TrajectoryFit",
+    "benjamini_hochberg",
+    "fit_trajectory",
+    "hodges_lehmann",
+    "holm",
     "km_at",
     "km_at_from_counts",
+    "km_counts",
+    "km_from_counts",
     "km_median",
+    "km_table",
     "logrank",
     "paired_change",
-    "hodges_lehmann",
-    "fit_trajectory",
-    "TrajectoryFit",
+    "proportion_summary",
     "reml_fit",
-    "RemlFit",
-    "holm",
-    "benjamini_hochberg",
+    "wilson_ci",
 ]

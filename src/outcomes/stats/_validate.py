@@ -23,9 +23,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import OutcomesError, Problem
+from outcomes.errors import OutcomesError, Problem
 
-__all__ = ["SOURCE", "invalid", "as_finite_1d", "check_conf_level", "check_probability", "same_length"]
+__all__ = ["SOURCE", "as_finite_1d", "check_conf_level", "check_probability", "invalid", "same_length"]
 
 #: ``Problem.source`` for errors raised by the statistics layer.
 SOURCE = "stats"

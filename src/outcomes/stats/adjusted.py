@@ -2,7 +2,7 @@
 
 Used by the twitch-response and combined-therapy claims.  All models are fitted by
 statsmodels; this module only builds the design matrix and turns fits into one
-estimate with a normal-pivot interval (:func:`outcomes.claims.other_claims.wald_result`).
+estimate with a normal-pivot interval (:func:`outcomes.stats.decision.wald_result`).
 
 ``ancova_difference``
     OLS of the outcome on the group indicator and covariates; the group coefficient
@@ -44,14 +44,12 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-from outcomes.claims.other_claims import wald_result
+from outcomes.stats.decision import wald_result
 
-__all__ = ["covariate_design", "ancova_difference", "standardized_risk_difference", "ipw_risk_difference"]
+__all__ = ["ancova_difference", "covariate_design", "ipw_risk_difference", "standardized_risk_difference"]
 
 
-def covariate_design(
-    frame: pd.DataFrame, numeric: Sequence[str] = (), categorical: Sequence[str] = ()
-) -> pd.DataFrame:
+def covariate_design(frame: pd.DataFrame, numeric: Sequence[str] = (), categorical: Sequence[str] = ()) -> pd.DataFrame:
     """Covariate columns: ``const``, numeric covariates, indicators of categorical ones.
 
     Constant covariates are dropped (they cannot be estimated).
@@ -80,8 +78,14 @@ def _summary(result: dict[str, Any], n: int, n_excluded: int, method: str) -> di
 
 
 def ancova_difference(
-    frame: pd.DataFrame, outcome: str, treatment: str, *, numeric: Sequence[str] = (),
-    categorical: Sequence[str] = (), conf_level: float = 0.95, threshold: float = 0.0,
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    *,
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    conf_level: float = 0.95,
+    threshold: float = 0.0,
 ) -> dict[str, Any]:
     """Group difference in a continuous outcome adjusted for covariates (OLS, HC3 SE).
 
@@ -135,8 +139,14 @@ def _logit_fit(y: np.ndarray, design: pd.DataFrame):
 
 
 def standardized_risk_difference(
-    frame: pd.DataFrame, outcome: str, treatment: str, *, numeric: Sequence[str] = (),
-    categorical: Sequence[str] = (), conf_level: float = 0.95, threshold: float = 0.0,
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    *,
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    conf_level: float = 0.95,
+    threshold: float = 0.0,
 ) -> dict[str, Any]:
     """Standardized risk difference by g-computation from a logistic model (delta-method SE).
 
@@ -161,8 +171,12 @@ def standardized_risk_difference(
     fit = _logit_fit(y, design) if 0 < y.sum() < y.size else None
     if fit is None:
         out = wald_result(np.nan, np.nan, threshold, conf_level)
-        return _summary({**out, "std_err": np.nan, "risk_1": np.nan, "risk_0": np.nan}, len(data), n_excl,
-                        method + " (model not estimable)")
+        return _summary(
+            {**out, "std_err": np.nan, "risk_1": np.nan, "risk_0": np.nan},
+            len(data),
+            n_excl,
+            method + " (model not estimable)",
+        )
     beta = fit.params.to_numpy()
     x1, x0 = design.to_numpy(copy=True), design.to_numpy(copy=True)
     x1[:, 1], x0[:, 1] = 1.0, 0.0
@@ -171,13 +185,20 @@ def standardized_risk_difference(
     se = float(np.sqrt(grad @ fit.cov_params().to_numpy() @ grad))
     est = float(p1.mean() - p0.mean())
     out = wald_result(est, se, threshold, conf_level)
-    return _summary({**out, "std_err": se, "risk_1": float(p1.mean()), "risk_0": float(p0.mean())},
-                    len(data), n_excl, method)
+    return _summary(
+        {**out, "std_err": se, "risk_1": float(p1.mean()), "risk_0": float(p0.mean())}, len(data), n_excl, method
+    )
 
 
 def ipw_risk_difference(
-    frame: pd.DataFrame, outcome: str, treatment: str, *, numeric: Sequence[str] = (),
-    categorical: Sequence[str] = (), conf_level: float = 0.95, threshold: float = 0.0,
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    *,
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    conf_level: float = 0.95,
+    threshold: float = 0.0,
 ) -> dict[str, Any]:
     """Difference in mean outcome weighted by stabilized inverse propensity weights.
 
@@ -198,15 +219,23 @@ def ipw_risk_difference(
     ps_fit = _logit_fit(a, design) if 0 < a.sum() < a.size else None
     if ps_fit is None:
         out = wald_result(np.nan, np.nan, threshold, conf_level)
-        return _summary({**out, "std_err": np.nan, "max_weight": np.nan}, len(data), n_excl,
-                        method + " (propensity model not estimable)")
+        return _summary(
+            {**out, "std_err": np.nan, "max_weight": np.nan},
+            len(data),
+            n_excl,
+            method + " (propensity model not estimable)",
+        )
     ps = ps_fit.predict(design).to_numpy()
     if np.any(ps <= 1e-8) or np.any(ps >= 1 - 1e-8):
         # Some covariate pattern is (almost) only ever treated one way: positivity fails and
         # the weights are infinite, so no weighted estimate exists.
         out = wald_result(np.nan, np.nan, threshold, conf_level)
-        return _summary({**out, "std_err": np.nan, "max_weight": np.nan}, len(data), n_excl,
-                        method + " (positivity violated: propensity 0 or 1)")
+        return _summary(
+            {**out, "std_err": np.nan, "max_weight": np.nan},
+            len(data),
+            n_excl,
+            method + " (positivity violated: propensity 0 or 1)",
+        )
     weight = np.where(a == 1, a.mean() / ps, (1 - a.mean()) / (1 - ps))
     xa = sm.add_constant(pd.DataFrame({treatment: a}, index=data.index), has_constant="add")
     fit = sm.WLS(data[outcome].to_numpy(dtype=float), xa, weights=weight).fit(cov_type="HC0")

@@ -62,8 +62,8 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from ._validate import check_conf_level, invalid
-from .reml import reml_fit
+from outcomes.stats._validate import check_conf_level, invalid
+from outcomes.stats.reml import reml_fit
 
 __all__ = ["STATSMODELS_MAX_GROUPS", "TrajectoryFit", "fit_trajectory"]
 
@@ -74,8 +74,11 @@ Engine = Literal["auto", "statsmodels", "reml"]
 
 Transform = Literal["log", "linear", "piecewise"]
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "bfgs", "powell", "nm")
-_TERMS = {"log": ("intercept", "log_time"), "linear": ("intercept", "time"),
-          "piecewise": ("intercept", "slope_before", "slope_after")}
+_TERMS = {
+    "log": ("intercept", "log_time"),
+    "linear": ("intercept", "time"),
+    "piecewise": ("intercept", "slope_before", "slope_after"),
+}
 
 
 def _design(time: np.ndarray, transform: Transform, baseline_time: float, knot: float | None) -> np.ndarray:
@@ -146,8 +149,7 @@ class TrajectoryFit:
         z = self._z()
         with np.errstate(divide="ignore", invalid="ignore"):
             p = 2 * stats.norm.sf(np.abs(est / se))
-        return {"estimate": est, "std_err": se, "ci_low": est - z * se, "ci_high": est + z * se,
-                "p_value": p}
+        return {"estimate": est, "std_err": se, "ci_low": est - z * se, "ci_high": est + z * se, "p_value": p}
 
     def fixed_effects(self) -> pd.DataFrame:
         """Tidy fixed effects: ``term, estimate, std_err, ci_low, ci_high, p_value``.
@@ -191,8 +193,9 @@ class TrajectoryFit:
            visit  estimate
         0      4      -2.1
         """
-        rows = (_design(np.array([float(k)]), self.transform, self.baseline_time, self.knot)
-                - _design(np.array([self.baseline_time]), self.transform, self.baseline_time, self.knot))
+        rows = _design(np.array([float(k)]), self.transform, self.baseline_time, self.knot) - _design(
+            np.array([self.baseline_time]), self.transform, self.baseline_time, self.knot
+        )
         tidy = self._tidy(*self._contrast(rows))
         return pd.DataFrame({"visit": [k], **tidy, "conf_level": self.conf_level})
 
@@ -212,8 +215,9 @@ class TrajectoryFit:
         if self.transform != "piecewise":
             raise invalid("transform", "slope_difference needs transform='piecewise'", "transform")
         rows = np.array([[0.0, -1.0, 1.0]])
-        return pd.DataFrame({"term": ["slope_after - slope_before"], **self._tidy(*self._contrast(rows)),
-                             "conf_level": self.conf_level})
+        return pd.DataFrame(
+            {"term": ["slope_after - slope_before"], **self._tidy(*self._contrast(rows)), "conf_level": self.conf_level}
+        )
 
 
 def _is_boundary_note(message: str) -> bool:

@@ -19,9 +19,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from statsmodels.stats.multitest import multipletests
 
-from ._validate import invalid
+from outcomes.stats._validate import invalid
 
-__all__ = ["holm", "benjamini_hochberg"]
+__all__ = ["benjamini_hochberg", "holm"]
 
 
 def _adjust(p_values: ArrayLike, method: str) -> np.ndarray:

@@ -51,9 +51,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._validate import as_finite_1d, check_conf_level, invalid, same_length
+from outcomes.stats._validate import as_finite_1d, check_conf_level, invalid, same_length
 
-__all__ = ["paired_change", "hodges_lehmann"]
+__all__ = ["hodges_lehmann", "paired_change"]
 
 #: The multinomial sampler is used when the data have at least this many rows per distinct
 #: row: drawing one multinomial cell costs about 3 uniform row draws (measured with NumPy 2
@@ -205,8 +205,9 @@ def _threads() -> int:
     return max(1, min(4, cpus))
 
 
-def _map_blocks(func: Callable[[np.random.Generator, int], dict[str, np.ndarray]], sizes: list[int],
-                seed: int, parallel: bool) -> dict[str, np.ndarray]:
+def _map_blocks(
+    func: Callable[[np.random.Generator, int], dict[str, np.ndarray]], sizes: list[int], seed: int, parallel: bool
+) -> dict[str, np.ndarray]:
     """Run ``func(rng, size)`` per block with independent child generators; concatenate in block order."""
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(sizes))]
     workers = min(len(sizes), _threads()) if parallel else 1
@@ -368,8 +369,9 @@ def paired_change(
         # to a slow permutation test); otherwise the tie-corrected normal approximation.
         nonzero = d[d != 0]
         exact = n <= 50 and nonzero.size == n and np.unique(np.abs(nonzero)).size == n
-        w_p = stats.wilcoxon(d, alternative=alternative, correction=not exact,
-                             method="exact" if exact else "approx").pvalue
+        w_p = stats.wilcoxon(
+            d, alternative=alternative, correction=not exact, method="exact" if exact else "approx"
+        ).pvalue
     rows.append(("hodges_lehmann", hl.estimate, hl.ci_low, hl.ci_high, w_p, f"{hl.method}+wilcoxon"))
 
     sd = d.std(ddof=1)

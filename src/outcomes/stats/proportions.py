@@ -20,9 +20,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._validate import check_conf_level, check_probability, invalid
+from outcomes.stats._validate import check_conf_level, check_probability, invalid
 
-__all__ = ["wilson_ci", "proportion_summary"]
+__all__ = ["proportion_summary", "wilson_ci"]
 
 
 def wilson_ci(
@@ -80,9 +80,7 @@ def wilson_ci(
     return low, high
 
 
-def proportion_summary(
-    successes: int, n: int, *, conf_level: float = 0.95, p0: float | None = None
-) -> pd.DataFrame:
+def proportion_summary(successes: int, n: int, *, conf_level: float = 0.95, p0: float | None = None) -> pd.DataFrame:
     """One-row summary of a proportion with its Wilson interval.
 
     Parameters

@@ -51,7 +51,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize
 
-from ._validate import invalid
+from outcomes.stats._validate import invalid
 
 __all__ = ["RemlFit", "reml_fit"]
 
@@ -129,7 +129,7 @@ class _Criterion:
         # Every theta-free product of the group sums, contiguous, so that one evaluation is
         # ~15 vector operations plus matrix-vector products over the groups.
         b0, b1, c0, c1 = B[:, 0, :], B[:, 1, :], c[:, 0], c[:, 1]
-        outer = lambda u, v: np.einsum("gp,gq->gpq", u, v).reshape(n_groups, -1)  # noqa: E731
+        outer = lambda u, v: np.einsum("gp,gq->gpq", u, v).reshape(n_groups, -1)
         # Laid out (columns, 3 G) so that sum_k w[k] @ stack[k] is one row-major matrix-vector product.
         self.bb = self._rows(outer(b0, b0), outer(b0, b1) + outer(b1, b0), outer(b1, b1))  # (p*p, 3G)
         self.bc = self._rows(b0 * c0[:, None], b0 * c1[:, None] + b1 * c0[:, None], b1 * c1[:, None])  # (p, 3G)
@@ -200,8 +200,12 @@ class _Criterion:
 
 def _mm(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
     """2 x 2 matrix product, element by element over groups (shapes (2, 2[, G]))."""
-    return np.array([[P[0, 0] * Q[0, 0] + P[0, 1] * Q[1, 0], P[0, 0] * Q[0, 1] + P[0, 1] * Q[1, 1]],
-                     [P[1, 0] * Q[0, 0] + P[1, 1] * Q[1, 0], P[1, 0] * Q[0, 1] + P[1, 1] * Q[1, 1]]])
+    return np.array(
+        [
+            [P[0, 0] * Q[0, 0] + P[0, 1] * Q[1, 0], P[0, 0] * Q[0, 1] + P[0, 1] * Q[1, 1]],
+            [P[1, 0] * Q[0, 0] + P[1, 1] * Q[1, 0], P[1, 0] * Q[0, 1] + P[1, 1] * Q[1, 1]],
+        ]
+    )
 
 
 def reml_fit(y: ArrayLike, X: ArrayLike, Z: ArrayLike, groups: ArrayLike) -> RemlFit:
@@ -285,12 +289,18 @@ def _optimize(crit: _Criterion) -> tuple[np.ndarray, optimize.OptimizeResult]:
         dev, grad = crit(theta)
         return dev / n, grad / n
 
-    first = optimize.minimize(on_log_scale, x0=np.zeros(3), jac=True, method="BFGS",
-                              options={"gtol": 1e-6, "maxiter": 500})
+    first = optimize.minimize(
+        on_log_scale, x0=np.zeros(3), jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 500}
+    )
     start = np.array([np.exp(first.x[0]), first.x[1], np.exp(first.x[2])])
-    second = optimize.minimize(on_theta, x0=start, jac=True, method="L-BFGS-B",
-                               bounds=[(0.0, None), (None, None), (0.0, None)],
-                               options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500})
+    second = optimize.minimize(
+        on_theta,
+        x0=start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, None), (None, None), (0.0, None)],
+        options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500},
+    )
     best = second if np.isfinite(second.fun) and second.fun <= first.fun else first
     theta = second.x if best is second else start
     # Converged = the projected gradient (per observation) vanishes at the optimum: a line

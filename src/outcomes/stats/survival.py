@@ -55,15 +55,15 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._validate import as_finite_1d, check_conf_level, check_probability, invalid, same_length
+from outcomes.stats._validate import as_finite_1d, check_conf_level, check_probability, invalid, same_length
 
 __all__ = [
-    "km_counts",
-    "km_table",
-    "km_from_counts",
     "km_at",
     "km_at_from_counts",
+    "km_counts",
+    "km_from_counts",
     "km_median",
+    "km_table",
     "logrank",
 ]
 
@@ -270,9 +270,7 @@ def km_table(
     return _table(_curve(*_counts(time, event)), conf_level, conf_type)
 
 
-def _at(
-    curve: _Curve, k: float, conf_level: float, p0: float | None, conf_type: ConfType
-) -> pd.DataFrame:
+def _at(curve: _Curve, k: float, conf_level: float, p0: float | None, conf_type: ConfType) -> pd.DataFrame:
     benchmark = check_probability(p0, "p0")
     z = _z(conf_level)
     upto = curve.time <= k
@@ -483,9 +481,7 @@ def km_median(
     )
 
 
-def logrank(
-    time_a: ArrayLike, event_a: ArrayLike, time_b: ArrayLike, event_b: ArrayLike
-) -> pd.DataFrame:
+def logrank(time_a: ArrayLike, event_a: ArrayLike, time_b: ArrayLike, event_b: ArrayLike) -> pd.DataFrame:
     """Two-sided log-rank test of equal time-to-improvement curves.
 
     Wraps :func:`scipy.stats.logrank` on :class:`scipy.stats.CensoredData`
