@@ -53,6 +53,9 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -n -b html docs/api build/docs
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 

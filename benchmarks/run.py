@@ -166,7 +166,6 @@ def run_child(stage_set: str, *, size: int, data: Path | None, timeout: float) -
     if data is not None:
         cmd += ["--data", str(data)]
     with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        t0 = time.perf_counter()
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -40,7 +40,7 @@ pd.set_option("display.precision", 3)
 pd.set_option("display.width", 120)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
 other = a.other_claims
-cols = ["id", "verdict", "estimate", "ci_low", "ci_high", "threshold", "n", "n_excluded"]
+cols = ["id", "verdict", "estimate", "ci_low", "ci_high", "p0", "n", "n_excluded"]
 print(other.claims[cols].round(3).to_string(index=False))
 
 # %% [markdown]

@@ -92,8 +92,6 @@ def _optional(node: ast.Import | ast.ImportFrom) -> bool:
 
 
 def _type_checking_only(tree: ast.Module, node: ast.AST) -> bool:
-    for block in tree.body:
-        if isinstance(block, ast.If) and ast.unparse(block.test) in {"TYPE_CHECKING", "typing.TYPE_CHECKING"}:
-            if any(child is node for child in ast.walk(block)):
-                return True
-    return False
+    guards = {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
+    blocks = [b for b in tree.body if isinstance(b, ast.If) and ast.unparse(b.test) in guards]
+    return any(child is node for block in blocks for child in ast.walk(block))

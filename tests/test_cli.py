@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import outcomes.analysis
+import outcomes.cli
 import outcomes.report.html
 from outcomes.cli import main
 from outcomes.ingest.synth import SynthParams, simulate_visits, write_visits
@@ -67,7 +68,7 @@ def test_unsuppressed_json_never_to_stdout(small, capsys):
 
 def test_report_passes_research_and_force(monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr(outcomes.report.html, "build_report", lambda *a, **k: seen.update(args=a, kwargs=k))
+    monkeypatch.setattr(outcomes.cli, "build_report", lambda *a, **k: seen.update(args=a, kwargs=k))
     assert main(["report", "--out", str(tmp_path / "r"), "--research", "--force"]) == 0
     assert seen["kwargs"]["research"] is True and seen["kwargs"]["force"] is True
     assert main(["report", "--out", str(tmp_path / "r")]) == 0
@@ -78,8 +79,8 @@ def test_a_refused_output_costs_no_work(monkeypatch, tmp_path, capsys):
     def boom(*args, **kwargs):
         raise AssertionError("the analysis ran although the output was refused")
 
-    monkeypatch.setattr(outcomes.analysis, "analyse", boom)
-    monkeypatch.setattr(outcomes.report.html, "build_report", boom)
+    monkeypatch.setattr(outcomes.cli, "analyse", boom)
+    monkeypatch.setattr(outcomes.cli, "build_report", boom)
     user = tmp_path / "mine.json"
     user.write_text("mine")
     assert main(["claims", "--json", str(user)]) == 1
@@ -144,7 +145,7 @@ def test_os_and_memory_errors_are_exit_1_never_3(monkeypatch, capsys, exc, words
     def fail(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(outcomes.analysis, "analyse", fail)
+    monkeypatch.setattr(outcomes.cli, "analyse", fail)
     assert main(["claims"]) == 1
     err = capsys.readouterr().err
     assert words in err and "internal error" not in err and "\x1b" not in err
@@ -167,7 +168,7 @@ def test_sigterm_inside_a_command_is_exit_143(monkeypatch, capsys):
 
         time.sleep(5)
 
-    monkeypatch.setattr(outcomes.analysis, "analyse", terminated)
+    monkeypatch.setattr(outcomes.cli, "analyse", terminated)
     before = signal.getsignal(signal.SIGTERM)
     assert main(["claims"]) == 143
     assert "SIGTERM" in capsys.readouterr().err and signal.getsignal(signal.SIGTERM) is before

@@ -197,7 +197,7 @@ def test_figures_draw_no_small_count_and_no_suppressed_estimate(run):
 
 
 def test_sentences_of_shown_claims_name_no_small_count(run):
-    res, doc, _ = run
+    _, doc, _ = run
     sentences = [c["sentence"] for c in doc["claims"]] + [c["sentence"] for c in doc["other_claims"]]
     sentences += [a["sentence"] for c in doc["other_claims"] for a in c["analyses"]]
     for s in sentences:

@@ -1,7 +1,7 @@
 """The fast load path gives what the plain one gives.
 
 ``load_visits`` reads text columns coded (Parquet dictionaries, CSV categoricals; see
-``outcomes.ingest.records._read``) and validates with numpy group codes; ``validate_records(read_records(...))``
+``read_records(..., coded=True)``) and validates with numpy group codes; ``validate_records(read_records(...))``
 reads every cell as text.  Both must return the same frames and raise the same messages.
 """
 
@@ -13,7 +13,7 @@ from outcomes import load_visits
 from outcomes.errors import OutcomesError
 from outcomes.ingest.coded import Groups
 from outcomes.ingest.phi import scan_phi
-from outcomes.ingest.records import _read, read_records
+from outcomes.ingest.records import read_records
 from outcomes.ingest.rules import validate_records
 
 
@@ -121,7 +121,7 @@ def test_parquet_with_typed_and_categorical_columns(tmp_path, categorical):
     frame[categorical] = frame[categorical].astype("category")
     path = tmp_path / "v.parquet"
     frame.to_parquet(path, index=False)
-    assert categorical not in _read(path, None, coded=True).codes
+    assert categorical not in read_records(path, coded=True).codes
     _assert_same(path)
 
 
@@ -146,7 +146,7 @@ def test_coded_columns_are_factorized_cells(tmp_path, fmt):
     if fmt == "parquet":  # a dictionary in sorted, not first-seen, order is renumbered
         frame = frame.assign(measure=pd.Categorical(frame["measure"]).astype(str))
     path = _write(frame, fmt, tmp_path)
-    coded, plain = _read(path, None, coded=True), read_records(path)
+    coded, plain = read_records(path, coded=True), read_records(path)
     assert set(coded.codes) == {c for c in plain.frame.columns if pd.api.types.is_string_dtype(plain.frame[c])}
     for column, (codes, uniques) in coded.codes.items():
         expected_codes, expected_uniques = pd.factorize(plain.frame[column])
@@ -161,7 +161,7 @@ def test_phi_scan_with_codes_equals_plain_scan(tmp_path):
         email=["a@example.com"] * len(_base()),
     )
     path = _write(frame, "csv", tmp_path)
-    coded, plain = _read(path, None, coded=True), read_records(path)
+    coded, plain = read_records(path, coded=True), read_records(path)
     with_codes = scan_phi(coded.frame, source=path, rows=coded.rows, codes=coded.codes)
     assert with_codes == scan_phi(plain.frame, source=path, rows=plain.rows)
     assert {p.rule for p in with_codes} == {"phi_phone", "phi_email"}
@@ -205,10 +205,10 @@ def test_parquet_index_and_other_string_types(tmp_path):
     frame = _variants()["padded_and_blank_cells"]
     path = tmp_path / "v.parquet"
     frame.set_index("patient_id").to_parquet(path)
-    assert "patient_id" not in _read(path, None, coded=True).codes
+    assert "patient_id" not in read_records(path, coded=True).codes
     _assert_same(path)
     frame.astype({"measure": "string"}).to_parquet(path, index=False)
-    assert "measure" not in _read(path, None, coded=True).codes
+    assert "measure" not in read_records(path, coded=True).codes
     _assert_same(path)
 
 

@@ -1,4 +1,7 @@
-"""``outcomes.safety.outputs``: the one output policy (ownership, inputs, links, temporaries, disk failures, signals)."""
+"""``outcomes.safety.outputs``: the one output policy.
+
+Ownership, inputs, links, temporaries, disk failures, signals.
+"""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def test_claim_verdict_quantiles_and_exclusions():
     for q in QUANTILES:
         assert out.loc[f"quantile_{round(100 * q):02d}", "estimate"] == pytest.approx(np.quantile(reported, q))
     expected = "supported" if head["ci_low"] > 0.9 else "not_supported" if head["ci_high"] < 0.9 else "inconclusive"
-    assert head["verdict"] == expected and head["threshold"] == 0.9
+    assert head["verdict"] == expected and head["p0"] == 0.9
 
 
 def test_plan_threshold_changes_verdict():

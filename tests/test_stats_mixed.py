@@ -109,7 +109,7 @@ def test_convergence_warning_moves_to_next_optimizer_and_is_recorded(monkeypatch
 
     def flaky_fit(self, *args, method=None, **kwargs):
         if method == "lbfgs":
-            warnings.warn("simulated failure to converge", ConvergenceWarning)
+            warnings.warn("simulated failure to converge", ConvergenceWarning, stacklevel=2)
         return real_fit(self, *args, method=method, **kwargs)
 
     monkeypatch.setattr(MixedLM, "fit", flaky_fit)
@@ -122,7 +122,7 @@ def test_no_optimizer_converging_is_reported_not_hidden(monkeypatch):
     real_fit = MixedLM.fit
 
     def failing_fit(self, *args, method=None, **kwargs):
-        warnings.warn("simulated failure to converge", ConvergenceWarning)
+        warnings.warn("simulated failure to converge", ConvergenceWarning, stacklevel=2)
         return real_fit(self, *args, method=method, **kwargs)
 
     monkeypatch.setattr(MixedLM, "fit", failing_fit)

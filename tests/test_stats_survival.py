@@ -165,7 +165,7 @@ def test_p_value_is_the_inverted_loglog_interval():
     # lower limit is ci_low of the two-sided (1 - 2 alpha) interval.
     rng = np.random.default_rng(5)
     checked = 0
-    for trial in range(60):
+    for _ in range(60):
         n = int(rng.integers(15, 200))
         t = rng.integers(2, 13, size=n)
         e = (rng.random(n) < rng.uniform(0.2, 0.8)).astype(int)

@@ -50,7 +50,7 @@ def test_change_at_k_known_answer():
     ci = stats.ttest_1samp(gains, 0).confidence_interval(0.90)
     assert mean["estimate"] == pytest.approx(gains.mean())
     assert (mean["ci_low"], mean["ci_high"]) == pytest.approx((ci.low, ci.high))
-    assert mean["threshold"] == 6.5  # the registry's grip MCID
+    assert mean["p0"] == 6.5  # the registry's grip MCID
     # KM at visit 3, no censoring before 3: the share of gains >= 6.5 (6 of 12)
     assert out.loc["kaplan_meier", "estimate"] == pytest.approx(6 / 12)
 

@@ -7,8 +7,13 @@ layers (``spec`` -> ``ingest`` -> ``episodes`` -> ``stats`` -> ``claims`` ->
 ``analysis`` -> ``report`` -> ``cli``).
 """
 
+import logging
+
 from outcomes.ingest.load import load_visits
 from outcomes.ingest.visits import LoadedVisits
 from outcomes.version import __version__
+
+# A library configures no handler: the application does (outcomes.cli: stderr, --quiet/--verbose).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__: list[str] = ["LoadedVisits", "__version__", "load_visits"]

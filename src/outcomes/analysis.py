@@ -27,6 +27,7 @@ from outcomes.disclosure import count_marks, disclose_claims
 from outcomes.errors import OutcomesError, Problem
 from outcomes.ingest.load import load_visits
 from outcomes.ingest.visits import LoadedVisits
+from outcomes.resources import sample_data
 from outcomes.spec.plan import Plan, load_plan
 
 __all__ = ["SAMPLE_DATA", "Analysis", "analyse", "load_analysis", "save_analysis", "summary_lines"]
@@ -41,7 +42,7 @@ _OTHER_CLAIM_NAMES = {
 }
 
 #: The bundled synthetic sample (used when no data file is given).
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data" / "sample" / "visits.csv"
+SAMPLE_DATA = sample_data()
 
 
 @dataclass(frozen=True)

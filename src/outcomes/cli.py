@@ -6,6 +6,8 @@ Exit codes: 0 ok; 1 unusable input (data, plan, mapping) or refused output path 
 129 hung up (SIGHUP): temporaries are removed on the way out. No traceback is printed unless
 ``--debug`` is given. Every output path is checked by :mod:`outcomes.safety.outputs` before any work.
 ``claims --json -`` writes only the JSON document to stdout (the summary then goes to stderr).
+Logging is configured here and nowhere else: the library's records go to stderr as ``outcomes: ...``
+lines, INFO and above by default, WARNING and above with ``--quiet``, DEBUG with ``--verbose``.
 No statistics live here.
 """
 
@@ -18,10 +20,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from outcomes.analysis import SAMPLE_DATA, analyse, summary_lines
-from outcomes.claims.dask_engine import evaluate_claims_dask
+from tqdm import tqdm  # type: ignore[import-untyped]  # no py.typed, no stubs installed
+
+from outcomes.analysis import SAMPLE_DATA, Analysis, analyse, summary_lines
+from outcomes.claims.dask_engine import ScaledClaims, evaluate_claims_dask
 from outcomes.errors import OutcomesError, Problem, printable
 from outcomes.ingest.deidentify import deidentify_export
 from outcomes.ingest.load import load_visits
@@ -136,6 +140,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     inputs = _defaults(args)
     for path, _, what in targets:  # before any work: a refused path costs nothing
         check_output_file(path, inputs=inputs, force=args.force, what=what)
+    result: Analysis | ScaledClaims
     if args.engine == "dask":  # P2 claims only; see docs/scaling.md
         if args.data is None:
             raise OutcomesError(Problem("engine_input", "--engine dask needs a Parquet file or directory", "<args>"))
@@ -144,7 +149,9 @@ def _cmd_claims(args: argparse.Namespace) -> int:
         result = analyse(args.data, args.plan)
 
     tell = sys.stderr if to_stdout else sys.stdout  # with --json -, stdout holds the JSON document and nothing else
-    _print("\n".join(summary_lines(result)), file=tell)
+    # summary_lines reads only .plan and .claims, which both engines' results have; the ignore goes (flagged as
+    # unused) once outcomes.analysis.summary_lines is typed ``Analysis | ScaledClaims``
+    _print("\n".join(summary_lines(result)), file=tell)  # type: ignore[arg-type]
     if to_stdout:
         sys.stdout.write(dumps(analysis_document(result)))
         sys.stdout.flush()
@@ -174,9 +181,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _common_options(p: argparse.ArgumentParser, *, top: bool) -> None:
+    """``--debug``, ``--quiet``, ``--verbose``: accepted before the subcommand's name and after it.
+
+    On a subcommand they default to ``SUPPRESS`` (absent unless given): argparse copies a subcommand's
+    defaults over the values the main parser parsed, which would undo ``outcomes --verbose report``.
+    """
+    absent: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    p.add_argument("--debug", action="store_true", help="show tracebacks", **absent)
+    loudness = p.add_mutually_exclusive_group()
+    level = {"dest": "log_level", "action": "store_const", **({"default": logging.INFO} if top else absent)}
+    loudness.add_argument("--quiet", const=logging.WARNING, help="on stderr, only warnings and errors", **level)
+    loudness.add_argument("--verbose", const=logging.DEBUG, help="on stderr, also the debugging detail", **level)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="outcomes", description=__doc__.splitlines()[0])
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    _common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -190,7 +211,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
-        p.add_argument("--debug", action="store_true", help="show tracebacks")
+        _common_options(p, top=False)
         p.set_defaults(func=func)
         return p
 
@@ -299,26 +320,33 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def _warnings_to_stderr() -> Iterator[None]:
-    """Within the block, the library's warnings (e.g. a stale temporary removed) are printed on stderr."""
+def _logging_to_stderr(level: int) -> Iterator[None]:
+    """Within the block, the library's records of ``level`` and above (the steps of a report at INFO, a stale
+    temporary removed at WARNING ...) are lines on stderr; the ``outcomes`` logger is restored afterwards."""
     logger = logging.getLogger("outcomes")
-    handler = _StderrHandler(logging.WARNING)
-    level = logger.level
+    handler = _StderrHandler(level)
+    handler.setFormatter(logging.Formatter("outcomes: %(message)s"))
+    saved = logger.level
     logger.addHandler(handler)
-    if logger.getEffectiveLevel() > logging.WARNING:
-        logger.setLevel(logging.WARNING)
+    logger.setLevel(level)
     try:
         yield
     finally:
         logger.removeHandler(handler)
-        logger.setLevel(level)
+        logger.setLevel(saved)
 
 
 class _StderrHandler(logging.Handler):
-    """One line per warning, ``outcomes: ...``, on the *current* ``sys.stderr`` (which tests may swap)."""
+    """One line a record, ``outcomes: ...``, escaped by :func:`~outcomes.errors.printable`, on the *current*
+    ``sys.stderr`` (which tests may swap). Written by ``tqdm.write``: a progress bar on the terminal is cleared
+    first and redrawn below the line, instead of being broken by it."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        _print(f"outcomes: {record.getMessage()}", file=sys.stderr)
+        try:
+            text = "\n".join(printable(line) for line in self.format(record).split("\n"))
+            tqdm.write(text, file=sys.stderr)
+        except Exception:  # logging's contract: a failing handler reports through handleError, never raises
+            self.handleError(record)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -338,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     name = f"outcomes {args.command}"
     # SIGTERM/SIGHUP unwind like Ctrl-C, through every ``finally``: temporaries are removed
-    with install_signal_handlers(), _warnings_to_stderr():
+    with install_signal_handlers(), _logging_to_stderr(args.log_level):
         try:
             return int(args.func(args))
         except OutcomesError as exc:

@@ -134,7 +134,9 @@ def exclusion_text(counts: Mapping[str, int], min_cell: int = 11, sep: str = "; 
 
 
 def _check_min_cell(min_cell: int) -> int:
-    if isinstance(min_cell, bool) or not isinstance(min_cell, (int, np.integer)) or min_cell < 1:
+    # checked at run time too: the value comes from a plan file, whatever the annotation says
+    value: object = min_cell
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise OutcomesError(Problem("min_cell_size", "min_cell must be a whole number >= 1", _SOURCE))
     return int(min_cell)
 
@@ -154,13 +156,13 @@ def _counts_matrix(table: pd.DataFrame, count_cols: Sequence[str]) -> np.ndarray
     values = table[list(count_cols)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
     if bad.any():
-        cols = sorted({count_cols[j] for j in np.nonzero(bad)[1]})
+        cols = sorted({count_cols[int(j)] for j in np.nonzero(bad)[1]})
         raise OutcomesError(
             Problem(
                 "counts_valid", "counts must be whole numbers >= 0 (no missing values)", _SOURCE, (), ", ".join(cols)
             )
         )
-    return values.astype(np.int64)
+    return np.asarray(values, dtype=np.int64)
 
 
 def _complement(counts: np.ndarray, hidden: np.ndarray, axis: int) -> bool:
@@ -226,7 +228,9 @@ def _hide_smallest(counts: np.ndarray, hidden: np.ndarray, cells: np.ndarray) ->
     return True
 
 
-def _suppression_masks(counts: np.ndarray, min_cell: int, row_lines: bool, col_lines: bool):
+def _suppression_masks(
+    counts: np.ndarray, min_cell: int, row_lines: bool, col_lines: bool
+) -> tuple[np.ndarray, np.ndarray]:
     primary = (counts >= 1) & (counts < min_cell)
     hidden = primary.copy()
     n_rows, n_cols = counts.shape
@@ -242,9 +246,10 @@ def _suppression_masks(counts: np.ndarray, min_cell: int, row_lines: bool, col_l
         row_cells = i * n_cols + np.arange(n_cols)
         col_cells = np.arange(n_rows) * n_cols + j
         lines = ([row_cells] if row_lines else []) + ([col_cells] if col_lines else [])
-        if not any(_hide_smallest(counts, hidden, c) for c in lines):
-            if not _hide_smallest(counts, hidden, np.arange(counts.size)):
-                break  # everything is hidden
+        if not any(_hide_smallest(counts, hidden, c) for c in lines) and not _hide_smallest(
+            counts, hidden, np.arange(counts.size)
+        ):
+            break  # everything is hidden
     return primary, hidden & ~primary
 
 
@@ -510,9 +515,9 @@ def disclose_claims(
     n_text = pd.Series([count_text(v, min_cell) for v in n], index=out.index, dtype="str")
     out["n_text"] = n_text.mask(out[n_col].isna().to_numpy(), "")
     for c in count_columns(out):
-        values = pd.array(pd.to_numeric(out[c], errors="coerce"), dtype="Float64")
+        values = pd.to_numeric(out[c], errors="coerce").astype("Float64")
         small = ((values >= 1) & (values < min_cell)).fillna(False).to_numpy(dtype=bool)
-        out[c] = pd.array(values.round(), dtype="Int64")
+        out[c] = values.round().astype("Int64")
         out[c] = out[c].mask(small)
     out["suppressed"] = suppressed
     out["suppression_reason"] = pd.Series(reason, index=out.index, dtype="str").mask(~suppressed)
@@ -539,7 +544,8 @@ def hide_counts(table: pd.DataFrame, *, count_cols: Sequence[str], total_col: st
     shown = suppress_counts(table, count_cols=count_cols, min_cell=min_cell, total_col=total_col)
     cols = [*count_cols, total_col]
     out = shown[cols].apply(pd.to_numeric, errors="coerce").astype("Int64")
-    return pd.concat([table.drop(columns=cols, errors="ignore"), out], axis=1)
+    joined: pd.DataFrame = pd.concat([table.drop(columns=cols, errors="ignore"), out], axis=1)
+    return joined
 
 
 def count_marks(raw: pd.Series, shown: pd.Series, min_cell: int = 11) -> pd.Series:

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -69,7 +70,7 @@ def run_scenario(scenario: Scenario, *, n_sims: int, seed: int) -> pd.Series:
     """Simulate a scenario; the row of :func:`summarise_runs` for its quantity."""
     truth = true_share_improved(scenario.params, k=scenario.plan.k)
     runs = simulate_primary(scenario.params, n_sims=n_sims, seed=seed, plan=scenario.plan)
-    return summarise_runs(runs, truth=truth).set_index("quantity").loc[scenario.quantity]
+    return cast("pd.Series[Any]", summarise_runs(runs, truth=truth).set_index("quantity").loc[scenario.quantity])
 
 
 def simulate_primary(params: SynthParams, *, n_sims: int, seed: int, plan: Plan | None = None) -> pd.DataFrame:

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.claims.result import group_sizes, missing_columns, not_testable, result_frame
+from outcomes.claims.result import group_sizes, missing_columns, not_testable, not_testable_reason, result_frame
 from outcomes.disclosure import count_text, exclusion_text
 from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
 from outcomes.spec.contract import parse_treatment
@@ -163,10 +163,10 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     'not testable: column treatment missing'
     """
     frame = getattr(visits, "visits", visits)
-    reason = missing_columns(frame, ["treatment"])
+    missing = missing_columns(frame, ["treatment"])
     code, k, m = plan.primary_measure, plan.k, plan.measure(plan.primary_measure)
-    if reason:
-        return not_testable("combined", "combined", reason, code)
+    if missing:
+        return not_testable("combined", "combined", not_testable_reason(missing), code)
     sets = _prepared(frame, plan)
     summary, binary, at_k, covs, excluded = (sets[n] for n in ("summary", "binary", "at_k", "covs", "excluded"))
     if (binary["group"].value_counts().reindex([1, 0], fill_value=0) < 2).any():
@@ -211,8 +211,8 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             f"{count_text(n_alone, plan.min_cell_size)} alone). {CONFOUNDING_CAVEAT}"
         )
     )
-    fields = ("estimate", "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_value_not", "n", "method")
-    base = dict(claim="combined", id="combined", measure=code)
+    fields = ("estimate", "ci_low", "ci_high", "conf_level", "p_value", "p_value_not", "n", "method")
+    base = dict(claim="combined", id="combined", measure=code, k=k)
     rows = [
         dict(
             base,
@@ -220,6 +220,7 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             primary=True,
             verdict=rd["verdict"],
             **{f: rd[f] for f in fields},
+            p0=rd["threshold"],
             n_excluded=len(summary) - rd["n"],
             sentence=sentence,
         ),
@@ -227,6 +228,7 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             base,
             analysis="ancova_change_at_k",
             **{f: anc[f] for f in fields},
+            p0=anc["threshold"],
             n_excluded=len(summary) - anc["n"],
             sentence=(
                 f"Difference in {m.label} gain at visit {k}, combined minus alone, adjusted for "
@@ -239,6 +241,7 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             base,
             analysis="ipw_risk_difference",
             **{f: ipw[f] for f in fields},
+            p0=ipw["threshold"],
             n_excluded=len(summary) - ipw["n"],
             sentence=(
                 f"Sensitivity (stabilized inverse-propensity weights, largest weight "

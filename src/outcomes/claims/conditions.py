@@ -51,7 +51,7 @@ BY_CONDITION_COLUMNS: tuple[str, ...] = (
     "ci_low",
     "ci_high",
     "conf_level",
-    "threshold",
+    "p0",
     "p_value",
     "p_adjusted",
     "p_value_not",
@@ -95,7 +95,8 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
                 ci_low=km["ci_low"],
                 ci_high=km["ci_high"],
                 conf_level=km["conf_level"],
-                threshold=plan.p0,
+                k=plan.k,
+                p0=plan.p0,
                 p_value=km["p_value"],
                 p_value_not=1.0 - km["p_value"],
                 n=int(km["n"]),
@@ -230,7 +231,8 @@ def claims_by_condition(visits: Any, plan: Plan) -> pd.DataFrame:
         table.loc[idx, "p_not_adjusted"] = adjust_fn(table.loc[idx, "p_value_not"].to_numpy())
     sup, nsup = table["p_adjusted"].to_numpy(), table["p_not_adjusted"].to_numpy()
     verdict = np.where(sup < plan.alpha, "supported", np.where(nsup < plan.alpha, "not_supported", "inconclusive"))
-    table["verdict"] = pd.array(np.where(small, "suppressed", np.where(np.isnan(sup), None, verdict)), dtype="str")
+    shown = pd.Series(verdict, index=table.index).mask(np.isnan(sup))  # no p-value, no verdict
+    table["verdict"] = shown.mask(small, "suppressed").astype("str")
     table["adjust"] = adjust
     table["n_shown"] = table["n_text"]
     table["reason"] = (
@@ -244,7 +246,7 @@ def claims_by_condition(visits: Any, plan: Plan) -> pd.DataFrame:
     shown_eps = suppress_counts(
         n_eps.rename("n").to_frame(), count_cols=["n"], min_cell=plan.min_cell_size, total_row="all"
     )["n"].drop("all")
-    table["n_episodes_shown"] = pd.array(table["condition"].map(shown_eps), dtype="str")
+    table["n_episodes_shown"] = table["condition"].map(shown_eps).astype("str")
     hidden = ~table["n_episodes_shown"].str.fullmatch(r"\d+").to_numpy(dtype=bool, na_value=True)
     table["n_episodes"] = table["n_episodes"].astype("Int64").mask(hidden)
     table["label"] = table["condition"].map(CONDITIONS).fillna(table["condition"])

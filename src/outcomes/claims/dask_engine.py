@@ -177,8 +177,8 @@ def _partition_result(part: pd.DataFrame, source: str, plan: Plan, phi_guard: bo
 
 def _merge_problems(problems: list[Problem]) -> list[Problem]:
     """One problem per (rule, column, message), row numbers pooled across partitions."""
-    merged: dict[tuple, set[int]] = {}
-    first: dict[tuple, Problem] = {}
+    merged: dict[tuple[str, str | None, str], set[int]] = {}
+    first: dict[tuple[str, str | None, str], Problem] = {}
     for p in problems:
         key = (p.rule, p.column, p.message)
         merged.setdefault(key, set()).update(p.rows)
@@ -202,9 +202,9 @@ def _scheduler(address: str | None) -> Iterator[None]:
     if address is None:  # an active distributed Client, or dask's local threads
         yield
         return
-    from distributed import Client
+    from distributed import Client  # noqa: PLC0415  (optional extra: outcomes[dask])
 
-    with Client(address):
+    with Client(address):  # type: ignore[no-untyped-call]  # distributed ships no type hints
         yield
 
 
@@ -255,20 +255,22 @@ def evaluate_claims_dask(
     >>> res.n_episodes, res.claims.claims["measure"].iloc[0]
     (150, 'pain_nprs')
     """
-    import dask
-    import dask.dataframe as dd
+    import dask  # noqa: PLC0415  (optional extra: outcomes[dask])
+    import dask.dataframe as dd  # noqa: PLC0415  (optional extra: outcomes[dask])
 
-    plan_obj = plan if isinstance(plan, Plan) else load_plan(plan)
+    plan_obj = plan if isinstance(plan, Plan) else load_plan(None if plan is None else Path(plan))
     path = Path(data)
     files = _parquet_files(path)
     pieces = _pieces(files, rows_per_partition)
     source = str(data)
     meta = _read_piece((pieces[0][0], (), pieces[0][2])) if pieces else None
     with _scheduler(scheduler):
-        ddf = dd.from_map(_read_piece, pieces, meta=meta, enforce_metadata=False)
+        # dask ships no type hints for these
+        ddf = dd.from_map(_read_piece, pieces, meta=meta, enforce_metadata=False)  # type: ignore[no-untyped-call]
         shuffled = ddf.shuffle(on=_EPISODE, npartitions=npartitions or max(ddf.npartitions, 1))
-        tasks = [dask.delayed(_partition_result)(part, source, plan_obj, phi_guard) for part in shuffled.to_delayed()]
-        results = list(dask.compute(*tasks))
+        delayed = dask.delayed  # type: ignore[attr-defined]
+        tasks = [delayed(_partition_result)(part, source, plan_obj, phi_guard) for part in shuffled.to_delayed()]
+        results = list(dask.compute(*tasks))  # type: ignore[attr-defined,no-untyped-call]
     phi = [p for r in results for p in r.get("phi", [])]
     if phi:
         raise PhiError(

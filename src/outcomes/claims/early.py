@@ -104,7 +104,7 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
         return not_testable("early", "early", reason, code)
     diff = fit.slope_difference().iloc[0]
     res = wald_result(-m.direction * float(diff["estimate"]), float(diff["std_err"]), 0.0, plan.conf_level)
-    fe = fit.fixed_effects().set_index("term")
+    fe = {str(t): r for t, r in fit.fixed_effects().set_index("term").to_dict("index").items()}
     method = "mixed_model_piecewise_reml" + ("" if fit.converged else " (not converged)")
     words = {
         "supported": "larger early in treatment than later: supported",
@@ -113,7 +113,7 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     }[res["verdict"]]
     n_excl = n_measure - fit.n_groups
     slopes = {
-        name: m.direction * float(fe.loc[term, "estimate"])
+        name: m.direction * float(fe[term]["estimate"])
         for name, term in (("early", "slope_before"), ("late", "slope_after"))
     }
     sentence = (
@@ -133,6 +133,7 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             analysis="piecewise_slope_difference",
             primary=True,
             sentence=sentence,
+            p0=res["threshold"],
             **{
                 c: res[c]
                 for c in (
@@ -141,7 +142,6 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
                     "ci_low",
                     "ci_high",
                     "conf_level",
-                    "threshold",
                     "p_value",
                     "p_value_not",
                 )
@@ -149,7 +149,7 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
         )
     ]
     for name, term in (("early", "slope_before"), ("late", "slope_after")):
-        lo, hi = m.direction * fe.loc[term, "ci_low"], m.direction * fe.loc[term, "ci_high"]
+        lo, hi = m.direction * fe[term]["ci_low"], m.direction * fe[term]["ci_high"]
         rows.append(
             dict(
                 base,
@@ -158,7 +158,7 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
                 ci_low=min(lo, hi),
                 ci_high=max(lo, hi),
                 conf_level=plan.conf_level,
-                p_value=fe.loc[term, "p_value"],
+                p_value=fe[term]["p_value"],
                 sentence=(
                     f"Improvement per visit {'up to' if name == 'early' else 'after'} visit {knee}: "
                     f"{slopes[name]:.2f} {m.unit} ({plan.conf_level:.0%} CI {min(lo, hi):.2f} to "

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from outcomes.claims.result import PRIMARY_EXTRA_COLUMNS, RESULT_COLUMNS
 from outcomes.disclosure import count_marks, count_text, disclose_claims, exclusion_text, hide_counts
 from outcomes.episodes.core import EpisodeCore
 from outcomes.errors import OutcomesError, Problem
@@ -91,11 +92,13 @@ class ClaimsResult:
     Attributes
     ----------
     claims : DataFrame
-        One row per claim: ``id``, ``measure``, ``label``, ``family`` (primary /
-        secondary), ``k``, ``p0``, ``verdict``, ``estimate``, ``ci_low``, ``ci_high``,
-        ``conf_level``, ``p_value`` (one-sided, H0: share <= p0, adjusted within the
-        family), ``p_value_not`` (H0: share >= p0, adjusted), ``n``, ``n_excluded``,
-        ``n_events``, ``sensitivity_agree``, ``rule``, ``sentence``.
+        One row per claim: :data:`outcomes.claims.result.RESULT_COLUMNS` (``claim``
+        ``improved_by_visit``, ``analysis`` ``kaplan_meier``, ``k``, ``p0``, ``verdict``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``conf_level``, ``p_value`` (one-sided, H0:
+        share <= p0, adjusted within the family), ``p_value_not`` (H0: share >= p0,
+        adjusted), ``n``, ``n_excluded`` ...), then
+        :data:`outcomes.claims.result.PRIMARY_EXTRA_COLUMNS` (``label``, ``family``
+        (primary / secondary), ``n_events``, ``sensitivity_agree``, ``rule``) and ``sentence``.
     sensitivity : DataFrame
         One row per claim x analysis (the primary ``kaplan_meier`` first).
     curves : DataFrame
@@ -154,7 +157,7 @@ class ClaimsResult:
             hidden = hide_counts(
                 wide.set_axis(reasons, axis=1), count_cols=reasons, total_col="n_excluded", min_cell=mc
             )
-            long = hidden[reasons].stack().rename("n_shown")
+            long = hidden[reasons].stack()
             key = pd.MultiIndex.from_frame(exclusions[["id", "reason"]].astype("str"))
             exclusions["n"] = pd.array(long.reindex(key).to_numpy(), dtype="Int64")
             total = hidden["n_excluded"].reindex(claims["id"].astype("str")).to_numpy()
@@ -423,7 +426,8 @@ def _no_episodes(km: pd.DataFrame) -> bool:
     return km["n_event"].sum() + km["n_censor"].sum() == 0
 
 
-def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[str, Any]:
+def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[Any, Any]:
+    row: dict[Any, Any]
     if _no_episodes(km):
         row = dict(
             k=float(k),
@@ -452,7 +456,8 @@ def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[str, An
     return row
 
 
-def _share_row(successes: int, n: int, plan: Plan, analysis: str, k: int) -> dict[str, Any]:
+def _share_row(successes: int, n: int, plan: Plan, analysis: str, k: int) -> dict[Any, Any]:
+    row: dict[Any, Any]
     if n == 0:
         row = dict(n=0, successes=0, **_NAN, conf_level=plan.conf_level, p0=plan.p0, p_value=np.nan, method="wilson")
     else:
@@ -731,19 +736,27 @@ def claims_from_counts(
     def stack(key: str) -> pd.DataFrame:
         frames = [parts[c][key].assign(id=i, measure=c) for c, i in zip(codes, claims["id"])]
         out = pd.concat(frames, ignore_index=True)
-        return out[["id", "measure", *[c for c in out.columns if c not in ("id", "measure")]]]
+        stacked: pd.DataFrame = out[["id", "measure", *[c for c in out.columns if c not in ("id", "measure")]]]
+        return stacked
 
     sensitivity = stack("sensitivity")
     exclusions = stack("exclusions")
     exclusions["description"] = exclusions["reason"].map(_EXCLUSION_TEXT).fillna(exclusions["reason"])
     agree, sentences = [], []
-    for row in claims.to_dict("records"):
+    for row in ({str(k): v for k, v in r.items()} for r in claims.to_dict("records")):
         sens = sensitivity[sensitivity["id"] == row["id"]]
         others = sens[sens["analysis"] != "kaplan_meier"]
         agree.append(bool((others["verdict"] == row["verdict"]).all()))
         sentences.append(_sentence(row, sens, exclusions[exclusions["id"] == row["id"]], plan))
     claims["sensitivity_agree"] = agree
     claims["sentence"] = sentences
+    claims = claims.assign(
+        claim="improved_by_visit",
+        analysis="kaplan_meier",
+        primary=True,
+        method="kaplan_meier_loglog",
+        reason=pd.Series([None] * len(claims), dtype="str"),
+    )[[*RESULT_COLUMNS, *PRIMARY_EXTRA_COLUMNS, "sentence"]]
     return ClaimsResult(
         claims=claims,
         sensitivity=sensitivity,

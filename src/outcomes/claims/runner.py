@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from outcomes.claims.registry import OTHER_CLAIMS
-from outcomes.claims.result import missing_columns, not_testable
+from outcomes.claims.result import missing_columns, not_testable, not_testable_reason
 from outcomes.errors import OutcomesError, Problem
 from outcomes.spec.claim_settings import CLAIM_COLUMNS, settings
 
@@ -64,16 +64,16 @@ def evaluate_other_claims(visits: Any, plan: Any, *, claims: Sequence[str] | Non
         if enabled is False:
             parts.append(not_testable(claim, claim, "not run: disabled in the analysis plan"))
             continue
-        reason = missing_columns(frame, CLAIM_COLUMNS[claim])
-        if reason is not None and enabled is True:
+        missing = missing_columns(frame, CLAIM_COLUMNS[claim])
+        if missing is not None and enabled is True:
             raise OutcomesError(
                 Problem(
                     "other_claim_columns",
-                    f"claim {claim} is enabled but {reason[14:]}",
+                    f"claim {claim} is enabled but {missing.text}",
                     getattr(visits, "source", "<data>"),
                     (),
                     CLAIM_COLUMNS[claim][0],
                 )
             )
-        parts.append(not_testable(claim, claim, reason) if reason else run(frame, plan))
+        parts.append(not_testable(claim, claim, not_testable_reason(missing)) if missing else run(frame, plan))
     return pd.concat(parts, ignore_index=True)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from outcomes.claims.result import group_sizes, missing_columns, not_testable, result_frame
+from outcomes.claims.result import group_sizes, missing_columns, not_testable, not_testable_reason, result_frame
 from outcomes.disclosure import count_text
 from outcomes.spec.claim_settings import settings
 from outcomes.spec.contract import parse_treatment
@@ -183,9 +183,9 @@ def soreness_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     'not testable: column soreness_hours missing'
     """
     frame = getattr(visits, "visits", visits)
-    reason = missing_columns(frame, ["soreness_hours"])
-    if reason:
-        return not_testable("soreness", "soreness", reason)
+    missing = missing_columns(frame, ["soreness_hours"])
+    if missing:
+        return not_testable("soreness", "soreness", not_testable_reason(missing))
     cfg = settings("soreness", plan.other_claims)
     hours, share = float(cfg["hours"]), float(cfg["share"])
     reported, n_excl = _reported(frame)
@@ -228,13 +228,13 @@ def soreness_claim(visits: Any, plan: Plan) -> pd.DataFrame:
                     "ci_low",
                     "ci_high",
                     "conf_level",
-                    "threshold",
                     "p_value",
                     "p_value_not",
                     "n",
                     "method",
                 )
             },
+            p0=r["threshold"],
             n_excluded=n_excl,
             sentence=sentence,
         )

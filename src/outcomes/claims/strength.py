@@ -15,13 +15,14 @@ Examples
 >>> from outcomes.spec.plan import Plan
 >>> sim = simulate_visits(SynthParams(n_episodes=200), seed=4)
 >>> out = strength_claims(sim.visits, Plan())
->>> out[["id", "analysis"]].values.tolist()[:2]
-[['strength_improved_by_visit_3:grip_strength_kg', 'kaplan_meier'], ['strength_improved_by_visit_3:grip_strength_kg', 'mean_change_at_k']]
+>>> out[["id", "analysis"]].values.tolist()[:2]  # doctest: +NORMALIZE_WHITESPACE
+[['strength_improved_by_visit_3:grip_strength_kg', 'kaplan_meier'],
+ ['strength_improved_by_visit_3:grip_strength_kg', 'mean_change_at_k']]
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,7 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
     DataFrame
         :data:`outcomes.claims.result.RESULT_COLUMNS`; per measure a primary
         ``kaplan_meier`` row (verdict vs ``p0``) and change-at-``k`` rows
-        (``threshold`` = the MCID).  One ``not_testable`` row when no strength measure
+        (``p0`` = the MCID).  One ``not_testable`` row when no strength measure
         is present.
 
     Examples
@@ -106,7 +107,8 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
                 ci_low=head["ci_low"],
                 ci_high=head["ci_high"],
                 conf_level=head["conf_level"],
-                threshold=plan.p0,
+                k=plan.k,
+                p0=plan.p0,
                 p_value=ps,
                 p_value_not=pn,
                 n=head["n"],
@@ -117,7 +119,7 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
         )
         change = res.change.set_index("statistic")
         for stat, analysis in _CHANGE_STATS.items():
-            c = change.loc[stat]
+            c = cast("dict[str, Any]", change.loc[stat].to_dict())
             rows.append(
                 dict(
                     claim="strength",
@@ -128,7 +130,8 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
                     ci_low=c["ci_low"],
                     ci_high=c["ci_high"],
                     conf_level=c["conf_level"],
-                    threshold=m.threshold_abs,
+                    k=plan.k,
+                    p0=m.threshold_abs,
                     p_value=c["p_value"],
                     n=c["n"],
                     n_excluded=int(c["n_not_measured_at_k"]) + head["n_excluded"],

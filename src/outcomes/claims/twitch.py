@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.claims.result import group_sizes, missing_columns, not_testable, result_frame
+from outcomes.claims.result import group_sizes, missing_columns, not_testable, not_testable_reason, result_frame
 from outcomes.disclosure import count_text, exclusion_text
 from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
 from outcomes.spec.plan import Plan
@@ -131,7 +131,7 @@ def twitch_groups(visits: Any, plan: Plan) -> pd.DataFrame:
         return group_sizes("twitch", [], [])
     _, at_k, _ = _episodes(frame, plan)
     counts = at_k["group"].value_counts().reindex([1, 0], fill_value=0).to_numpy()
-    return group_sizes("twitch", ["twitch", "no_twitch"], counts)
+    return group_sizes("twitch", ["twitch", "no_twitch"], counts.tolist())
 
 
 def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
@@ -159,9 +159,9 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     'not testable: column twitch_response missing'
     """
     frame = getattr(visits, "visits", visits)
-    reason = missing_columns(frame, ["twitch_response"])
-    if reason:
-        return not_testable("twitch", "twitch", reason, plan.primary_measure)
+    missing = missing_columns(frame, ["twitch_response"])
+    if missing:
+        return not_testable("twitch", "twitch", not_testable_reason(missing), plan.primary_measure)
     code, k, m = plan.primary_measure, plan.k, plan.measure(plan.primary_measure)
     used, at_k, excluded = _episodes(frame, plan)
     n_groups = used["group"].value_counts().reindex([1, 0], fill_value=0)
@@ -199,10 +199,9 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             analysis="ancova_change_at_k",
             primary=True,
             verdict=anc["verdict"],
-            **{
-                c: anc[c]
-                for c in ("estimate", "ci_low", "ci_high", "conf_level", "threshold", "p_value", "p_value_not")
-            },
+            **{c: anc[c] for c in ("estimate", "ci_low", "ci_high", "conf_level", "p_value", "p_value_not")},
+            k=k,
+            p0=anc["threshold"],
             n=anc["n"],
             n_excluded=n_total_excl + (len(used) - anc["n"]),
             method=anc["method"],

@@ -309,7 +309,7 @@ def table_one(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
 
     def with_pct(col: str) -> pd.Series:
         pct = (100.0 * chars[col].astype("float64") / n).round().astype("Int64").astype("str")
-        text = shown[col] + " (" + pct + "%)"
+        text: pd.Series = shown[col] + " (" + pct + "%)"
         text = text.where(shown[col].str.isdigit(), shown[col]).where(chars[col].notna(), "not recorded")
         return text
 

@@ -119,7 +119,7 @@ def trajectories(visits: pd.DataFrame, result: ClaimsResult, measure: str, *, n_
     """
     plan = result.plan
     data = claim_measurements(visits, result, measure)
-    ids = np.sort(pd.unique(data["episode_id"]))
+    ids = np.sort(np.asarray(pd.unique(data["episode_id"])))  # np.sort makes the same array of an ExtensionArray
     rng = np.random.default_rng(plan.seed)
     shown = rng.choice(ids, size=min(n_show, ids.size), replace=False) if ids.size else ids
     lines = data.loc[data["episode_id"].isin(shown), ["episode_id", "visit_number", "value"]]
@@ -151,8 +151,8 @@ def change_at_k(visits: pd.DataFrame, result: ClaimsResult, measure: str) -> pd.
     -------
     DataFrame
         ``episode_id, baseline, value, change, gain, improved, rank`` sorted from the
-        largest gain (rank 1) to the smallest (among equal gains, improved first); episodes not measured at ``k`` are absent
-        (their number is ``n_not_measured_at_k`` in ``ClaimsResult.change``).
+        largest gain (rank 1) to the smallest (among equal gains, improved first); episodes not
+        measured at ``k`` are absent (their number is ``n_not_measured_at_k`` in ``ClaimsResult.change``).
 
     Examples
     --------

@@ -96,7 +96,8 @@ def _small_codes(column: pd.Series) -> tuple[np.ndarray, ExtensionArray]:
     order = sorted(range(len(values)), key=values.__getitem__)
     rank = np.empty(len(values), dtype=int_type(len(values)))
     rank[order] = np.arange(len(values))
-    return rank[np.asarray(enc.indices)], pd.array([values[i] for i in order], dtype=column.dtype)
+    # pandas-stubs: pd.array's overloads list dtype spellings, not the dtype object a Series has
+    return rank[np.asarray(enc.indices)], pd.array([values[i] for i in order], dtype=column.dtype)  # type: ignore[arg-type]
 
 
 def _episode_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
@@ -133,7 +134,7 @@ class _Codes:
     m: np.ndarray
     side: np.ndarray
     vn: np.ndarray
-    measures: list  # measure code (string) of each measure code number
+    measures: list[str]  # measure code (string) of each measure code number
     measure_values: ExtensionArray  # the same, in the dtype of the visits' column
     side_values: ExtensionArray
     n_ep: int
@@ -153,8 +154,9 @@ class _Codes:
             # Performance: Arrow's comparisons and dictionary encoding release the GIL, so the
             # three key columns are coded in parallel threads (about half the wall time on 2 cores).
             with ThreadPoolExecutor(max_workers=3) as pool:
-                jobs = [pool.submit(_episode_codes, columns[0]), *(pool.submit(_small_codes, c) for c in columns[1:])]
-                (ep, ep_first), (m, m_values), (side, side_values) = (job.result() for job in jobs)
+                ep_job = pool.submit(_episode_codes, columns[0])
+                m_job, side_job = (pool.submit(_small_codes, c) for c in columns[1:])
+                (ep, ep_first), (m, m_values), (side, side_values) = ep_job.result(), m_job.result(), side_job.result()
         vn = visits["visit_number"].to_numpy(dtype=np.int64)
         n_ep = len(ep_first) if ep_first is not None else (int(ep.max()) + 1 if len(ep) else 0)
         canonical = ep_first is not None and bool(np.all((vn[1:] >= vn[:-1]) | (ep[1:] != ep[:-1])))
@@ -185,8 +187,10 @@ class _Codes:
 
     def last_visit(self) -> np.ndarray:
         """The last visit number of each episode, over all its measures."""
-        if self.canonical:  # visit numbers ascend within each episode
-            return self.vn[np.append(self.ep_first[1:], len(self.vn)) - 1]
+        # canonical: visit numbers ascend within each episode (and ep_first is known: said for the type checker)
+        if self.canonical and self.ep_first is not None:
+            last_rows: np.ndarray = self.vn[np.append(self.ep_first[1:], len(self.vn)) - 1]
+            return last_rows
         last = np.full(self.n_ep, np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(last, self.ep, self.vn)
         return last
@@ -304,7 +308,7 @@ class EpisodeCore:
     in that order, key ``j`` being rows ``key_row[j]:key_row[j] + lengths[j]``, and every
     measure one slice of keys (``key_bounds``).  Per-key arrays (``baseline``,
     ``followup``, ``first_improved``, ...) are indexed by key; ``sel`` lists the keys of
-    the summary (one side per episode and measure, see :func:`_one_side`) in its row
+    the summary (one side per episode and measure, see the private ``_one_side``) in its row
     order (measure, episode), so ``baseline[sel]`` is the summary's ``baseline`` column.
 
     Performance: one stable sort of small integer codes replaces string groupbys, merges
@@ -483,7 +487,8 @@ def _one_side(pair: np.ndarray, direction: np.ndarray, baseline: np.ndarray) -> 
     block = np.cumsum(new) - 1
     worst = np.maximum.reduceat(badness, np.flatnonzero(new))
     candidates = np.flatnonzero(badness == worst[block])
-    return order[candidates[_first_of_each(block[candidates])]]
+    kept: np.ndarray = order[candidates[_first_of_each(block[candidates])]]
+    return kept
 
 
 def summarize_episodes(

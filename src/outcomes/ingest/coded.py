@@ -20,13 +20,17 @@ Examples
 from __future__ import annotations
 
 import re
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
 
 __all__ = [
     "CodedNumbers",
     "CodedText",
+    "Factorized",
     "Groups",
     "column_dtype",
     "dense_codes",
@@ -41,6 +45,11 @@ __all__ = [
 
 _NONFINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+#: A column as ``pd.factorize`` gives it: a code per row (-1 = missing) and the distinct values as a
+#: ``str`` Series (:attr:`outcomes.ingest.records.RawTable.codes` holds these for the columns coded
+#: while reading).
+Factorized = tuple[npt.NDArray[np.signedinteger[Any]], pd.Series]
 
 
 def int_type(n: int) -> type[np.signedinteger]:
@@ -62,26 +71,32 @@ def text_cells(s: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def spread_rows(per_distinct: np.ndarray, codes: np.ndarray, fill) -> np.ndarray:
+def spread_rows(
+    per_distinct: npt.NDArray[Any], codes: npt.NDArray[np.signedinteger[Any]], fill: float | None
+) -> npt.NDArray[Any]:
     """Spread a per-distinct-value result back to rows (codes from ``pd.factorize``; -1 = missing)."""
     if len(per_distinct) == 0:
         return np.full(len(codes), fill)
-    return np.append(per_distinct, fill)[codes]  # code -1 picks the fill
+    rows: npt.NDArray[Any] = np.append(per_distinct, np.asarray(fill))[codes]  # code -1 picks the fill
+    return rows
 
 
-def column_dtype(s: pd.Series, factorized: tuple | None):
+def column_dtype(s: pd.Series, factorized: Factorized | None) -> np.dtype[Any] | ExtensionDtype:
     """The column's type as read: a column coded by the reader (:attr:`RawTable.codes`) has the
     type of its values, whatever holds the codes."""
     return s.dtype if factorized is None else factorized[1].dtype
 
 
-def recode(codes: np.ndarray, sub: np.ndarray) -> np.ndarray:
+def recode(
+    codes: npt.NDArray[np.signedinteger[Any]], sub: npt.NDArray[np.signedinteger[Any]]
+) -> npt.NDArray[np.signedinteger[Any]]:
     """Compose codes: ``sub[codes]``, keeping -1 for missing (int32: half the memory of int64)."""
     fits = codes.dtype.kind == "i" and len(sub) < np.iinfo(codes.dtype).max
     sub = np.asarray(sub, dtype=codes.dtype if fits else np.int32 if len(sub) < 2**31 - 1 else np.int64)
     if codes.dtype == sub.dtype and np.array_equal(sub, np.arange(len(sub))):
         return codes  # nothing merged or blanked: reuse the codes as they are
-    return np.append(sub, -1)[codes]
+    composed: npt.NDArray[np.signedinteger[Any]] = np.append(sub, -1)[codes]
+    return composed
 
 
 class CodedText:
@@ -91,7 +106,10 @@ class CodedText:
     in order of first appearance in the rows).  An absent column (``None``) is all missing.
     """
 
-    def __init__(self, s: pd.Series | None, n: int, factorized: tuple | None = None):
+    codes: npt.NDArray[np.signedinteger[Any]]
+    distinct: pd.Series
+
+    def __init__(self, s: pd.Series | None, n: int, factorized: Factorized | None = None) -> None:
         if s is None:
             self.codes = np.full(n, -1, dtype=np.int32)
             self.distinct = pd.Series([], dtype="str")
@@ -112,7 +130,7 @@ class CodedText:
             self.codes = recode(codes, np.arange(len(distinct)))
         self.distinct = pd.Series(distinct, dtype="str")
 
-    def rows(self, per_distinct: np.ndarray, fill=False) -> np.ndarray:
+    def rows(self, per_distinct: npt.NDArray[Any], fill: float | None = False) -> npt.NDArray[Any]:
         """A per-distinct-value array spread to rows."""
         return spread_rows(per_distinct, self.codes, fill)
 
@@ -123,22 +141,33 @@ class CodedNumbers:
     Text is parsed once per distinct string (a visits column has few), then spread to rows.
     """
 
-    def __init__(self, s: pd.Series | None, n: int, factorized: tuple | None = None):
+    value: npt.NDArray[np.float64]
+    present: npt.NDArray[np.bool_]
+    not_number: npt.NDArray[np.bool_]
+    comma: npt.NDArray[np.bool_]
+    kind: str | None
+
+    def __init__(self, s: pd.Series | None, n: int, factorized: Factorized | None = None) -> None:
         self.comma = np.zeros(n, dtype=bool)
         self.kind = None
         dtype = column_dtype(s, factorized) if s is not None else pd.StringDtype(na_value=np.nan)
-        if pd.api.types.is_bool_dtype(dtype) or not (
-            pd.api.types.is_numeric_dtype(dtype)
-            or pd.api.types.is_string_dtype(dtype)
-            or pd.api.types.is_object_dtype(dtype)
+        # An absent column (s is None) has the string dtype and is parsed as text below: the
+        # ``s is not None`` tests only say so to the type checker.
+        if s is not None and (
+            pd.api.types.is_bool_dtype(dtype)
+            or not (
+                pd.api.types.is_numeric_dtype(dtype)
+                or pd.api.types.is_string_dtype(dtype)
+                or pd.api.types.is_object_dtype(dtype)
+            )
         ):
             self.value = np.full(n, np.nan)
             self.present = s.notna().to_numpy(dtype=bool)
             self.not_number = self.present.copy()
             self.kind = "boolean" if pd.api.types.is_bool_dtype(dtype) else str(dtype)
             return
-        if pd.api.types.is_numeric_dtype(dtype):
-            self.value = s.astype("float64").to_numpy()
+        if s is not None and pd.api.types.is_numeric_dtype(dtype):
+            self.value = s.astype("float64").to_numpy().astype(np.float64, copy=False)  # typed float64
             self.present = s.notna().to_numpy(dtype=bool)
             self.not_number = np.zeros(n, dtype=bool)
             return
@@ -154,24 +183,26 @@ class CodedNumbers:
         self.comma = text.rows(comma) & self.not_number
 
     @property
-    def finite(self) -> np.ndarray:
+    def finite(self) -> npt.NDArray[np.bool_]:
         return np.isfinite(self.value)
 
     @property
-    def nonfinite(self) -> np.ndarray:
+    def nonfinite(self) -> npt.NDArray[np.bool_]:
         return self.present & ~self.not_number & ~self.finite
 
     @property
-    def fractional(self) -> np.ndarray:
+    def fractional(self) -> npt.NDArray[np.bool_]:
         v = self.value
-        return self.finite & (v != np.round(v))
+        return self.finite & np.not_equal(v, np.round(v))
 
 
 class Groups:
     """Rows grouped by int codes (-1 = in no group), sorted once so that every group statistic is
     a numpy ``reduceat`` over contiguous slices (many times cheaper than a pandas groupby each)."""
 
-    def __init__(self, codes: np.ndarray):
+    order: npt.NDArray[np.intp] | None  # None: the rows are already in group order (``identity``)
+
+    def __init__(self, codes: npt.NDArray[np.signedinteger[Any]]) -> None:
         self.codes, self.n = codes, len(codes)
         # every row in a group and rows already in group order (the usual file): no sort, gather or scatter
         self.identity = bool(self.n) and codes[0] >= 0 and bool((codes[1:] >= codes[:-1]).all())
@@ -192,7 +223,9 @@ class Groups:
             self.gid = np.full(self.n, -1, dtype=np.int32)
             self.gid[self.order] = gid
 
-    def spread(self, values: np.ndarray, mask: np.ndarray, how: str) -> np.ndarray:
+    def spread(
+        self, values: npt.NDArray[Any], mask: npt.NDArray[np.bool_], how: Literal["min", "max"]
+    ) -> npt.NDArray[np.float64]:
         """Group min / max of ``values`` over masked rows, spread to every row (NaN: no such row)."""
         if not len(self.starts):
             return np.full(self.n, np.nan)
@@ -209,11 +242,12 @@ class Groups:
         out[self.order] = spread
         return out
 
-    def _rows(self, mask: np.ndarray) -> np.ndarray | slice:
+    def _rows(self, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp] | slice:
         """Masked rows in group order."""
-        if self.identity:
+        if self.order is None:  # the same as ``self.identity``, said so that the type checker sees it
             return slice(None) if mask.all() else np.flatnonzero(mask)
-        return self.order[mask[self.order]]
+        rows: npt.NDArray[np.intp] = self.order[mask[self.order]]
+        return rows
 
     def any(self, mask: np.ndarray) -> np.ndarray:
         """Per row: whether any masked row shares its group (False outside groups)."""

@@ -64,11 +64,11 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -225,7 +225,7 @@ def _fold(text: object) -> str:
     return " ".join(str(text).split()).casefold()
 
 
-def _fail(rule: str, message: str, source: str, rows: tuple[int, ...] = (), column: str | None = None):
+def _fail(rule: str, message: str, source: str, rows: tuple[int, ...] = (), column: str | None = None) -> NoReturn:
     raise OutcomesError(Problem(rule, message, source, rows, column))
 
 
@@ -403,13 +403,17 @@ def read_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | None) -> 
     >>> m = read_mapping({"patient_key": ["clinic", "chart"], "rename": {"NPRS": "pain_nprs"}})
     >>> m["patient_key"], m["visit_date"], m["rename"]
     (['clinic', 'chart'], 'visit_date', {'NPRS': 'pain_nprs'})
-    >>> read_mapping({"date_format": 5, "rename": {"a": "notes"}, "patient_keys": "mrn"})
+    >>> bad = {"date_format": 5, "rename": {"a": "notes"}, "patient_keys": "mrn"}
+    >>> read_mapping(bad)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
     outcomes.errors.OutcomesError: mapping: 3 problems, nothing was read or written:
-      - mapping, column patient_keys: [mapping_unknown_key] unknown key; the keys are patient_key, visit_date, birth_date, episode_key, episode_gap_days, date_format, rename, recode
+      - mapping, column patient_keys: [mapping_unknown_key] unknown key; the keys are patient_key, visit_date,
+          birth_date, episode_key, episode_gap_days, date_format, rename, recode
       - mapping, column date_format: [mapping_type] must be a strptime format string in quotes, e.g. "%d/%m/%Y"
-      - mapping, column rename.a: [mapping_value] must be a column of the data contract taken from the export (condition, treatment, side, sex, age_band, measure, twitch_response, value, soreness_hours) or a measure code (docs/measures.md)
+      - mapping, column rename.a: [mapping_value] must be a column of the data contract taken from the export
+          (condition, treatment, side, sex, age_band, measure, twitch_response, value, soreness_hours) or a measure code
+          (docs/measures.md)
     """
     source = "mapping"
     if mapping is None:
@@ -517,8 +521,8 @@ def _dates(frame: pd.DataFrame, col: str, fmt: str, rows: np.ndarray, source: st
 
 
 def _keys(frame: pd.DataFrame, cols: list[str], rows: np.ndarray, source: str) -> pd.DataFrame:
-    keys = frame[cols].astype("str").apply(lambda s: s.str.strip())
-    blank = (frame[cols].isna() | keys.eq("")).any(axis=1).to_numpy()
+    keys: pd.DataFrame = frame[cols].astype("str").apply(lambda s: s.str.strip())
+    blank = (frame[cols].isna() | (keys == "")).any(axis=1).to_numpy()
     if blank.any():
         _fail(
             "patient_key_missing",
@@ -536,7 +540,7 @@ def _check_crosswalk(crosswalk: pd.DataFrame, key_cols: list[str], source: str) 
         _fail(
             "crosswalk_valid", f"columns must be {', '.join(want)} (was the patient_key mapping changed?)", source, (1,)
         )
-    cw = crosswalk.astype("str").apply(lambda s: s.str.strip())
+    cw: pd.DataFrame = crosswalk.astype("str").apply(lambda s: s.str.strip())
     for cols, what in ((key_cols, "identifier"), ([_CROSSWALK_ID], "pseudonym")):
         dup = cw.duplicated(cols, keep=False).to_numpy()
         if dup.any():
@@ -626,7 +630,9 @@ def _as_codes(
             raw_name,
         )
     n_recoded = int(key.isin(list(recoded)).sum())
-    values = pd.Series(text.rows(code.to_numpy(dtype=object, na_value=None), None), index=cells.index)
+    # pandas takes na_value=None (a missing code stays None); pandas-stubs' na_value type leaves None out
+    per_distinct = code.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    values = pd.Series(text.rows(per_distinct, None), index=cells.index)
     if column == "twitch_response":
         return values.map({"true": True, "false": False}).astype("boolean"), problem, n_recoded
     return values.astype("str"), problem, n_recoded
@@ -702,11 +708,14 @@ def deidentify_frame(
     >>> res.n_new_patients, res.visits.groupby("patient_id")["visit_day"].max().sort_values().tolist()
     (2, [0, 7])
     >>> bad = raw.assign(condition=["neck_pain", "Call Jane 555-0134", "neck_pain"])
-    >>> deidentify_frame(bad, source="raw.csv")  # doctest: +ELLIPSIS
+    >>> deidentify_frame(bad, source="raw.csv")  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    outcomes.errors.OutcomesError: raw.csv: cells that are not codes or numbers of the data contract (never copied); nothing was written:
-      - raw.csv, row 3, column condition: [condition_code] 1 cell(s), 1 distinct value(s), are not codes of the contract (one of neck_pain, ...); nothing was copied. Write codes, or map each raw value in the mapping: recode: {condition: {raw value: code}}
+    outcomes.errors.OutcomesError: raw.csv: cells that are not codes or numbers of the data contract (never copied);
+        nothing was written:
+      - raw.csv, row 3, column condition: [condition_code] 1 cell(s), 1 distinct value(s), are not codes of the contract
+          (one of neck_pain, ...); nothing was copied. Write codes, or map each raw value in the mapping: recode:
+          {condition: {raw value: code}}
     """
     m = read_mapping(mapping)
     frame = raw.reset_index(drop=True).rename(columns=lambda c: str(c).strip())
@@ -765,7 +774,7 @@ def deidentify_frame(
         )
 
     # --- the allow-list: contract columns and measure codes, nothing else
-    def present(names) -> dict[str, str]:
+    def present(names: Iterable[str]) -> dict[str, str]:
         found = {name: _find(frame, name, source) for name in names}
         return {col: name for name, col in found.items() if col is not None and col not in roles}
 
@@ -921,10 +930,11 @@ def read_crosswalk(path: str | os.PathLike[str]) -> pd.DataFrame | None:
     >>> read_crosswalk(p)["mrn"].tolist()
     ['=1+2']
     >>> _ = p.write_bytes(b"")
-    >>> read_crosswalk(p)  # doctest: +ELLIPSIS
+    >>> read_crosswalk(p)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    outcomes.errors.OutcomesError: ...cw.csv: [crosswalk_valid] is empty; a crosswalk has at least its header line: restore it from a backup, or give a new --key-file path to start a new one
+    outcomes.errors.OutcomesError: ...cw.csv: [crosswalk_valid] is empty; a crosswalk has at least its header line:
+        restore it from a backup, or give a new --key-file path to start a new one
     """
     path = Path(path)
     name = str(path)

@@ -36,7 +36,7 @@ numbers not named as an id.
 Distinct values are computed on the whole column (cheap with Arrow strings); when
 a column has more than :data:`MAX_VALUES` distinct values, a deterministic sample
 is checked (the first values plus evenly spaced ones; no randomness).  Values
-shaped like codes, hashes or plain numbers (:data:`_SAFE_SHAPE`) are set aside
+shaped like codes, hashes or plain numbers (the private ``_SAFE_SHAPE``) are set aside
 before any pattern runs, and one union of all patterns picks the few values the
 per-kind patterns then tell apart: the cost grows with the distinct values of a
 column, never with its rows.
@@ -66,13 +66,16 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from outcomes.errors import OutcomesError, Problem
+from outcomes.ingest.coded import Factorized
 from outcomes.spec.contract import CONDITIONS, SEXES, SIDES, TREATMENTS
 from outcomes.spec.measures import REGISTRY
 
@@ -948,7 +951,9 @@ class _Coded:
     """A text column as ``pd.factorize`` codes: what :func:`scan_phi` needs of ``present`` and
     ``distinct`` without copying the column or hashing it twice (written by hand for speed)."""
 
-    def __init__(self, codes: np.ndarray, uniques):
+    def __init__(
+        self, codes: npt.NDArray[np.signedinteger[Any]], uniques: pd.Series | pd.Index | npt.NDArray[Any]
+    ) -> None:
         self.codes, self.distinct = codes, pd.Series(uniques).reset_index(drop=True)
 
     def positions(self, matched: pd.Index) -> np.ndarray:
@@ -971,7 +976,11 @@ _LONG_INTEGER = 10_000_000
 
 
 def scan_phi(
-    frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None, codes: dict | None = None
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    rows: np.ndarray | None = None,
+    codes: Mapping[str, Factorized] | None = None,
 ) -> list[Problem]:
     """Find HIPAA Safe Harbor identifiers in a table, by column name and by content.
 
@@ -1034,7 +1043,9 @@ def scan_phi(
         if not numeric or long_integers:
             distinct, text = _checked_values(present)
             if not text.empty:
-                problems += _text_problems(column, text, lambda m: _positions_of(present, distinct, m), source, rows)
+                problems += _text_problems(
+                    column, text, functools.partial(_positions_of, present, distinct), source, rows
+                )
             continue
         if present.empty:
             continue
@@ -1109,7 +1120,11 @@ class PhiError(OutcomesError):
 
 
 def check_no_phi(
-    frame: pd.DataFrame, *, source: str, rows: np.ndarray | None = None, codes: dict | None = None
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    rows: np.ndarray | None = None,
+    codes: Mapping[str, Factorized] | None = None,
 ) -> None:
     """Raise if :func:`scan_phi` finds identifiers; otherwise return ``None`` (arguments as there).
 
@@ -1124,12 +1139,13 @@ def check_no_phi(
     --------
     >>> import pandas as pd
     >>> check_no_phi(pd.DataFrame({"patient_id": ["P0001"], "visit_day": [0]}), source="ok.csv")
-    >>> try:
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
     ...     check_no_phi(pd.DataFrame({"dob": ["1950-02-03"]}), source="raw.csv")
     ... except OutcomesError as err:
     ...     print(err)
     raw.csv appears to contain patient identifiers (HIPAA Safe Harbor); it was not loaded:
-      - raw.csv, row 2, column dob: [phi_date] column name suggests calendar dates (only the year may stay; use visit_day offsets and age_band)
+      - raw.csv, row 2, column dob: [phi_date] column name suggests calendar dates (only the year may stay; use
+          visit_day offsets and age_band)
     Remove identifiers with `outcomes deidentify RAW --out FILE --key-file CROSSWALK` (see docs/privacy.md)
     """
     problems = scan_phi(frame, source=source, rows=rows, codes=codes)

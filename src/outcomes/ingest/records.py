@@ -56,18 +56,19 @@ import io
 import os
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from outcomes.errors import OutcomesError, Problem
-from outcomes.ingest.coded import int_type
+from outcomes.ingest.coded import Factorized, int_type
 from outcomes.safety.files import read_input_bytes
 from outcomes.safety.limits import current_limits, limit_problem
 from outcomes.spec.contract import ALL_COLUMNS
@@ -116,7 +117,7 @@ _TALL_LINES = 10_000  # from this many lines every CSV column is read as a categ
 _SNIFF_BYTES = 65_536
 
 
-def notes_frame(rows=(), column: str = "", rule: str = "", reason: str = "") -> pd.DataFrame:
+def notes_frame(rows: npt.ArrayLike = (), column: str = "", rule: str = "", reason: str = "") -> pd.DataFrame:
     """A frame of exclusion notes (columns :data:`NOTE_COLUMNS`), one per row number.
 
     Examples
@@ -126,11 +127,11 @@ def notes_frame(rows=(), column: str = "", rule: str = "", reason: str = "") -> 
     >>> notes_frame().shape
     (0, 4)
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    n = len(rows)
+    row_numbers = np.asarray(rows, dtype=np.int64)
+    n = len(row_numbers)
     return pd.DataFrame(
         {
-            "row": rows,
+            "row": row_numbers,
             "column": pd.Series([column] * n, dtype="str"),
             "rule": pd.Series([rule] * n, dtype="str"),
             "reason": pd.Series([reason] * n, dtype="str"),
@@ -138,7 +139,7 @@ def notes_frame(rows=(), column: str = "", rule: str = "", reason: str = "") -> 
     )
 
 
-def column_notes(columns, rule: str, reason: str) -> pd.DataFrame:
+def column_notes(columns: Collection[str], rule: str, reason: str) -> pd.DataFrame:
     """One note per column (header row 1), built at once: a file of many columns costs one frame.
 
     Examples
@@ -183,13 +184,13 @@ class RawTable:
     """
 
     frame: pd.DataFrame
-    rows: np.ndarray
+    rows: npt.NDArray[np.int64]
     source: str
     sha256: str
     fmt: str
     notes: pd.DataFrame = field(default_factory=notes_frame)
     wide: bool = False
-    codes: dict = field(default_factory=dict, repr=False, compare=False)
+    codes: dict[str, Factorized] = field(default_factory=dict, repr=False, compare=False)
 
 
 def read_records(
@@ -228,7 +229,7 @@ def read_records(
     ('csv', ['patient_id', 'visit_day', 'measure', 'value'], [2], ['blank_row'])
     """
     reg = REGISTRY if registry is None else registry
-    codes: dict = {}
+    codes: dict[str, Factorized] = {}
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
@@ -249,13 +250,13 @@ def read_records(
 
 def tidy_records(
     frame: pd.DataFrame,
-    rows: np.ndarray,
+    rows: npt.NDArray[np.int64],
     source: str,
     sha256: str,
     fmt: str,
     *,
     registry: Mapping[str, Measure] | None = None,
-    codes: dict | None = None,
+    codes: Mapping[str, Factorized] | None = None,
 ) -> RawTable:
     """Tidy a table already read (blank rows and columns, wide -> long) into a :class:`RawTable`.
 
@@ -305,7 +306,7 @@ def _frame_sha256(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFrame, dict]:
+def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFrame, dict[str, Factorized]]:
     """The table, and the text columns left coded (see :func:`_read`)."""
 
     if data[-4:] != b"PAR1":
@@ -339,7 +340,7 @@ def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.Data
         # only the other columns go through to_pandas; a coded column is its codes, held by a
         # Categorical built without copying or checking them (its cells are read through ``codes``)
         frame = table.drop_columns(coded_names).to_pandas()
-        codes = {}
+        codes: dict[str, Factorized] = {}
         for c in coded_names:
             column = table.column(c).unify_dictionaries()
             dictionary = column.chunk(0).dictionary if column.num_chunks else None
@@ -360,7 +361,7 @@ def _parse_parquet(data: bytes, name: str, coded: bool = False) -> tuple[pd.Data
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _type_problem(arrow_type) -> tuple[str, str] | None:
+def _type_problem(arrow_type: pa.DataType) -> tuple[str, str] | None:
     """(rule, what) when a column of this Arrow type cannot be read as contract cells, else None."""
 
     t = arrow_type
@@ -397,7 +398,7 @@ def _type_problem(arrow_type) -> tuple[str, str] | None:
     return None
 
 
-def _byte_width(arrow_type) -> int:
+def _byte_width(arrow_type: pa.DataType) -> int:
     """Bytes per cell once decoded (8 for text: an offset or a pointer per cell, before its characters)."""
     try:
         return max(int(arrow_type.bit_width) // 8, 1)
@@ -405,7 +406,7 @@ def _byte_width(arrow_type) -> int:
         return 8
 
 
-def check_parquet_metadata(metadata, schema, source: str) -> None:
+def check_parquet_metadata(metadata: pq.FileMetaData, schema: pa.Schema, source: str) -> None:
     """Refuse a Parquet file from its footer alone, before any column is decoded.
 
     Parameters
@@ -462,7 +463,7 @@ def check_parquet_metadata(metadata, schema, source: str) -> None:
         raise OutcomesError(problems)
 
 
-def _plain_text_columns(schema) -> set[str]:
+def _plain_text_columns(schema: pa.Schema) -> set[str]:
     """Text columns that pandas reads as plain ``str`` columns (not an index, not another string type)."""
     meta = schema.pandas_metadata
     if not meta:
@@ -471,7 +472,7 @@ def _plain_text_columns(schema) -> set[str]:
     return {c.get("field_name", c.get("name")) for c in meta.get("columns", []) if c.get("numpy_type") == "str"} - index
 
 
-def _text_values(dictionary) -> pd.Series:
+def _text_values(dictionary: pa.Array | None) -> pd.Series:
     if dictionary is None:
         return pd.Series([], dtype="str")
     return pd.Series(pd.array(dictionary.cast(pa.large_string()), dtype="str"))
@@ -484,7 +485,7 @@ def _cells(codes: np.ndarray, values: pd.Series) -> pd.Series:
     return pd.Series(values.array.take(np.asarray(codes, dtype=np.int64), allow_fill=True))
 
 
-def _dictionary_codes(codes: np.ndarray, dictionary) -> tuple[np.ndarray, pd.Series] | None:
+def _dictionary_codes(codes: npt.NDArray[np.signedinteger[Any]], dictionary: pa.Array | None) -> Factorized | None:
     """``pd.factorize(cells)`` of a dictionary-encoded text column, read off its dictionary
     without hashing a cell (written by hand for speed).
 
@@ -503,12 +504,12 @@ def _dictionary_codes(codes: np.ndarray, dictionary) -> tuple[np.ndarray, pd.Ser
     return codes, uniques
 
 
-def _compact(codes: np.ndarray, n_values: int) -> np.ndarray:
+def _compact(codes: npt.NDArray[np.signedinteger[Any]], n_values: int) -> npt.NDArray[np.signedinteger[Any]]:
     """Codes in the smallest int type that holds them (a few distinct values: 1 byte per row)."""
     return codes.astype(int_type(n_values), copy=False)
 
 
-def _first_seen(codes: np.ndarray, values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+def _first_seen(codes: npt.NDArray[np.signedinteger[Any]], values: pd.Series) -> Factorized:
     """``pd.factorize(values[codes])`` (code -1 = missing): codes renumbered in order of first
     appearance by hashing small ints, not strings; unused and repeated values dropped."""
     seen = pd.unique(codes[codes >= 0])
@@ -518,13 +519,13 @@ def _first_seen(codes: np.ndarray, values: pd.Series) -> tuple[np.ndarray, pd.Se
     return _compact(remap, len(uniques))[codes], pd.Series(uniques, dtype="str")
 
 
-def _categorical_codes(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+def _categorical_codes(column: pd.Series) -> Factorized:
     """``pd.factorize(cells)`` of a categorical text column (see :func:`_first_seen`)."""
     cat = column.array
     return _first_seen(np.asarray(cat.codes), pd.Series(np.asarray(cat.categories, dtype=object), dtype="str"))
 
 
-def _materialize(frame: pd.DataFrame, codes: dict) -> pd.DataFrame:
+def _materialize(frame: pd.DataFrame, codes: Mapping[str, Factorized]) -> pd.DataFrame:
     """The frame with coded (categorical) text columns turned into the ``str`` cells they code."""
     if not codes:
         return frame
@@ -656,7 +657,7 @@ def _check_delimiter(header: str, name: str) -> list[str]:
     return [f.strip() for f in fields]
 
 
-def _parse_csv(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFrame, dict]:
+def _parse_csv(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFrame, dict[str, Factorized]]:
     """The table (all cells text), and its columns left coded (see :func:`_read`)."""
     data = _check_text(data, name)
     n_lines = _check_line_length(data, name)
@@ -667,7 +668,7 @@ def _parse_csv(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFram
     if len(header) > limits.max_columns:  # before a cell is parsed
         _raise_limit("max_columns", f"the header has {len(header):,} columns", name, (1,))
     _check_unique(pd.Index([h for h in header if h]), name, " in the header", (1,))
-    dtype: object = str
+    dtype: type[str] | defaultdict[int, str | type[str]] = str
     if coded:
         # the parser hashes each cell straight into a categorical (categories stay text) instead of
         # making millions of str objects; but a categorical column costs ~1 ms to set up, so in a short
@@ -713,7 +714,7 @@ def _parse_csv(data: bytes, name: str, coded: bool = False) -> tuple[pd.DataFram
 # --- tidying ---------------------------------------------------------------------------------
 
 
-def _blank(series: pd.Series) -> np.ndarray:
+def _blank(series: pd.Series) -> npt.NDArray[np.bool_]:
     """True where a cell is missing or only white space."""
     missing = series.isna().to_numpy(dtype=bool, copy=True)
     if pd.api.types.is_string_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype):
@@ -722,12 +723,14 @@ def _blank(series: pd.Series) -> np.ndarray:
     return missing
 
 
-def _tidy(frame: pd.DataFrame, rows: np.ndarray, name: str, fmt: str, codes: dict):
+def _tidy(
+    frame: pd.DataFrame, rows: npt.NDArray[np.int64], name: str, fmt: str, codes: dict[str, Factorized]
+) -> tuple[pd.DataFrame, npt.NDArray[np.int64], pd.DataFrame, dict[str, Factorized]]:
     if codes and not frame.rename(columns=lambda c: str(c).strip()).columns.is_unique:
         frame, codes = _materialize(frame, codes), {}  # columns are found by name
     frame = frame.rename(columns=lambda c: str(c).strip())
     codes = {str(c).strip(): v for c, v in codes.items()}
-    notes = []
+    notes: list[pd.DataFrame] = []
     if len(frame.columns) and fmt == "frame":
         _check_unique(frame.columns, name)
     unnamed = [
@@ -749,13 +752,16 @@ def _tidy(frame: pd.DataFrame, rows: np.ndarray, name: str, fmt: str, codes: dic
     return frame, rows, pd.concat([notes_frame(), *notes], ignore_index=True), codes
 
 
-def _coded_blank(factorized: tuple, rows: np.ndarray | None = None) -> np.ndarray:
+def _coded_blank(factorized: Factorized, rows: npt.NDArray[np.intp] | None = None) -> npt.NDArray[np.bool_]:
     """Blank cells of a factorized column (at ``rows`` only, if given), checked on its distinct values."""
     codes, uniques = factorized
-    return np.append(_blank(uniques), True)[codes if rows is None else codes[rows]]  # code -1: missing
+    blank: npt.NDArray[np.bool_] = np.append(_blank(uniques), True)[
+        codes if rows is None else codes[rows]
+    ]  # -1: missing
+    return blank
 
 
-def _blank_rows(frame: pd.DataFrame, codes: dict) -> np.ndarray:
+def _blank_rows(frame: pd.DataFrame, codes: Mapping[str, Factorized]) -> npt.NDArray[np.bool_]:
     """True where every cell of the row is blank.
 
     Written by hand for speed: each column is only checked on the rows still blank in the columns
@@ -781,7 +787,9 @@ def _is_wide(frame: pd.DataFrame, registry: Mapping[str, Measure]) -> bool:
     return not ({"measure", "value"} & cols) and any(c in registry for c in cols)
 
 
-def _wide_to_long(frame: pd.DataFrame, rows: np.ndarray, registry: Mapping[str, Measure], source: str):
+def _wide_to_long(
+    frame: pd.DataFrame, rows: npt.NDArray[np.int64], registry: Mapping[str, Measure], source: str
+) -> tuple[pd.DataFrame, npt.NDArray[np.int64], pd.DataFrame]:
     measures = [c for c in frame.columns if c in registry]
     ids = [c for c in frame.columns if c not in registry]
     present = np.column_stack([~_blank(frame[m]) for m in measures])  # shape (n rows, n measures)

@@ -40,12 +40,13 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.special import expit, logit
 from scipy.stats import norm
@@ -271,7 +272,8 @@ class SynthParams:
         bad += [f"{n} must be positive" for n in positive if not getattr(self, n) > 0]
         nonneg = ("rate_sd_log", "twitch_effect", "combined_effect", "strength_effect", "confounding")
         bad += [f"{n} must be >= 0" for n in nonneg if not getattr(self, n) >= 0]
-        if not (isinstance(self.n_episodes, (int, np.integer)) and self.n_episodes >= 1):
+        n_episodes: object = self.n_episodes  # typed int, but a caller may pass anything: checked as given
+        if not (isinstance(n_episodes, (int, np.integer)) and n_episodes >= 1):
             bad.append("n_episodes must be a positive integer")
         if not 2 <= self.min_visits <= self.max_visits:
             bad.append("need 2 <= min_visits <= max_visits")
@@ -361,7 +363,7 @@ def _slot_table() -> np.ndarray:
 _SLOTS = _slot_table()
 
 
-def _measure_arrays(attr) -> np.ndarray:
+def _measure_arrays(attr: Callable[[Measure], float]) -> npt.NDArray[np.float64]:
     return np.array([attr(get_measure(m)) for m in _MEASURE_CODES], dtype=float)
 
 
@@ -371,7 +373,8 @@ def _record(latent: np.ndarray, noise: np.ndarray, m_idx: np.ndarray) -> np.ndar
     upper = _measure_arrays(lambda m: m.upper)[m_idx]
     scale = 10.0 ** np.array([_DECIMALS.get(m, 0) for m in _MEASURE_CODES])[m_idx]
     x = np.round((latent + noise) * scale[:, None]) / scale[:, None]
-    return np.clip(x, lower[:, None], upper[:, None])
+    recorded: np.ndarray = np.clip(x, lower[:, None], upper[:, None])
+    return recorded
 
 
 def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
@@ -400,7 +403,8 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
     needled = np.ones((n, V), dtype=bool)
     needled[:, 1:] = ~(combined[:, None] & (rng.random((n, V - 1)) < p.skip_needling))
     twitch = needled & (rng.random((n, V)) < p.twitch_rate)
-    twitch_any = twitch[:, :TWITCH_WINDOW].any(axis=1)
+    # any(axis=1) of a 2-D array is a 1-D array; numpy's stub also allows for a scalar
+    twitch_any = cast(npt.NDArray[np.bool_], twitch[:, :TWITCH_WINDOW].any(axis=1))
     soreness = np.exp(np.log(p.soreness_median_hours) + p.soreness_sd_log * rng.standard_normal((n, V)))
     soreness = np.clip(np.round(soreness, 1), 0.1, SORENESS_MAX_HOURS)
     soreness[~needled | (rng.random((n, V)) < p.missing_rate)] = np.nan
@@ -495,7 +499,7 @@ def _ids(prefix: str, n: int) -> pd.api.extensions.ExtensionArray:
     return pd.array(np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width)), dtype="str")
 
 
-def _strings(vocab, idx: np.ndarray) -> pd.api.extensions.ExtensionArray:
+def _strings(vocab: Sequence[str], idx: np.ndarray) -> pd.api.extensions.ExtensionArray:
     return pd.array(np.asarray(vocab, dtype=str), dtype="str")[idx]
 
 
@@ -600,10 +604,11 @@ def simulate_visits(params: SynthParams = SynthParams(), *, seed: int) -> Simula
     np.True_
     >>> len(sim.episodes)
     50
-    >>> simulate_visits(SynthParams(n_episodes=10**8), seed=1)  # doctest: +ELLIPSIS
+    >>> simulate_visits(SynthParams(n_episodes=10**8), seed=1)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    outcomes.errors.OutcomesError: synth, column n_episodes: [limit_max_synth_episodes] 100,000,000 episodes were asked for; the limit is 5,000,000 ...
+    outcomes.errors.OutcomesError: synth, column n_episodes: [limit_max_synth_episodes] 100,000,000 episodes were asked
+        for; the limit is 5,000,000 ...
     """
     limit = current_limits().max_synth_episodes
     if params.n_episodes > limit:  # before anything is allocated: memory grows with the episodes
@@ -713,7 +718,8 @@ def _share(lat: _Latent, m: Measure, k: int, subset: Subset) -> float:
         "needling_alone": ~lat.combined,
     }[subset]
     eligible &= chosen
-    met = np.asarray(m.improvement(base[:, None], vals[:, 1:k])).any(axis=1)
+    # any(axis=1) of a 2-D array is a 1-D array; numpy's stub also allows for a scalar
+    met = cast(npt.NDArray[np.bool_], np.asarray(m.improvement(base[:, None], vals[:, 1:k])).any(axis=1))
     if not eligible.any():
         raise OutcomesError(
             Problem("synth_measure", f"no eligible episodes for {m.code!r}", "true_share_improved", (), "measure")
@@ -816,7 +822,7 @@ def effect_for_share(
     base = _restricted(params, measure, n_mc)
 
     def share(x: float) -> float:
-        return _share(_draw(replace(base, **{vary: x}), np.random.default_rng(seed)), m, k, "all")
+        return _share(_draw(_varied(base, vary, x), np.random.default_rng(seed)), m, k, "all")
 
     lo, hi = 0.0, 1.0
     s_lo, s_hi = share(lo), share(hi)
@@ -841,7 +847,12 @@ def effect_for_share(
         raise OutcomesError(
             Problem("synth_target", f"could not reach {target:.3f} within {tol}", "effect_for_share", (), vary)
         )
-    return replace(params, **{vary: x})
+    return _varied(params, vary, x)
+
+
+def _varied(params: SynthParams, vary: Literal["effect", "responder_share"], x: float) -> SynthParams:
+    """``params`` with ``vary`` set to ``x`` (one call per name: the type checker checks each field's type)."""
+    return replace(params, effect=x) if vary == "effect" else replace(params, responder_share=x)
 
 
 # ----------------------------------------------------------------------------- files

@@ -72,6 +72,7 @@ class LoadedVisits:
         Examples
         --------
         >>> import pandas as pd
+        >>> from outcomes.ingest.load import load_visits
         >>> frame = pd.DataFrame({"patient_id": ["P01", "P01", "P01"], "visit_day": [0, 7, 7],
         ...                       "measure": "pain_nprs", "value": [6, 3, 3]})
         >>> print(load_visits(frame).describe())  # doctest: +NORMALIZE_WHITESPACE

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,7 +48,7 @@ def soreness_distribution(needled: pd.DataFrame, *, hours: float, ax: Axes | Non
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=DPI, layout="constrained")
         plt.close(fig)
-    fig = ax.figure
+    fig = cast(Figure, ax.figure)
     values = needled["soreness_hours"].dropna().to_numpy(dtype=float)
     top = max(float(np.quantile(values, 0.99)) if values.size else hours, hours) * 1.1
     sns.histplot(
@@ -76,6 +77,7 @@ def soreness_distribution(needled: pd.DataFrame, *, hours: float, ax: Axes | Non
 
 def _panel(ax: Axes, part: pd.DataFrame) -> None:
     y = np.arange(len(part))[::-1]
+    row: Any  # a named tuple of the table's columns
     for yi, row in zip(y, part.itertuples()):
         if pd.isna(row.estimate):
             ax.text(
@@ -95,7 +97,7 @@ def _panel(ax: Axes, part: pd.DataFrame) -> None:
         ax.plot(
             [row.estimate], [yi], marker=marker, color=colour, markeredgecolor="black", markersize=7, linestyle="none"
         )
-    threshold = part["threshold"].dropna()
+    threshold = part["p0"].dropna()
     if not threshold.empty:
         ax.axvline(float(threshold.iloc[0]), color="black", linestyle="--", linewidth=1)
     ax.set_yticks(y, [f"{lab} (n {n})" for lab, n in zip(part["label"], part["n_shown"])], fontsize=8)
@@ -120,7 +122,7 @@ def conditions_forest(table: pd.DataFrame, *, ids: Sequence[str] | None = None, 
     --------
     >>> t = pd.DataFrame({"id": ["soreness"] * 3, "label": ["Neck pain", "TMD", "Migraine"],
     ...                   "n_shown": ["40", "<11", "30"], "estimate": [0.9, np.nan, 0.8],
-    ...                   "ci_low": [0.85, np.nan, 0.7], "ci_high": [0.94, np.nan, 0.9], "threshold": 0.9,
+    ...                   "ci_low": [0.85, np.nan, 0.7], "ci_high": [0.94, np.nan, 0.9], "p0": 0.9,
     ...                   "verdict": ["inconclusive", None, "not_supported"], "conf_level": 0.9, "adjust": "bh"})
     >>> conditions_forest(t).axes[0].get_title()
     'soreness'
@@ -150,7 +152,7 @@ def conditions_forest(table: pd.DataFrame, *, ids: Sequence[str] | None = None, 
         else "By condition",
         fontsize=10,
     )
-    for verdict, (colour, marker, words) in VERDICT_STYLE.items():
+    for colour, marker, words in VERDICT_STYLE.values():
         axes.flat[0].plot([], [], marker=marker, color=colour, markeredgecolor="black", linestyle="-", label=words)
     axes.flat[0].legend(loc="lower right", fontsize=7)
     return fig

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import cast
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -81,7 +82,7 @@ warnings.filterwarnings("ignore", message=r".*vert: bool will be deprecated.*", 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.figure, ax
+        return cast(Figure, ax.figure), ax
     fig, ax = plt.subplots(figsize=figsize, dpi=DPI, layout="constrained")
     plt.close(fig)
     return fig, ax
@@ -174,7 +175,7 @@ def improvement_curve(
         )
     ax.set_xlim(1, max(time.max(), claim["k"] + 1))
     ax.set_ylim(0, 1)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # MaxNLocator takes it
     ax.set_xlabel("Visit number (visit 1 = baseline)")
     ax.set_ylabel("Episodes improved (cumulative %)")
     _pct_axis(ax.yaxis)
@@ -271,7 +272,7 @@ def spaghetti(traj: Trajectories, measure: Measure, *, ax: Axes | None = None, t
     ax.set_ylabel(f"{measure.label} ({measure.unit})")
     better = "lower is better" if measure.direction < 0 else "higher is better"
     ax.set_title(title if title is not None else f"{measure.label}: {better}", fontsize=11)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # MaxNLocator takes it
     ax.legend(loc="best", fontsize=8)
     return fig
 
@@ -383,7 +384,7 @@ def _interval_rows(ax: Axes, frame: pd.DataFrame, labels: Sequence[str], p0: flo
     _mark_suppressed(ax, frame)
     for yi, (_, row) in zip(y, frame.iterrows()):
         # rows without a verdict (descriptive estimates) get a neutral style
-        colour, marker, _ = VERDICT_STYLE.get(row.get("verdict"), (PALETTE[0], "o", ""))
+        colour, marker, _ = VERDICT_STYLE.get(str(row.get("verdict")), (PALETTE[0], "o", ""))
         if pd.isna(row["estimate"]):
             continue
         ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=colour, linewidth=2.2)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import os
 import sys
 import tempfile
@@ -45,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 import numpy as np
@@ -53,6 +54,7 @@ import pandas as pd
 import papermill as pm
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
+from tqdm import tqdm  # type: ignore[import-untyped]  # no py.typed, no stubs installed
 
 from outcomes.analysis import SAMPLE_DATA, Analysis, analyse, save_analysis, summary_lines
 from outcomes.claims.improvement import CAVEAT
@@ -62,6 +64,7 @@ from outcomes.disclosure import SUPPRESSED, count_text
 from outcomes.errors import OutcomesError, Problem, printable
 from outcomes.report import figures as plots
 from outcomes.report.results import analysis_document, dumps
+from outcomes.resources import research_notebooks
 from outcomes.safety.outputs import atomic_directory, check_output_directory
 from outcomes.spec.plan import DEFAULT_PLAN_PATH, Plan
 from outcomes.version import __version__
@@ -102,9 +105,11 @@ KERNEL_ARGS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 #: Notebooks executed at the same time (each in its own kernel process).
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 #: The repository's ``notebooks/`` directory (next to ``src/``; see the module notes).
-REPO_NOTEBOOKS = SAMPLE_DATA.parents[2] / "notebooks"
+REPO_NOTEBOOKS = research_notebooks()
 #: The template of ``report.html`` (package data ``outcomes/templates``).
 TEMPLATE = "report.html.j2"
+#: Progress (INFO) and what the user should know (WARNING); handlers are the application's (``outcomes.cli``).
+logger = logging.getLogger(__name__)
 
 _VERDICT_WORDS = {
     "supported": "supported",
@@ -306,7 +311,7 @@ def about_lines(analysis: Analysis) -> dict[str, str]:
 
 @contextmanager
 def _plain_text() -> Iterator[None]:
-    with matplotlib.rc_context(_PLAIN_TEXT):
+    with matplotlib.rc_context(cast(Any, _PLAIN_TEXT)):
         yield
 
 
@@ -490,7 +495,7 @@ def render_report(analysis: Analysis) -> str:
     >>> render_report(a) == render_report(a)
     True
     """
-    return _environment().get_template(TEMPLATE).render(**report_context(analysis))
+    return str(_environment().get_template(TEMPLATE).render(**report_context(analysis)))
 
 
 def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -524,6 +529,48 @@ def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
     return folder
 
 
+def _step(bar: Any, say: Callable[[str], None], message: str) -> None:
+    """Start a step: one log record, and the step's name beside the bar."""
+    say(message)
+    bar.set_postfix_str(message)
+
+
+def progress_bar(total: int, desc: str, *, log: logging.Logger = logger, show: bool = True) -> Any:
+    """A tqdm bar of ``total`` steps on stderr, drawn only where someone watches it.
+
+    The bar is drawn when ``show`` is true, stderr is a terminal (``sys.stderr.isatty()``) and
+    ``log`` passes INFO records (``outcomes --quiet``, or a program that configured no logging,
+    gets no bar); otherwise it is disabled (``disable=True``: it writes nothing), so CI logs,
+    pipes and notebooks stay clean. The bar is cleared when it closes (``leave=False``).
+
+    Parameters
+    ----------
+    total : int
+        Number of steps (``bar.update(1)`` after each).
+    desc : str
+        Label shown before the bar.
+    log : logging.Logger
+        The logger whose INFO records the bar accompanies.
+    show : bool
+        False: never draw (e.g. ``build_report(progress=False)``).
+
+    Returns
+    -------
+    tqdm.tqdm
+        Use it as a context manager.
+
+    Examples
+    --------
+    >>> with progress_bar(2, "steps") as bar:  # stderr is not a terminal under the doctests
+    ...     bar.update(2)
+    >>> bar.disable, bar.n
+    (True, 0)
+    """
+    stderr = sys.stderr
+    drawn = show and stderr is not None and stderr.isatty() and log.isEnabledFor(logging.INFO)
+    return tqdm(total=total, desc=desc, unit="step", file=stderr, leave=False, disable=not drawn)
+
+
 def _run_notebook(src: Path, dst: Path, parameters: dict[str, str]) -> None:
     # No ``cwd=``: papermill implements it with a process-wide chdir, which races between the
     # notebooks run in threads and can leave the caller in the wrong directory. Parameters are
@@ -547,9 +594,9 @@ def _run_notebook(src: Path, dst: Path, parameters: dict[str, str]) -> None:
 
 
 def _write_research(
-    analysis: Analysis, folder: Path, source: Path, params: dict[str, str], say: Callable[..., None]
+    analysis: Analysis, folder: Path, source: Path, params: dict[str, str], say: Callable[[str], None], bar: Any
 ) -> None:
-    """``research/``: the unsuppressed document and the notebooks, run on this very analysis."""
+    """``research/``: the unsuppressed document and the notebooks, run on this very analysis (a ``bar`` step each)."""
     (folder / "notebooks").mkdir(parents=True)
     (folder / "results.unsuppressed.json").write_text(
         dumps(analysis_document(analysis, suppressed=False)), encoding="utf-8"
@@ -564,9 +611,10 @@ def _write_research(
             t0 = time.perf_counter()
             _run_notebook(source / f"{name}.ipynb", folder / "notebooks" / f"{name}.ipynb", given)
             done.append(name)
-            say(f"  [{len(done)}/{len(NOTEBOOKS)}] {name}.ipynb done ({time.perf_counter() - t0:.1f} s)")
+            bar.update(1)
+            say(f"[{len(done)}/{len(NOTEBOOKS)}] {name}.ipynb done ({time.perf_counter() - t0:.1f} s)")
 
-        say(f"running {len(NOTEBOOKS)} research notebooks ({WORKERS} at a time) ...")
+        _step(bar, say, f"running {len(NOTEBOOKS)} research notebooks ({WORKERS} at a time)")
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             list(pool.map(run, NOTEBOOKS))  # re-raises the first failure; the caller then discards everything
 
@@ -592,7 +640,11 @@ def build_report(
     out_dir : path
         Report directory; replaced as a whole on success, untouched on failure.
     progress : bool
-        Print progress (stderr) and the terminal summary (stdout).
+        True (the default): log each step at INFO (logger ``outcomes.report.html``: shown by the
+        CLI on stderr, or by whatever logging the caller configured), draw a progress bar when
+        stderr is a terminal and INFO records are enabled (:func:`progress_bar`), and print the
+        terminal summary to stdout. False: no summary and no bar, and the steps are logged at
+        DEBUG only. Warnings are logged either way; logging, not this flag, decides where they go.
     research : bool
         Also write ``research/results.unsuppressed.json`` (small cells included, with a
         warning) and the executed notebooks in ``research/notebooks/``; not for the clinic.
@@ -632,18 +684,25 @@ def build_report(
     plan_arg = plan if isinstance(plan, Plan) else Path(DEFAULT_PLAN_PATH if plan is None else plan)
     inputs = [data_path, None if isinstance(plan_arg, Plan) else plan_arg]
     check_output_directory(out_dir, inputs=inputs, force=force)  # before any work: a refused --out costs nothing
-    analysis = analyse(data_path, plan_arg)  # the one read and analysis; a bad input writes nothing
-    html = render_report(analysis)
-    source = notebooks_dir(notebooks) if research else None
-    out = Path(out_dir)
-    say = (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True)) if progress else (lambda *a, **k: None)
-    with atomic_directory(out, inputs=inputs, force=force) as tmp:  # checked again at the swap
-        (tmp / "report.html").write_text(html, encoding="utf-8")
-        (tmp / "results.json").write_text(dumps(analysis_document(analysis)), encoding="utf-8")
-        if source is not None:
-            # for the record only: the notebooks take the analysis itself (ANALYSIS), not these files
-            params = {"DATA": os.fspath(data_path.resolve()), "PLAN": analysis.plan.source}
-            _write_research(analysis, tmp / "research", source, params, say)
+    say = logger.info if progress else logger.debug  # progress=False: the steps are DEBUG records only
+    with progress_bar(3 + (len(NOTEBOOKS) if research else 0), "report", show=progress) as bar:
+        _step(bar, say, f"analysing {data_path.name}")
+        analysis = analyse(data_path, plan_arg)  # the one read and analysis; a bad input writes nothing
+        bar.update(1)
+        _step(bar, say, "drawing the figures")
+        html = render_report(analysis)
+        bar.update(1)
+        source = notebooks_dir(notebooks) if research else None
+        out = Path(out_dir)
+        _step(bar, say, "writing the report")
+        with atomic_directory(out, inputs=inputs, force=force) as tmp:  # checked again at the swap
+            (tmp / "report.html").write_text(html, encoding="utf-8")
+            (tmp / "results.json").write_text(dumps(analysis_document(analysis)), encoding="utf-8")
+            if source is not None:
+                # for the record only: the notebooks take the analysis itself (ANALYSIS), not these files
+                params = {"DATA": os.fspath(data_path.resolve()), "PLAN": analysis.plan.source}
+                _write_research(analysis, tmp / "research", source, params, say, bar)
+        bar.update(1)
     research_dir = out / "research"
     result = ReportResult(
         out_dir=out,

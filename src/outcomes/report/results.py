@@ -49,6 +49,7 @@ from outcomes.version import __version__
 __all__ = [
     "CLAIM_FIELDS",
     "DISCLOSURE_FIELDS",
+    "OTHER_CLAIM_FIELDS",
     "RESEARCH_WARNING",
     "SCHEMA_VERSION",
     "dumps",
@@ -89,6 +90,39 @@ CLAIM_FIELDS: tuple[str, ...] = (
     "rule",
     "sentence",
 )
+
+
+#: Fields of each entry of ``other_claims`` and of its ``analyses`` (docs/results-schema.md): the
+#: shared result columns (:data:`outcomes.claims.result.RESULT_COLUMNS`) as the schema names them,
+#: ``p0`` (the threshold the estimate is compared with) published as ``threshold``, and no ``k``.
+OTHER_CLAIM_FIELDS: tuple[str, ...] = (
+    "claim",
+    "id",
+    "measure",
+    "analysis",
+    "primary",
+    "verdict",
+    "reason",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "conf_level",
+    "threshold",
+    "p_value",
+    "p_value_not",
+    "n",
+    "n_excluded",
+    "method",
+    "sentence",
+)
+#: The document's names of result columns that the library calls otherwise.
+_PUBLISHED_NAMES = {"p0": "threshold"}
+
+
+def _published(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` with the document's column names, only ``fields`` (and the disclosure fields present)."""
+    out = frame.rename(columns=_PUBLISHED_NAMES)
+    return out[[c for c in (*fields, *DISCLOSURE_FIELDS) if c in out.columns]]
 
 
 def _clean(value: Any) -> Any:
@@ -197,6 +231,7 @@ def other_claims_section(result: OtherClaimsResult) -> dict[str, list[dict[str, 
     --------
     >>> from outcomes.ingest.synth import SynthParams, simulate_visits
     >>> from outcomes.spec.plan import Plan
+    >>> from outcomes.claims.other_claims import run_other_claims
     >>> sim = simulate_visits(SynthParams(n_episodes=80), seed=2)
     >>> res = run_other_claims(sim.visits, Plan().with_(other_claims={"conditions": {"enabled": False}}))
     >>> doc = other_claims_section(res)
@@ -206,16 +241,18 @@ def other_claims_section(result: OtherClaimsResult) -> dict[str, list[dict[str, 
 
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         return [
-            {k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in r.items()}
+            {str(k): (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in r.items()}
             for r in frame.astype(object).to_dict("records")
         ]
 
     items = []
-    for claim in records(result.claims):
-        rest = result.results[(result.results["id"] == claim["id"]) & ~result.results["primary"]]
+    results = _published(result.results, OTHER_CLAIM_FIELDS)
+    for claim in records(_published(result.claims, OTHER_CLAIM_FIELDS)):
+        rest = results[(results["id"] == claim["id"]) & ~results["primary"]]
         claim["analyses"] = records(rest.drop(columns=["claim", "id", "primary"]))
         items.append(claim)
-    return {"other_claims": items, "other_claims_by_condition": records(result.by_condition)}
+    by_condition = result.by_condition.rename(columns=_PUBLISHED_NAMES)
+    return {"other_claims": items, "other_claims_by_condition": records(by_condition)}
 
 
 def analysis_document(result: Analysis | ScaledClaims, *, suppressed: bool = True) -> dict[str, Any]:

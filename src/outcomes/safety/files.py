@@ -20,10 +20,11 @@ Examples
 >>> _ = p.write_bytes(b"a,b\\n1,2\\n")
 >>> read_input_bytes(p, source="v.csv", limit="max_file_bytes")
 b'a,b\\n1,2\\n'
->>> read_input_bytes("/dev/zero", source="/dev/zero", limit="max_file_bytes")
+>>> read_input_bytes("/dev/zero", source="/dev/zero", limit="max_file_bytes")  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-outcomes.errors.OutcomesError: /dev/zero: [regular_file] is a character device, not a regular file; give a CSV or Parquet file
+outcomes.errors.OutcomesError: /dev/zero: [regular_file] is a character device, not a regular file; give a CSV or
+    Parquet file
 """
 
 from __future__ import annotations

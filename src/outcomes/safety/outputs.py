@@ -39,10 +39,11 @@ Examples
 >>> atomic_write_text(d / "a.txt", "hello\\n")
 >>> (d / "a.txt").read_text()
 'hello\\n'
->>> check_output_file(d / "a.txt", inputs=[])  # doctest: +ELLIPSIS
+>>> check_output_file(d / "a.txt", inputs=[])  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-outcomes.errors.OutcomesError: ...a.txt: [output_not_ours] the output exists and was not written by outcomes; it is never overwritten (--force or not): choose another path or move the file away
+outcomes.errors.OutcomesError: ...a.txt: [output_not_ours] the output exists and was not written by outcomes; it is
+    never overwritten (--force or not): choose another path or move the file away
 >>> record_output(d / "a.txt")  # what a command does after writing
 >>> check_output_file(d / "a.txt", inputs=[]) == (d / "a.txt").resolve()
 True
@@ -417,7 +418,7 @@ def _write_json(path: Path, doc: Any) -> None:
 def _locked(directory: Path) -> Iterator[None]:
     """An exclusive lock on ``directory`` (flock of the directory itself: no lock file is left)."""
     try:
-        import fcntl
+        import fcntl  # noqa: PLC0415  (POSIX only)
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
@@ -524,10 +525,11 @@ def check_output_file(
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "v.csv").write_text("x\\n")
-    >>> check_output_file(d / "v.csv", inputs=[d / "v.csv"])  # doctest: +ELLIPSIS
+    >>> check_output_file(d / "v.csv", inputs=[d / "v.csv"])  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    outcomes.errors.OutcomesError: ...v.csv: [output_is_input] the output would replace the input ...v.csv; choose another path
+    outcomes.errors.OutcomesError: ...v.csv: [output_is_input] the output would replace the input ...v.csv; choose
+        another path
     >>> check_output_file(d, inputs=[])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -639,10 +641,11 @@ def check_output_directory(
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "visits.csv").write_text("x\\n")
-    >>> check_output_directory(d, inputs=[d / "visits.csv"])  # doctest: +ELLIPSIS
+    >>> check_output_directory(d, inputs=[d / "visits.csv"])  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    outcomes.errors.OutcomesError: ...: [output_holds_input] the report directory holds the input ...visits.csv; replacing it would delete it: choose a new directory
+    outcomes.errors.OutcomesError: ...: [output_holds_input] the report directory holds the input ...visits.csv;
+        replacing it would delete it: choose a new directory
     >>> check_output_directory(d / "new", inputs=[d / "visits.csv"]) == (d / "new").resolve()
     True
     """

@@ -21,10 +21,11 @@ Examples
 --------
 >>> parse_yaml("k: 3\\np0: 0.5\\n", source="plan.yaml")
 {'k': 3, 'p0': 0.5}
->>> parse_yaml("k: 3\\nk: 4\\n", source="plan.yaml")
+>>> parse_yaml("k: 3\\nk: 4\\n", source="plan.yaml")  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-outcomes.errors.OutcomesError: plan.yaml, row 2, column k: [yaml_duplicate_key] the key appears more than once in the same mapping (first on line 1); keep one
+outcomes.errors.OutcomesError: plan.yaml, row 2, column k: [yaml_duplicate_key] the key appears more than once in the
+    same mapping (first on line 1); keep one
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class _CountingLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > self.max_aliases:
-                mark = self.peek_event().start_mark
+                # types-PyYAML leaves Parser.peek_event unannotated (it returns the next Event)
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise OutcomesError(
                     limit_problem(
                         "max_yaml_aliases",
@@ -129,10 +131,11 @@ def parse_yaml(text: str, *, source: str) -> Any:
     --------
     >>> levels = [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
     >>> bomb = "l0: &l0 [x]\\n" + "\\n".join(levels)  # 9**8 = 43 million values once expanded
-    >>> parse_yaml(bomb, source="p.yaml")  # doctest: +ELLIPSIS
+    >>> parse_yaml(bomb, source="p.yaml")  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    outcomes.errors.OutcomesError: p.yaml, row 7: [limit_max_yaml_aliases] the file uses more aliases (*name) than allowed; ...
+    outcomes.errors.OutcomesError: p.yaml, row 7: [limit_max_yaml_aliases] the file uses more aliases (*name) than
+        allowed; ...
     """
     limits = current_limits()
     loader: _CountingLoader | None = None

@@ -44,13 +44,16 @@ __all__ = [
     "SEXES",
     "SIDES",
     "SORENESS_MAX_HOURS",
+    "SORENESS_RESOLVED_HOURS",
     "TREATMENTS",
     "TRUE_SPELLINGS",
     "VISIT_LEVEL_COLUMNS",
     "parse_treatment",
 ]
 
+#: Columns every file must have (canonical long form).
 REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "visit_day", "measure", "value")
+#: Columns a file may have; each has a default or is only needed by some claims.
 OPTIONAL_COLUMNS: tuple[str, ...] = (
     "episode_id",
     "visit_number",
@@ -62,6 +65,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "twitch_response",
     "soreness_hours",
 )
+#: Every column of the contract, required first, in canonical order.
 ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 #: Attributes of the episode: must not vary between its rows.
@@ -98,15 +102,23 @@ TREATMENTS: dict[str, str] = {
 
 #: Ten-year bands; ages over 89 are aggregated as ``90+`` (HIPAA Safe Harbor).
 AGE_BANDS: tuple[str, ...] = ("18-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90+")
+#: Codes of ``sex``.
 SEXES: tuple[str, ...] = ("female", "male", "other", "unknown")
+#: Codes of ``side`` (``none`` for a measure without a side).
 SIDES: tuple[str, ...] = ("left", "right", "none")
 
-#: How ``twitch_response`` may be written (case-insensitive); anything else is refused.
+#: How a true ``twitch_response`` may be written (case-insensitive); a value neither true nor false is refused.
 TRUE_SPELLINGS: tuple[str, ...] = ("true", "yes", "1")
+#: How a false ``twitch_response`` may be written (case-insensitive).
 FALSE_SPELLINGS: tuple[str, ...] = ("false", "no", "0")
 
-#: Soreness reports above this (two weeks) are data errors, not soreness.
+#: Soreness reports above this (two weeks) are data errors, not soreness: rule ``soreness_in_bounds``
+#: refuses them, and the soreness claim's window (plan ``other_claims.soreness.hours``) is at most this.
 SORENESS_MAX_HOURS: float = 336.0
+#: Default window of the soreness claim (plan ``other_claims.soreness.hours``): the clinic says "the
+#: soreness lasts a few hours up to two days" (its dry-needling FAQ, the seed text), so the claim tested
+#: by default is that soreness has resolved within two days, 48 hours.
+SORENESS_RESOLVED_HOURS: float = 48.0
 
 
 def parse_treatment(text: str) -> tuple[str, ...]:

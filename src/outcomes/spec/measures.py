@@ -365,7 +365,7 @@ def measures_of_kind(kind: Kind, registry: Mapping[str, Measure] | None = None) 
     return [c for c, m in reg.items() if m.kind == kind]
 
 
-def registry_frame(registry: Mapping[str, Measure] | Iterable[Measure] | None = None):
+def registry_frame(registry: Mapping[str, Measure] | Iterable[Measure] | None = None) -> pd.DataFrame:
     """The registry as a tidy DataFrame (one row per measure), e.g. for docs.
 
     Examples
@@ -391,7 +391,8 @@ def registry_markdown(registry: Mapping[str, Measure] | None = None) -> str:
     lines = [
         "# Measure registry",
         "",
-        "Generated from `outcomes.spec.measures` by `python -m outcomes.spec.measures > docs/measures.md`; do not edit.",
+        "Generated from `outcomes.spec.measures` by `python -m outcomes.spec.measures > docs/measures.md`; "
+        "do not edit.",
         "Hard bounds are data-error checks (outside = the file is refused); the threshold is the default",
         "improvement rule (MCID for pain and strength, MDC for range of motion). A plan's `measures:`",
         "section can override any field or add measures.",

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -80,7 +80,7 @@ class Plan:
     min_cell_size: int = 11
     seed: int = 20261201
     n_boot: int = 2000
-    trajectory: str = "log"
+    trajectory: Literal["log", "linear"] = "log"
     registry: Mapping[str, Measure] = field(default_factory=lambda: dict(REGISTRY), compare=False)
     measures: Mapping[str, Any] = field(default_factory=dict)
     other_claims: Mapping[str, Any] = field(default_factory=dict)

@@ -51,6 +51,7 @@ from pydantic_core import PydanticCustomError
 from outcomes.errors import Problem
 from outcomes.safety.limits import Limits, current_limits, limit_problem
 from outcomes.safety.safe_yaml import key_path
+from outcomes.spec.contract import SORENESS_MAX_HOURS, SORENESS_RESOLVED_HOURS
 
 __all__ = [
     "MEASURE_CODE_PATTERN",
@@ -78,8 +79,9 @@ _CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=Tr
 _MAX_COUNT = 1_000_000_000  # counts (cell size): far beyond any clinic, small enough for every integer type
 
 
-def _one_of(*allowed: Any) -> Any:
-    """A value equal to one of ``allowed`` *and of its type* (``true`` is not ``1``, ``1.0`` not ``1``).
+def _one_of(*allowed: Any) -> tuple[PlainValidator, WithJsonSchema]:
+    """A value equal to one of ``allowed`` *and of its type* (``true`` is not ``1``, ``1.0`` not ``1``):
+    the metadata of a field ``Annotated[Any, *_one_of(...)]``.
 
     Written by hand because ``typing.Literal`` compares with ``==`` (so ``True`` passes as ``1``).
     """
@@ -89,7 +91,7 @@ def _one_of(*allowed: Any) -> Any:
             raise PydanticCustomError("plan_choice", "not one of the allowed values")
         return value
 
-    return Annotated[Any, PlainValidator(check), WithJsonSchema({"enum": list(allowed)})]
+    return PlainValidator(check), WithJsonSchema({"enum": list(allowed)})
 
 
 def _at_most(limit: str) -> AfterValidator:
@@ -143,22 +145,27 @@ class MeasureFields(BaseModel):
     model_config = _CONFIG
 
     # Defaults (None) mean "not given" and are never validated; a null written in the plan is
-    # validated, so it is refused except for threshold_rel (null = no relative rule).
+    # validated, so it is refused except for threshold_rel (null = no relative rule). pydantic's
+    # stub types Field(None) as None, which no annotation of what a plan may write can hold: hence
+    # the ignore[assignment] on those fields.
     label: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        None, description="text of 1 to 200 characters (the name shown in reports)"
+        None,  # type: ignore[assignment]
+        description="text of 1 to 200 characters (the name shown in reports)",
     )
     unit: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(
-        None, description="text of 1 to 50 characters"
+        None,  # type: ignore[assignment]
+        description="text of 1 to 50 characters",
     )
-    lower: float = Field(None, description="a finite number (hard lower bound, inclusive)")
-    upper: float = Field(None, description="a finite number above lower (hard upper bound, inclusive)")
-    direction: _one_of(-1, 1) = Field(None, description="-1 (lower is better) or 1 (higher is better)")
-    kind: _one_of("pain", "rom", "strength") = Field(None, description="pain, rom or strength")
-    threshold_abs: float = Field(None, gt=0, description="a number > 0 (MCID or MDC, in the unit)")
+    lower: float = Field(None, description="a finite number (hard lower bound, inclusive)")  # type: ignore[assignment]
+    upper: float = Field(None, description="a finite number above lower (hard upper bound, inclusive)")  # type: ignore[assignment]
+    direction: Annotated[Any, *_one_of(-1, 1)] = Field(None, description="-1 (lower is better) or 1 (higher is better)")
+    kind: Annotated[Any, *_one_of("pain", "rom", "strength")] = Field(None, description="pain, rom or strength")
+    threshold_abs: float = Field(None, gt=0, description="a number > 0 (MCID or MDC, in the unit)")  # type: ignore[assignment]
     threshold_rel: float | None = Field(None, gt=0, lt=1, description="a fraction in (0, 1) of baseline, or null")
-    sided: bool = Field(None, description="true or false (the data must give side left/right)")
+    sided: bool = Field(None, description="true or false (the data must give side left/right)")  # type: ignore[assignment]
     source: Annotated[str, StringConstraints(max_length=1000)] = Field(
-        None, description="text of at most 1,000 characters (where the rule comes from)"
+        None,  # type: ignore[assignment]
+        description="text of at most 1,000 characters (where the rule comes from)",
     )
 
 
@@ -167,7 +174,7 @@ class ClaimSettings(BaseModel):
 
     model_config = _CONFIG
 
-    enabled: _one_of("auto", True, False) = Field(
+    enabled: Annotated[Any, *_one_of("auto", True, False)] = Field(
         "auto", description="auto, true or false (auto: run when the data has the needed columns)"
     )
 
@@ -175,7 +182,12 @@ class ClaimSettings(BaseModel):
 class SorenessSettings(ClaimSettings):
     """``other_claims.soreness``."""
 
-    hours: float = Field(48.0, gt=0, le=336, description="a number of hours in (0, 336]")
+    hours: float = Field(
+        SORENESS_RESOLVED_HOURS,
+        gt=0,
+        le=SORENESS_MAX_HOURS,
+        description=f"a number of hours in (0, {SORENESS_MAX_HOURS:g}]",
+    )
     share: float = Field(0.90, gt=0, lt=1, description="a number in (0, 1)")
 
 
@@ -188,7 +200,7 @@ class EarlySettings(ClaimSettings):
 class ConditionsSettings(ClaimSettings):
     """``other_claims.conditions``."""
 
-    adjust: _one_of("holm", "bh") = Field("bh", description="'holm' or 'bh'")
+    adjust: Annotated[Any, *_one_of("holm", "bh")] = Field("bh", description="'holm' or 'bh'")
 
 
 class OtherClaimsModel(BaseModel):
@@ -207,7 +219,7 @@ class OtherClaimsModel(BaseModel):
 class PlanModel(BaseModel):
     """The whole plan file (``docs/plan.md``); every field optional, with the defaults shown."""
 
-    model_config = ConfigDict(_CONFIG, title="outcomes analysis plan")
+    model_config = ConfigDict(**_CONFIG, title="outcomes analysis plan")
 
     name: Annotated[str, StringConstraints(max_length=200)] = Field(
         "default", description="text of at most 200 characters"
@@ -228,7 +240,7 @@ class PlanModel(BaseModel):
     n_boot: Annotated[
         int, Field(ge=100, json_schema_extra={"maximum": Limits().max_n_boot}), _at_most("max_n_boot")
     ] = Field(2000, description="an integer >= 100 (at most max_n_boot, 100,000 unless raised)")
-    trajectory: _one_of("log", "linear") = Field("log", description="log or linear")
+    trajectory: Annotated[Any, *_one_of("log", "linear")] = Field("log", description="log or linear")
     measures: dict[_Code, MeasureFields] | None = Field(
         None,
         description="a mapping of measure code -> fields (override or add measures; docs/measures.md)",

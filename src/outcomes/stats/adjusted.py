@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from statsmodels.genmod.generalized_linear_model import GLMResults
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from outcomes.stats.decision import wald_result
@@ -126,7 +127,7 @@ def ancova_difference(
     return _summary({**out, "std_err": se}, len(data), n_excl, "ols_hc3")
 
 
-def _logit_fit(y: np.ndarray, design: pd.DataFrame):
+def _logit_fit(y: np.ndarray, design: pd.DataFrame) -> GLMResults | None:
     """Logistic GLM; None when it does not converge or the data separate perfectly."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
-from statsmodels.regression.mixed_linear_model import MixedLM
+from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMResults
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from outcomes.stats._validate import check_conf_level, invalid
@@ -88,6 +88,7 @@ def _design(time: np.ndarray, transform: Transform, baseline_time: float, knot: 
         return np.column_stack([ones, np.log(t / baseline_time)])
     if transform == "linear":
         return np.column_stack([ones, t - baseline_time])
+    assert knot is not None  # piecewise: fit_trajectory refuses it without a knot
     return np.column_stack([ones, np.minimum(t, knot) - baseline_time, np.maximum(t - knot, 0.0)])
 
 
@@ -226,9 +227,9 @@ def _is_boundary_note(message: str) -> bool:
     return "boundary" in message
 
 
-def _fit_with_fallback(model: MixedLM) -> tuple[object, str, bool, tuple[str, ...]]:
+def _fit_with_fallback(model: MixedLM) -> tuple[MixedLMResults, str, bool, tuple[str, ...]]:
     messages: list[str] = []
-    tried: list[tuple[object, str]] = []
+    tried: list[tuple[MixedLMResults, str]] = []
     for name in OPTIMIZERS:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -320,6 +321,7 @@ def fit_trajectory(
     exog = _design(t, transform, baseline_time, knot)
     exog_re = np.column_stack([np.ones_like(t), np.log(t / baseline_time) if transform == "log" else t - baseline_time])
     k = exog.shape[1]
+    messages: tuple[str, ...]
     if engine == "reml" or (engine == "auto" and n_groups > STATSMODELS_MAX_GROUPS):
         fast = reml_fit(y, exog, exog_re, groups)
         params, cov, cov_re, scale = fast.params, fast.cov, fast.cov_re, fast.scale

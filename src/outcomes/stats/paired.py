@@ -45,6 +45,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,7 @@ from scipy import stats
 
 from outcomes.stats._validate import as_finite_1d, check_conf_level, invalid, same_length
 
-__all__ = ["hodges_lehmann", "paired_change"]
+__all__ = ["EXACT_BELOW_N", "hodges_lehmann", "paired_change"]
 
 #: The multinomial sampler is used when the data have at least this many rows per distinct
 #: row: drawing one multinomial cell costs about 3 uniform row draws (measured with NumPy 2
@@ -64,8 +65,13 @@ _BLOCK = 250
 _CHUNK_CELLS = 4_000_000
 #: Below this many sampled cells in all, blocks run one after the other (threads cost more).
 _THREAD_MIN_CELLS = 2_000_000
-#: R's wilcox.test computes an exact interval only below this n (and without ties/zeros).
-_EXACT_MAX_N = 50
+#: The signed-rank distribution is used exactly (Hodges-Lehmann interval, Wilcoxon p-value) only for
+#: fewer than this many changes, none of them zero and no two of the same size; otherwise the normal
+#: approximation.  As R's ``wilcox.test``, whose default is ``exact <- (n < 50)``
+#: (``src/library/stats/R/wilcox.test.R``, ``wilcox.test.default``; R also uses no exact test with zeros).
+EXACT_BELOW_N: int = 50
+#: The alternative hypotheses of :func:`paired_change`.
+Alternative = Literal["two-sided", "greater", "less"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
 
 
@@ -94,6 +100,12 @@ def _weighted_order_stats(values: np.ndarray, weights: np.ndarray, ranks: np.nda
     return values[order][np.minimum(pos, values.size - 1)]
 
 
+def _exact_signrank(d: np.ndarray) -> bool:
+    """Whether the exact signed-rank distribution applies to changes ``d`` (see :data:`EXACT_BELOW_N`):
+    fewer than 50, none zero, no two of the same absolute size."""
+    return bool(d.size < EXACT_BELOW_N and not np.any(d == 0) and np.unique(np.abs(d)).size == d.size)
+
+
 def hodges_lehmann(change: ArrayLike, *, conf_level: float = 0.95) -> pd.DataFrame:
     """Hodges-Lehmann pseudo-median of the changes with its Walsh-average interval.
 
@@ -102,8 +114,8 @@ def hodges_lehmann(change: ArrayLike, *, conf_level: float = 0.95) -> pd.DataFra
     ``[W_(C), W_(M+1-C)]`` with ``M = n(n+1)/2``:
 
     - exact ``C`` from the signed-rank distribution (``C = qsignrank(alpha/2, n)``,
-      as R's ``wilcox.test(conf.int=TRUE)``) when ``n < 50`` and the changes have
-      no ties and no zeros;
+      as R's ``wilcox.test(conf.int=TRUE)``) when ``n <`` :data:`EXACT_BELOW_N` (50) and
+      the changes have no ties and no zeros;
     - otherwise the large-sample ``C = round(n(n+1)/4 - z sqrt(n(n+1)(2n+1)/24))``
       (Hollander & Wolfe, *Nonparametric Statistical Methods*, section 3.2).
 
@@ -145,8 +157,7 @@ def hodges_lehmann(change: ArrayLike, *, conf_level: float = 0.95) -> pd.DataFra
     weight = np.where(i == j, c[i] * (c[i] + 1) / 2.0, c[i] * c[j])
     middle = [(total + 1) // 2, total // 2 + 1]  # equal when total is odd
     estimate = float(_weighted_order_stats(walsh, weight, np.array(middle)).mean())
-    exact = n < _EXACT_MAX_N and vals.size == n and not np.any(np.abs(d) == 0) and np.unique(np.abs(d)).size == n
-    if exact:
+    if _exact_signrank(d):
         cdf = _signrank_cdf(n)
         low_rank = int(np.searchsorted(cdf, alpha / 2 - 1e-12))  # smallest v with cdf >= alpha/2
         low_rank = max(low_rank, 1)
@@ -243,10 +254,11 @@ def _bootstrap(rows: np.ndarray, row_counts: np.ndarray, n_boot: int, seed: int)
     def weighted(draws: np.ndarray, x: np.ndarray) -> np.ndarray:
         # einsum, not ``@``: BLAS would start its own threads beside the block threads
         # (on 2 cores that cost a third more CPU for the same result).
-        return np.einsum("bj,j->b", draws, x)
+        summed: np.ndarray = np.einsum("bj,j->b", draws, x)
+        return summed
 
     def one_block(rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
-        if multinomial:
+        if row_of is None:  # the multinomial sampler
             draws = rng.multinomial(n, p_hat, size=size).astype(float)
         else:
             cells = row_of[rng.integers(0, n, size=(size, n))] + (np.arange(size) * n_rows)[:, None]
@@ -281,7 +293,7 @@ def paired_change(
     conf_level: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
-    alternative: str = "two-sided",
+    alternative: Alternative = "two-sided",
 ) -> pd.DataFrame:
     """Summaries of paired change with confidence intervals and tests.
 
@@ -315,8 +327,9 @@ def paired_change(
             sample median, bootstrap percentile interval; no test (NaN).
         ``hodges_lehmann``
             :func:`hodges_lehmann`; ``p_value`` Wilcoxon signed-rank
-            (``scipy.stats.wilcoxon``, zeros dropped and continuity correction as
-            R's default ``wilcox.test``; 1 when every change is 0).
+            (``scipy.stats.wilcoxon``: exact under the conditions of :data:`EXACT_BELOW_N`,
+            otherwise zeros dropped and continuity correction as R's default ``wilcox.test``;
+            1 when every change is 0).
         ``d_z``
             mean / SD of change (= SRM), bootstrap percentile interval; no
             separate test (it is the t-test).
@@ -367,11 +380,12 @@ def paired_change(
     else:
         # Exact null distribution only without zeros and ties (scipy's "auto" would fall back
         # to a slow permutation test); otherwise the tie-corrected normal approximation.
-        nonzero = d[d != 0]
-        exact = n <= 50 and nonzero.size == n and np.unique(np.abs(nonzero)).size == n
-        w_p = stats.wilcoxon(
-            d, alternative=alternative, correction=not exact, method="exact" if exact else "approx"
-        ).pvalue
+        exact = _exact_signrank(d)
+        w_p = float(
+            stats.wilcoxon(
+                d, alternative=alternative, correction=not exact, method="exact" if exact else "approx"
+            ).pvalue
+        )
     rows.append(("hodges_lehmann", hl.estimate, hl.ci_low, hl.ci_high, w_p, f"{hl.method}+wilcoxon"))
 
     sd = d.std(ddof=1)

@@ -98,7 +98,9 @@ class RemlFit:
     n_obs: int
 
 
-def _group_sums(y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray, n_groups: int):
+def _group_sums(
+    y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-group ``Z'Z``, ``Z'X``, ``Z'y`` (arrays over groups) by weighted bincounts."""
 
     def per_group(w: np.ndarray) -> np.ndarray:
@@ -121,7 +123,7 @@ def _lambda(theta: np.ndarray) -> np.ndarray:
 class _Criterion:
     """Profiled REML deviance ``-2 l_R(theta)`` and the estimates at ``theta``."""
 
-    def __init__(self, y, X, Z, codes, n_groups):
+    def __init__(self, y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray, n_groups: int) -> None:
         self.n, self.p = X.shape
         A, B, c = _group_sums(y, X, Z, codes, n_groups)
         self.XtX, self.Xty, self.yty = X.T @ X, X.T @ y, float(y @ y)
@@ -129,7 +131,11 @@ class _Criterion:
         # Every theta-free product of the group sums, contiguous, so that one evaluation is
         # ~15 vector operations plus matrix-vector products over the groups.
         b0, b1, c0, c1 = B[:, 0, :], B[:, 1, :], c[:, 0], c[:, 1]
-        outer = lambda u, v: np.einsum("gp,gq->gpq", u, v).reshape(n_groups, -1)
+
+        def outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+            products: np.ndarray = np.einsum("gp,gq->gpq", u, v).reshape(n_groups, -1)
+            return products
+
         # Laid out (columns, 3 G) so that sum_k w[k] @ stack[k] is one row-major matrix-vector product.
         self.bb = self._rows(outer(b0, b0), outer(b0, b1) + outer(b1, b0), outer(b1, b1))  # (p*p, 3G)
         self.bc = self._rows(b0 * c0[:, None], b0 * c1[:, None] + b1 * c0[:, None], b1 * c1[:, None])  # (p, 3G)
@@ -139,7 +145,9 @@ class _Criterion:
     def _rows(*parts: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.concatenate(parts, axis=0).T)
 
-    def parts(self, theta: np.ndarray, gradient: bool = False):
+    def parts(
+        self, theta: np.ndarray, gradient: bool = False
+    ) -> tuple[float, np.ndarray | None, np.ndarray, np.ndarray, float]:
         """``(-2 l_R, its gradient or None, X'V^-1X, beta, r^2)`` at ``theta``.
 
         2 x 2 matrices over the groups are arrays of shape (2, 2, G) multiplied by
@@ -191,7 +199,8 @@ class _Criterion:
         ``einsum`` rather than ``@``: a BLAS call between vector operations pays for waking
         its threads (10x slower here on a busy 2-core machine).
         """
-        return np.einsum("...j,j->...", stack, w.ravel())
+        product: np.ndarray = np.einsum("...j,j->...", stack, w.ravel())
+        return product
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         dev, grad = self.parts(theta, gradient=True)[:2]

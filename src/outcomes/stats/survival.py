@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
@@ -143,7 +144,9 @@ def _curve(times: ArrayLike, n_event: ArrayLike, n_censor: ArrayLike) -> _Curve:
     return _Curve(t, n_risk, d, c, surv, greenwood)
 
 
-def _bands(surv: np.ndarray, greenwood: np.ndarray, z: float, conf_type: ConfType):
+def _bands(
+    surv: np.ndarray, greenwood: np.ndarray, z: float, conf_type: ConfType
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Lower and upper limits of S (R survfit conventions)."""
     se_log = np.sqrt(greenwood)
     low = np.full(surv.shape, np.nan)
