@@ -32,6 +32,7 @@ import pandas as pd
 from outcomes.analysis import analyse, load_analysis
 from outcomes.descriptive.trajectories import change_at_k, trajectories
 from outcomes.report import figures as plots
+from outcomes.report.sentences import claim_sentences
 
 pd.set_option("display.precision", 3)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
@@ -98,7 +99,7 @@ res.change[res.change["measure"] == code].drop(columns=["id", "measure"])
 # improvement rule; they are reported beside the verdict, never instead of it.
 
 # %%
-print(claim["sentence"])
+print(claim_sentences(res)[(res.claims["measure"] == code).to_numpy()].iloc[0])
 
 # %%
 sens = res.sensitivity[res.sensitivity["measure"] == code]

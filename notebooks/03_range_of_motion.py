@@ -31,6 +31,7 @@ import pandas as pd
 from outcomes.analysis import analyse, load_analysis
 from outcomes.descriptive.trajectories import trajectories
 from outcomes.report import figures as plots
+from outcomes.report.sentences import claim_sentences
 
 pd.set_option("display.precision", 3)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
@@ -107,4 +108,4 @@ print(sens.pivot(index="measure", columns="analysis", values="verdict").loc[rom[
 # ## In words
 
 # %%
-print("\n\n".join(rom["sentence"]))
+print("\n\n".join(claim_sentences(res)[(res.claims["family"] == "secondary").to_numpy()]))

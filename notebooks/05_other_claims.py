@@ -34,6 +34,7 @@ import pandas as pd
 from outcomes.analysis import analyse, load_analysis
 from outcomes.claims.soreness import needled_visits
 from outcomes.report import claim_figures as plots_claims
+from outcomes.report.sentences import other_claim_sentences
 from outcomes.spec.claim_settings import settings
 
 pd.set_option("display.precision", 3)
@@ -47,7 +48,7 @@ print(other.claims[cols].round(3).to_string(index=False))
 # Each verdict in words (generated from the numbers):
 
 # %%
-for sentence in other.claims["sentence"]:
+for sentence in other_claim_sentences(other)[other.results["primary"].to_numpy()]:
     print("-", sentence, "\n")
 
 # %% [markdown]

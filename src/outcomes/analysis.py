@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -31,15 +31,6 @@ from outcomes.resources import sample_data
 from outcomes.spec.plan import Plan, load_plan
 
 __all__ = ["SAMPLE_DATA", "Analysis", "analyse", "load_analysis", "save_analysis", "summary_lines"]
-
-# How a suppressed other claim is named in its sentence.
-_OTHER_CLAIM_NAMES = {
-    "strength": "Strength",
-    "twitch": "Twitch response",
-    "soreness": "Soreness after needling",
-    "combined": "Needling combined with other therapy",
-    "early": "Larger effect early in treatment",
-}
 
 #: The bundled synthetic sample (used when no data file is given).
 SAMPLE_DATA = sample_data()
@@ -84,21 +75,16 @@ class Analysis:
 
         A claim is suppressed when its primary row has fewer than ``min_cell_size``
         episodes or one of the groups it compares does (:attr:`claim_groups`); the
-        per-condition table is suppressed where it is built.
+        per-condition table is suppressed where it is built, the strength measures'
+        analyses by :meth:`ClaimsResult.disclosed`.
         """
-        raw = self.other_claims.results
-        names = raw["claim"].map(_OTHER_CLAIM_NAMES).fillna(raw["id"])
-        strength = raw["claim"].eq("strength") & raw["measure"].isin(list(self.plan.registry))
-        names = names.mask(
-            strength, "Strength, " + raw["measure"].map({c: m.label for c, m in self.plan.registry.items()})
-        )
-        results = disclose_claims(
-            raw.assign(name=names), self.plan.min_cell_size, groups=self.claim_groups, name_col="name"
-        ).drop(columns=["n_text", "name"])
-        return OtherClaimsResult(
+        raw = self.other_claims
+        results = disclose_claims(raw.results, self.plan.min_cell_size, groups=self.claim_groups).drop(columns="n_text")
+        return replace(
+            raw,
             results=results,
             claims=results[results["primary"]].reset_index(drop=True),
-            by_condition=self.other_claims.by_condition,
+            strength={code: res.disclosed() for code, res in raw.strength.items()},
         )
 
     @property

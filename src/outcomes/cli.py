@@ -209,6 +209,17 @@ def _build_parser() -> argparse.ArgumentParser:
             "not write; see docs/outputs.md)",
         )
 
+    def data_and_plan(p: argparse.ArgumentParser) -> None:
+        """The visits file and the plan of a command that analyses: both optional, with bundled defaults."""
+        p.add_argument(
+            "data",
+            type=_path,
+            nargs="?",
+            default=None,
+            help="visits file (default: the bundled sample data/sample/visits.csv)",
+        )
+        p.add_argument("--plan", type=_path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
+
     def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         _common_options(p, top=False)
@@ -229,14 +240,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=_path, required=True, help="output file (.csv or .parquet)")
     force(p)
     p = add("claims", _cmd_claims, "Test the claim 'patients improve within a few visits' (pain, ROM).")
-    p.add_argument(
-        "data",
-        type=_path,
-        nargs="?",
-        default=None,
-        help="visits file (default: the bundled sample data/sample/visits.csv)",
-    )
-    p.add_argument("--plan", type=_path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
+    data_and_plan(p)
     p.add_argument(
         "--json",
         type=_path,
@@ -271,14 +275,7 @@ def _build_parser() -> argparse.ArgumentParser:
         _cmd_report,
         "Analyse DATA once and write DIR/report.html and DIR/results.json (and DIR/research/ with --research).",
     )
-    p.add_argument(
-        "data",
-        type=_path,
-        nargs="?",
-        default=None,
-        help="visits file (default: the bundled sample data/sample/visits.csv)",
-    )
-    p.add_argument("--plan", type=_path, default=None, help="analysis plan YAML (default: plans/default.yaml)")
+    data_and_plan(p)
     p.add_argument(
         "--out",
         type=_path,

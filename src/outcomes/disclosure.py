@@ -67,7 +67,6 @@ __all__ = [
     "small_mark",
     "suppress_counts",
     "suppress_estimates",
-    "suppressed_sentence",
 ]
 
 #: Marker of a complementary (secondary) suppression.
@@ -86,6 +85,10 @@ VALUE_COLUMNS: tuple[str, ...] = (
     "p_not_adjusted",
     "survival",
     "sensitivity_agree",
+    "chi_square",
+    "risk_combined",
+    "risk_alone",
+    "max_weight",
 )
 _SOURCE = "suppression"
 
@@ -392,17 +395,6 @@ def count_columns(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def suppressed_sentence(name: str, min_cell: int = 11) -> str:
-    """What a clinic reader sees instead of a suppressed result: no number but the rule.
-
-    Examples
-    --------
-    >>> suppressed_sentence("twitch")
-    'twitch: too few episodes (fewer than 11) were available to report it.'
-    """
-    return f"{name}: too few episodes (fewer than {int(min_cell)}) were available to report it."
-
-
 def _counts_or_zero(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=float)
 
@@ -414,7 +406,6 @@ def disclose_claims(
     n_col: str = "n",
     groups: pd.DataFrame | None = None,
     suppressed_ids: Sequence[str] = (),
-    name_col: str | None = None,
 ) -> pd.DataFrame:
     """Claim results as a clinic may see them: small cells withheld, the reason stated.
 
@@ -427,9 +418,9 @@ def disclose_claims(
       compared ``groups`` has 1 to ``min_cell - 1`` episodes (a two-arm comparison such
       as twitch vs no twitch: either arm), or when its id is in ``suppressed_ids`` (rows
       of another frame belonging to a suppressed claim);
-    * in a suppressed row the :data:`VALUE_COLUMNS` present are set to missing, a verdict
-      becomes ``"suppressed"`` and ``sentence`` says only that too few episodes were
-      available (:func:`suppressed_sentence`);
+    * in a suppressed row the :data:`VALUE_COLUMNS` present are set to missing and a verdict
+      becomes ``"suppressed"`` (its sentence, :mod:`outcomes.report.sentences`, then says only
+      that too few episodes were available);
     * in every row, each count (:func:`count_columns`) of 1 to ``min_cell - 1`` is
       missing (``Int64``).  Zero is shown (not a small cell).
 
@@ -445,8 +436,6 @@ def disclose_claims(
         ``id``, ``group``, ``n``: sizes of the groups a claim compares.
     suppressed_ids : sequence of str
         Claims already suppressed elsewhere.
-    name_col : str, optional
-        Column naming the claim in the replacement sentence (default ``id``).
 
     Returns
     -------
@@ -459,8 +448,7 @@ def disclose_claims(
     --------
     >>> import pandas as pd
     >>> r = pd.DataFrame({"id": ["pain", "rom", "twitch"], "n": [40, 6, 30], "n_excluded": [3, 0, 12],
-    ...                   "estimate": [0.6, 1.0, 0.8], "verdict": ["supported"] * 3,
-    ...                   "sentence": ["pain: 60% ...", "rom: 100% ...", "twitch: 0.8 ..."]})
+    ...                   "estimate": [0.6, 1.0, 0.8], "verdict": ["supported"] * 3})
     >>> arms = pd.DataFrame({"id": ["twitch", "twitch"], "group": ["twitch", "no_twitch"], "n": [25, 5]})
     >>> out = disclose_claims(r, groups=arms)
     >>> out[["id", "n_text", "n_excluded", "estimate", "verdict", "suppressed"]]
@@ -470,8 +458,6 @@ def disclose_claims(
     2  twitch     30          12       NaN  suppressed        True
     >>> out["suppression_reason"].tolist()[1:]
     ['fewer than 11 episodes', 'a compared group has fewer than 11 episodes']
-    >>> out["sentence"].iloc[1]
-    'rom: too few episodes (fewer than 11) were available to report it.'
     """
     min_cell = _check_min_cell(min_cell)
     missing = [c for c in ("id", n_col) if c not in frame.columns]
@@ -507,11 +493,6 @@ def disclose_claims(
             out[c] = out[c].astype("boolean" if c == "sensitivity_agree" else "float64").mask(suppressed)
     if "verdict" in out.columns:
         out["verdict"] = out["verdict"].astype("str").mask(suppressed & out["verdict"].notna().to_numpy(), SUPPRESSED)
-    if "sentence" in out.columns:
-        names = out[name_col].astype("str") if name_col else ids
-        out["sentence"] = (
-            out["sentence"].astype("str").mask(suppressed, names.map(lambda name: suppressed_sentence(name, min_cell)))
-        )
     n_text = pd.Series([count_text(v, min_cell) for v in n], index=out.index, dtype="str")
     out["n_text"] = n_text.mask(out[n_col].isna().to_numpy(), "")
     for c in count_columns(out):

@@ -41,23 +41,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.claims.result import group_sizes, missing_columns, not_testable, not_testable_reason, result_frame
-from outcomes.disclosure import count_text, exclusion_text
+from outcomes.claims.result import (
+    ESTIMATE_FIELDS,
+    MIN_GROUP_SIZE,
+    group_sizes,
+    missing_columns,
+    not_testable,
+    not_testable_reason,
+    result_frame,
+)
 from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
 from outcomes.spec.contract import parse_treatment
 from outcomes.spec.plan import Plan
 from outcomes.stats.adjusted import ancova_difference, ipw_risk_difference, standardized_risk_difference
 
-__all__ = ["CONFOUNDING_CAVEAT", "EXTRA_THERAPIES", "combined_claim", "combined_groups", "treatment_groups"]
+__all__ = ["EXTRA_THERAPIES", "combined_claim", "combined_groups", "treatment_groups"]
 
 #: Therapies that make an episode "combined" when given with dry needling.
 EXTRA_THERAPIES: tuple[str, ...] = ("exercise", "manual_therapy")
-
-CONFOUNDING_CAVEAT = (
-    "Therapists choose who also gets exercise or manual therapy (confounding by indication); the "
-    "adjustment removes only what the recorded baseline, condition and age band explain, so this is an "
-    "observational comparison, not proof that combining causes better results."
-)
 
 
 def treatment_groups(visits: pd.DataFrame) -> pd.DataFrame:
@@ -95,9 +96,9 @@ def _prepared(frame: pd.DataFrame, plan: Plan) -> dict[str, Any]:
     needled = inc["needled"].fillna(False).to_numpy(dtype=bool)
     known = (inc["time"] >= k).to_numpy() | inc["event"].to_numpy(dtype=bool)
     excluded = {
-        "not included for the measure": len(summary) - len(inc),
-        "never needled": int((~needled).sum()),
-        f"left before visit {k} without improving": int((needled & ~known).sum()),
+        "not_included": len(summary) - len(inc),
+        "never_needled": int((~needled).sum()),
+        "left_before_k_unimproved": int((needled & ~known).sum()),
     }
     eps = inc[needled].assign(
         group=lambda d: d["combined"].astype(int), improved=lambda d: (d["event"] & (d["time"] <= k)).astype(int)
@@ -145,7 +146,8 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     visits : DataFrame or LoadedVisits
         Canonical visits with ``treatment``.
     plan : Plan
-        ``primary_measure``, ``k``, ``alpha``.
+        ``primary_measure`` (the outcome), ``k`` (improved by visit ``k``; gain at visit ``k``) and
+        ``conf_level``; the covariates come from the data (condition, age band when recorded).
 
     Returns
     -------
@@ -164,16 +166,16 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     """
     frame = getattr(visits, "visits", visits)
     missing = missing_columns(frame, ["treatment"])
-    code, k, m = plan.primary_measure, plan.k, plan.measure(plan.primary_measure)
+    code, k = plan.primary_measure, plan.k
     if missing:
         return not_testable("combined", "combined", not_testable_reason(missing), code)
     sets = _prepared(frame, plan)
     summary, binary, at_k, covs, excluded = (sets[n] for n in ("summary", "binary", "at_k", "covs", "excluded"))
-    if (binary["group"].value_counts().reindex([1, 0], fill_value=0) < 2).any():
+    if (binary["group"].value_counts().reindex([1, 0], fill_value=0) < MIN_GROUP_SIZE).any():
         return not_testable(
             "combined",
             "combined",
-            "not testable: fewer than 2 needled episodes with (or without) exercise / manual therapy",
+            f"not testable: fewer than {MIN_GROUP_SIZE} needled episodes with (or without) exercise / manual therapy",
             code,
         )
     adjust = dict(numeric=["baseline"], categorical=covs, conf_level=plan.conf_level)
@@ -181,37 +183,9 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     ipw = ipw_risk_difference(binary, "improved", "group", **adjust)
     anc = ancova_difference(at_k, "gain", "group", **adjust)
 
-    adj_txt = ", ".join(["baseline", *[c.replace("_", " ") for c in covs]])
     n_comb, n_alone = int((binary["group"] == 1).sum()), int((binary["group"] == 0).sum())
-    words = {
-        "supported": "more episodes improved with combined care",
-        "not_supported": "fewer episodes improved with combined care",
-        "inconclusive": "no clear difference between combined care and needling alone",
-    }[rd["verdict"]]
-
-    def pct(x: float) -> str:
-        return f"{100 * x:+.0f}" if np.isfinite(x) else "n/a"
-
-    excl_txt = exclusion_text(excluded, plan.min_cell_size)
-    sentence = (
-        (
-            f"Needling with exercise or manual therapy vs needling alone: {words}. Adjusted for {adj_txt}, the "
-            f"share improved by visit {k} differed by {pct(rd['estimate'])} percentage points ({rd['conf_level']:.0%} "
-            f"CI {pct(rd['ci_low'])} to {pct(rd['ci_high'])}; standardized risks {100 * rd['risk_1']:.0f}% vs "
-            f"{100 * rd['risk_0']:.0f}%; n = {count_text(n_comb, plan.min_cell_size)} combined, "
-            f"{count_text(n_alone, plan.min_cell_size)} alone"
-            f"{'; excluded: ' + excl_txt if excl_txt else ''}). Propensity-weighted sensitivity analysis: "
-            f"{pct(ipw['estimate'])} ({pct(ipw['ci_low'])} to {pct(ipw['ci_high'])}) percentage points. "
-            f"{CONFOUNDING_CAVEAT}"
-        )
-        if np.isfinite(rd["estimate"])
-        else (
-            f"Needling with exercise or manual therapy vs needling alone: the adjusted model could not be "
-            f"estimated (n = {count_text(n_comb, plan.min_cell_size)} combined, "
-            f"{count_text(n_alone, plan.min_cell_size)} alone). {CONFOUNDING_CAVEAT}"
-        )
-    )
-    fields = ("estimate", "ci_low", "ci_high", "conf_level", "p_value", "p_value_not", "n", "method")
+    adjusted_for = ("baseline", *covs)
+    fields = (*ESTIMATE_FIELDS, "n", "method")
     base = dict(claim="combined", id="combined", measure=code, k=k)
     rows = [
         dict(
@@ -222,7 +196,12 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             **{f: rd[f] for f in fields},
             p0=rd["threshold"],
             n_excluded=len(summary) - rd["n"],
-            sentence=sentence,
+            n_combined=n_comb,
+            n_alone=n_alone,
+            risk_combined=rd["risk_1"],
+            risk_alone=rd["risk_0"],
+            adjusted_for=adjusted_for,
+            **{f"n_excluded_{reason}": n for reason, n in excluded.items()},
         ),
         dict(
             base,
@@ -230,12 +209,7 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             **{f: anc[f] for f in fields},
             p0=anc["threshold"],
             n_excluded=len(summary) - anc["n"],
-            sentence=(
-                f"Difference in {m.label} gain at visit {k}, combined minus alone, adjusted for "
-                f"{adj_txt}: {anc['estimate']:+.2f} {m.unit} ({anc['conf_level']:.0%} CI "
-                f"{anc['ci_low']:+.2f} to {anc['ci_high']:+.2f}; "
-                f"n = {count_text(anc['n'], plan.min_cell_size)})."
-            ),
+            adjusted_for=adjusted_for,
         ),
         dict(
             base,
@@ -243,13 +217,7 @@ def combined_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             **{f: ipw[f] for f in fields},
             p0=ipw["threshold"],
             n_excluded=len(summary) - ipw["n"],
-            sentence=(
-                f"Sensitivity (stabilized inverse-propensity weights, largest weight "
-                f"{ipw['max_weight']:.1f}): difference in share improved by visit {k} "
-                f"{pct(ipw['estimate'])} ({pct(ipw['ci_low'])} to {pct(ipw['ci_high'])}) percentage points."
-            )
-            if np.isfinite(ipw["estimate"])
-            else "Sensitivity (propensity weights): not estimable.",
+            max_weight=ipw["max_weight"],
         ),
     ]
     return result_frame(rows)

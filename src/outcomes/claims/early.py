@@ -31,9 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from outcomes.claims.improvement import CAVEAT
-from outcomes.claims.result import not_testable, result_frame
-from outcomes.disclosure import count_text
+from outcomes.claims.result import ESTIMATE_FIELDS, not_testable, result_frame
 from outcomes.episodes.core import measure_changes, summarize_episodes
 from outcomes.errors import OutcomesError
 from outcomes.spec.claim_settings import settings
@@ -41,7 +39,10 @@ from outcomes.spec.plan import Plan
 from outcomes.stats import fit_trajectory
 from outcomes.stats.decision import wald_result
 
-__all__ = ["early_claim", "trajectory_frame"]
+__all__ = ["MIN_EPISODES", "early_claim", "trajectory_frame"]
+
+#: Fewest episodes for the piecewise mixed model (a random intercept and slope per episode).
+MIN_EPISODES = 3
 
 
 def trajectory_frame(visits: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, int]:
@@ -86,7 +87,11 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
 
     Examples
     --------
-    >>> v = pd.DataFrame({"episode_id": "E1", "visit_number": [1, 2], "measure": "pain_nprs",
+    >>> from outcomes.ingest.synth import SynthParams, simulate_visits
+    >>> out = early_claim(simulate_visits(SynthParams(n_episodes=120), seed=2).visits, Plan())
+    >>> out["analysis"].tolist()
+    ['piecewise_slope_difference', 'slope_early', 'slope_late']
+    >>> v = pd.DataFrame({"episode_id": ["E1", "E1"], "visit_number": [1, 2], "measure": "pain_nprs",
     ...                   "side": "none", "value": [5.0, 3.0]})
     >>> early_claim(v, Plan())["reason"].iloc[0]
     'not testable: need visits after the knee (visit 3) and at least 3 episodes'
@@ -95,8 +100,8 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     knee = int(settings("early", plan.other_claims)["knee"])
     code, m = plan.primary_measure, plan.measure(plan.primary_measure)
     data, n_measure = trajectory_frame(frame, plan)
-    reason = f"not testable: need visits after the knee (visit {knee}) and at least 3 episodes"
-    if data["episode_id"].nunique() < 3 or not (data["visit_number"] > knee).any():
+    reason = f"not testable: need visits after the knee (visit {knee}) and at least {MIN_EPISODES} episodes"
+    if data["episode_id"].nunique() < MIN_EPISODES or not (data["visit_number"] > knee).any():
         return not_testable("early", "early", reason, code)
     try:
         fit = fit_trajectory(data, transform="piecewise", knot=knee, conf_level=plan.conf_level)
@@ -106,46 +111,29 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     res = wald_result(-m.direction * float(diff["estimate"]), float(diff["std_err"]), 0.0, plan.conf_level)
     fe = {str(t): r for t, r in fit.fixed_effects().set_index("term").to_dict("index").items()}
     method = "mixed_model_piecewise_reml" + ("" if fit.converged else " (not converged)")
-    words = {
-        "supported": "larger early in treatment than later: supported",
-        "not_supported": "larger later than early: not supported",
-        "inconclusive": "not clearly different early and late: inconclusive",
-    }[res["verdict"]]
     n_excl = n_measure - fit.n_groups
     slopes = {
         name: m.direction * float(fe[term]["estimate"])
         for name, term in (("early", "slope_before"), ("late", "slope_after"))
     }
-    sentence = (
-        f"{m.label}: average improvement per visit was {slopes['early']:.2f} {m.unit} up to visit {knee} and "
-        f"{slopes['late']:.2f} {m.unit} after it; the difference (early minus late) is {res['estimate']:.2f} "
-        f"({res['conf_level']:.0%} CI {res['ci_low']:.2f} to {res['ci_high']:.2f}; piecewise mixed model, "
-        f"n = {count_text(fit.n_groups, plan.min_cell_size)} episodes, "
-        f"{count_text(fit.n_obs, plan.min_cell_size)} visits"
-        f"{f', {count_text(n_excl, plan.min_cell_size)} excluded' if n_excl else ''}"
-        f"{'' if fit.converged else '; the model did not converge, read with care'}). Improvement is "
-        f"{words}. {CAVEAT}"
+    base = dict(
+        claim="early",
+        id="early",
+        measure=code,
+        n=fit.n_groups,
+        n_excluded=n_excl,
+        method=method,
+        knee=knee,
+        n_visits=fit.n_obs,
+        converged=fit.converged,
     )
-    base = dict(claim="early", id="early", measure=code, n=fit.n_groups, n_excluded=n_excl, method=method)
     rows = [
         dict(
             base,
             analysis="piecewise_slope_difference",
             primary=True,
-            sentence=sentence,
             p0=res["threshold"],
-            **{
-                c: res[c]
-                for c in (
-                    "verdict",
-                    "estimate",
-                    "ci_low",
-                    "ci_high",
-                    "conf_level",
-                    "p_value",
-                    "p_value_not",
-                )
-            },
+            **{c: res[c] for c in ("verdict", *ESTIMATE_FIELDS)},
         )
     ]
     for name, term in (("early", "slope_before"), ("late", "slope_after")):
@@ -159,11 +147,6 @@ def early_claim(visits: Any, plan: Plan) -> pd.DataFrame:
                 ci_high=max(lo, hi),
                 conf_level=plan.conf_level,
                 p_value=fe[term]["p_value"],
-                sentence=(
-                    f"Improvement per visit {'up to' if name == 'early' else 'after'} visit {knee}: "
-                    f"{slopes[name]:.2f} {m.unit} ({plan.conf_level:.0%} CI {min(lo, hi):.2f} to "
-                    f"{max(lo, hi):.2f})."
-                ),
             )
         )
     return result_frame(rows)

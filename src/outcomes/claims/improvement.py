@@ -21,9 +21,8 @@ Sensitivity analyses (reported beside the verdict, never replacing it)
     (Kaplan-Meier at k - 1 and k + 1), and, for measures with both an absolute and a
     relative rule, ``absolute_only`` and ``relative_only``.
 
-Every sentence is generated from the numbers, and always says that an uncontrolled
-before/after design cannot separate treatment from natural recovery and regression
-to the mean.
+The results are numbers only: the sentences a clinic lead reads are written from them in
+:mod:`outcomes.report.sentences`.
 
 Examples
 --------
@@ -39,7 +38,6 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes.claims.result import PRIMARY_EXTRA_COLUMNS, RESULT_COLUMNS
-from outcomes.disclosure import count_marks, count_text, disclose_claims, exclusion_text, hide_counts
+from outcomes.disclosure import count_marks, disclose_claims, hide_counts
 from outcomes.episodes.core import EpisodeCore
 from outcomes.errors import OutcomesError, Problem
 from outcomes.spec.measures import Measure
@@ -64,7 +62,6 @@ from outcomes.stats import (
 from outcomes.stats.decision import Verdict, verdict_from_bounds
 
 __all__ = [
-    "CAVEAT",
     "ClaimCounts",
     "ClaimsResult",
     "claim_counts",
@@ -73,11 +70,6 @@ __all__ = [
     "evaluate_claims",
 ]
 
-
-CAVEAT = (
-    "These records have no control group: an uncontrolled before/after comparison cannot "
-    "separate the effect of treatment from natural recovery and regression to the mean."
-)
 
 _EXCLUSION_TEXT = {
     "no_baseline": "no baseline measurement at visit 1",
@@ -98,7 +90,7 @@ class ClaimsResult:
         share <= p0, adjusted within the family), ``p_value_not`` (H0: share >= p0,
         adjusted), ``n``, ``n_excluded`` ...), then
         :data:`outcomes.claims.result.PRIMARY_EXTRA_COLUMNS` (``label``, ``family``
-        (primary / secondary), ``n_events``, ``sensitivity_agree``, ``rule``) and ``sentence``.
+        (primary / secondary), ``n_events``, ``sensitivity_agree``, ``rule``).
     sensitivity : DataFrame
         One row per claim x analysis (the primary ``kaplan_meier`` first).
     curves : DataFrame
@@ -148,7 +140,7 @@ class ClaimsResult:
         True
         """
         mc = self.plan.min_cell_size
-        claims = disclose_claims(self.claims, mc, name_col="label")
+        claims = disclose_claims(self.claims, mc)
         gone = list(claims.loc[claims["suppressed"], "id"])
         exclusions = self.exclusions.copy()
         if len(exclusions):
@@ -550,80 +542,6 @@ def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, An
     )
 
 
-def _analysis_text(analysis: str, k: int) -> str:
-    """A sensitivity analysis named in words."""
-    return {
-        "kaplan_meier": f"Kaplan-Meier by visit {k}",
-        "itt": "counting dropouts as not improved",
-        "completers": f"only episodes still attending at visit {k}",
-        "k_minus_1": f"by visit {k - 1}",
-        "k_plus_1": f"by visit {k + 1}",
-        "absolute_only": "absolute threshold alone",
-        "relative_only": "percentage threshold alone",
-    }.get(analysis, analysis.replace("_", " "))
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
-def _sentence(row: Mapping[str, Any], sens: pd.DataFrame, exclusions: pd.DataFrame, plan: Plan) -> str:
-    verdict_words = {
-        "supported": f"This is above the {_pct(plan.p0)} the claim needs: the claim is supported",
-        "not_supported": f"This is below the {_pct(plan.p0)} the claim needs: the claim is not supported",
-        "inconclusive": (
-            f"The interval includes {_pct(plan.p0)}, so these records can neither confirm "
-            "nor refute the claim: inconclusive"
-        ),
-    }
-    adj = ""
-    if row["family"] == "secondary":
-        if row["verdict"] != "inconclusive":
-            adj = " after Holm adjustment across the range-of-motion measures"
-        unadjusted = verdict_from_bounds(row["ci_low"], row["ci_high"], plan.p0)
-        if unadjusted != row["verdict"]:
-            side = "above" if unadjusted == "supported" else "below"
-            verdict_words["inconclusive"] = (
-                f"The unadjusted interval lies {side} {_pct(plan.p0)}, but the evidence is not strong enough "
-                "once the number of range-of-motion measures tested is taken into account: inconclusive"
-            )
-    min_cell = plan.min_cell_size
-    reasons = {_EXCLUSION_TEXT.get(r, r): n for r, n in zip(exclusions["reason"], exclusions["n"])}
-    if row["n"] == 0:
-        why = f" (excluded: {exclusion_text(reasons, min_cell, sep=', ')})" if reasons else ""
-        return f"{row['label']}: no episode could be analysed{why}, so these records cannot test the claim. {CAVEAT}"
-    if row["n"] < min_cell:
-        return (
-            f"{row['label']}: only {count_text(row['n'], min_cell)} episodes could be analysed, too few to "
-            f"report an estimate without risking that a patient could be recognised. {CAVEAT}"
-        )
-    excl_txt = ""
-    if row["n_excluded"]:
-        excl_txt = f"; {count_text(row['n_excluded'], min_cell)} excluded: " + exclusion_text(
-            reasons, min_cell, sep=", "
-        )
-    text = (
-        f"{row['label']}: an estimated {_pct(row['estimate'])} of episodes "
-        f"({_pct(row['conf_level'])} CI {_pct(row['ci_low'])} to {_pct(row['ci_high'])}) met the improvement "
-        f"rule ({row['rule']}) by visit {row['k']} (Kaplan-Meier, n = {row['n']}{excl_txt}). "
-        f"{verdict_words[row['verdict']]}{adj}."
-    )
-    others = sens[sens["analysis"] != "kaplan_meier"]
-    disagree = others[others["verdict"] != row["verdict"]]
-    if disagree.empty:
-        text += f" All {len(others)} sensitivity analyses agree."
-    else:
-        # an analysis of fewer than min_cell episodes is named, never quoted (small cells)
-        names = "; ".join(
-            f"{_analysis_text(a, row['k'])}: {_pct(e)}, {v.replace('_', ' ')}"
-            if n >= min_cell
-            else f"{_analysis_text(a, row['k'])}: fewer than {min_cell} episodes"
-            for a, e, v, n in zip(disagree["analysis"], disagree["estimate"], disagree["verdict"], disagree["n"])
-        )
-        text += f" Sensitivity analyses that disagree: {names}."
-    return text + " " + CAVEAT
-
-
 def evaluate_claims(visits: Any, plan: Plan) -> ClaimsResult:
     """Test "patients improve within a few visits" for each claim measure.
 
@@ -668,7 +586,7 @@ def evaluate_claims(visits: Any, plan: Plan) -> ClaimsResult:
 def claims_from_counts(
     counts: ClaimCounts, plan: Plan, codes: list[str], episodes: pd.DataFrame | None = None
 ) -> ClaimsResult:
-    """Verdicts, sensitivity analyses and sentences from count tables.
+    """Verdicts and sensitivity analyses from count tables.
 
     What :func:`evaluate_claims` does after counting; the Dask engine
     (:mod:`outcomes.claims.dask_engine`) calls it with tables summed over partitions.
@@ -742,21 +660,18 @@ def claims_from_counts(
     sensitivity = stack("sensitivity")
     exclusions = stack("exclusions")
     exclusions["description"] = exclusions["reason"].map(_EXCLUSION_TEXT).fillna(exclusions["reason"])
-    agree, sentences = [], []
-    for row in ({str(k): v for k, v in r.items()} for r in claims.to_dict("records")):
-        sens = sensitivity[sensitivity["id"] == row["id"]]
-        others = sens[sens["analysis"] != "kaplan_meier"]
-        agree.append(bool((others["verdict"] == row["verdict"]).all()))
-        sentences.append(_sentence(row, sens, exclusions[exclusions["id"] == row["id"]], plan))
+    agree = []
+    for cid, verdict in zip(claims["id"], claims["verdict"]):
+        sens = sensitivity[sensitivity["id"] == cid]
+        agree.append(bool((sens.loc[sens["analysis"] != "kaplan_meier", "verdict"] == verdict).all()))
     claims["sensitivity_agree"] = agree
-    claims["sentence"] = sentences
     claims = claims.assign(
         claim="improved_by_visit",
         analysis="kaplan_meier",
         primary=True,
         method="kaplan_meier_loglog",
         reason=pd.Series([None] * len(claims), dtype="str"),
-    )[[*RESULT_COLUMNS, *PRIMARY_EXTRA_COLUMNS, "sentence"]]
+    )[[*RESULT_COLUMNS, *PRIMARY_EXTRA_COLUMNS]]
     return ClaimsResult(
         claims=claims,
         sensitivity=sensitivity,

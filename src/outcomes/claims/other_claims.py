@@ -11,14 +11,19 @@ Their settings: :mod:`outcomes.spec.claim_settings`; their result rows:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
 from outcomes.claims.conditions import claims_by_condition
+from outcomes.claims.improvement import ClaimsResult
 from outcomes.claims.runner import enabled_setting, evaluate_other_claims
+from outcomes.claims.strength import strength_claims, strength_evaluations
 from outcomes.errors import OutcomesError, Problem
+from outcomes.spec.plan import Plan
 
 __all__ = ["OtherClaimsResult", "run_other_claims"]
 
@@ -36,11 +41,19 @@ class OtherClaimsResult:
     by_condition : DataFrame
         Per-condition table (:func:`outcomes.claims.conditions.claims_by_condition`), empty when
         not run.
+    plan : Plan
+        The plan used.
+    strength : mapping of str to ClaimsResult
+        The primary claim's analysis of each strength measure (its sensitivity analyses and
+        exclusions; :func:`outcomes.claims.strength.strength_evaluations`), empty when the
+        strength claim did not run.
     """
 
     results: pd.DataFrame
     claims: pd.DataFrame
     by_condition: pd.DataFrame
+    plan: Plan
+    strength: Mapping[str, ClaimsResult] = field(default_factory=dict)
 
 
 def run_other_claims(visits: Any, plan: Any) -> OtherClaimsResult:
@@ -56,7 +69,8 @@ def run_other_claims(visits: Any, plan: Any) -> OtherClaimsResult:
     (True, True)
     """
     frame = getattr(visits, "visits", visits)
-    results = evaluate_other_claims(frame, plan)
+    strength = strength_evaluations(frame, plan) if enabled_setting("strength", plan) is not False else {}
+    results = evaluate_other_claims(frame, plan, runners={"strength": partial(strength_claims, evaluations=strength)})
     claims = results[results["primary"]].reset_index(drop=True)
     enabled = enabled_setting("conditions", plan)
     by_condition = pd.DataFrame()
@@ -72,4 +86,4 @@ def run_other_claims(visits: Any, plan: Any) -> OtherClaimsResult:
                 "condition",
             )
         )
-    return OtherClaimsResult(results=results, claims=claims, by_condition=by_condition)
+    return OtherClaimsResult(results=results, claims=claims, by_condition=by_condition, plan=plan, strength=strength)

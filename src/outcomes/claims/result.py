@@ -3,7 +3,8 @@
 Every claim function returns a tidy frame whose first columns are :data:`RESULT_COLUMNS`
 (the fields of :class:`ClaimResult`, in order), one row per result; a claim kind may
 add columns after them (:data:`PRIMARY_EXTRA_COLUMNS` for the primary claims; the other
-claims carry the numbers their sentences need, e.g. ``n_with``, ``n_without``).
+claims carry the numbers their sentences need, e.g. ``n_with``, ``n_without``).  No result
+holds prose: :mod:`outcomes.report.sentences` writes the sentences from these fields.
 Exactly one row per claim ``id`` has ``primary = True``: it carries the verdict; the
 other rows are supporting analyses (verdict missing).  ``p_value`` of a primary row is
 one-sided, H0 "the claim is false" (effect <= ``p0``, the threshold the estimate is
@@ -33,6 +34,8 @@ from typing import Any, Literal
 import pandas as pd
 
 __all__ = [
+    "ESTIMATE_FIELDS",
+    "MIN_GROUP_SIZE",
     "PRIMARY_EXTRA_COLUMNS",
     "RESULT_COLUMNS",
     "ClaimResult",
@@ -147,7 +150,14 @@ class ClaimResult:
 
 #: Columns of every claim result frame: the fields of :class:`ClaimResult`, in order.
 RESULT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ClaimResult))
-_FLOAT_FIELDS = ("p0", "estimate", "ci_low", "ci_high", "conf_level", "p_value", "p_value_not")
+#: The fields an estimator's result (:func:`outcomes.stats.decision.wald_result`, the adjusted
+#: comparisons, the soreness share) shares with a result row: the estimate, its interval and
+#: the two one-sided p-values.
+ESTIMATE_FIELDS: tuple[str, ...] = ("estimate", "ci_low", "ci_high", "conf_level", "p_value", "p_value_not")
+_FLOAT_FIELDS = ("p0", *ESTIMATE_FIELDS)
+#: Fewest episodes in each group for a two-group comparison claim (twitch, combined) to be fitted
+#: at all; whether its result may be shown is the small-cell rule's (:mod:`outcomes.disclosure`).
+MIN_GROUP_SIZE = 2
 
 #: Columns of ``ClaimsResult.claims`` after :data:`RESULT_COLUMNS` (the primary and ROM claims):
 #: the measure's ``label``, ``family`` (``primary`` / ``secondary``), ``n_events`` (episodes
@@ -251,7 +261,6 @@ def not_testable(claim: str, claim_id: str, reason: str, measure: str | None = N
     ...     ["id", "verdict", "reason"]].iloc[0].tolist()
     ['twitch', 'not_testable', 'not testable: column twitch_response missing']
     """
-    sentence = f"{claim_id}: {reason}."
     return result_frame(
         [
             dict(
@@ -265,7 +274,6 @@ def not_testable(claim: str, claim_id: str, reason: str, measure: str | None = N
                 n=0,
                 n_excluded=0,
                 method="none",
-                sentence=sentence,
             )
         ]
     )
@@ -282,13 +290,13 @@ def result_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     >>> frame = result_frame([{"claim": "x", "n": 3, "n_with": 2}])
     >>> list(frame.columns) == [*RESULT_COLUMNS, "n_with"]
     True
-    >>> frame["k"].dtype, frame["p0"].dtype
-    (Int64Dtype(), dtype('float64'))
+    >>> frame["k"].dtype, frame["n_with"].dtype, frame["p0"].dtype
+    (Int64Dtype(), Int64Dtype(), dtype('float64'))
     """
     extra = list(dict.fromkeys(key for row in rows for key in row if key not in RESULT_COLUMNS))
     frame = pd.DataFrame(list(rows), columns=[*RESULT_COLUMNS, *extra])
     frame["primary"] = frame["primary"].eq(True).to_numpy(dtype=bool)
-    for col in ("k", "n", "n_excluded"):
+    for col in ("k", *(c for c in frame.columns if c == "n" or c.startswith("n_"))):  # counts: whole numbers
         frame[col] = frame[col].astype("Int64")
     for col in _FLOAT_FIELDS:
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)

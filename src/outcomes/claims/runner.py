@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from outcomes.claims.registry import OTHER_CLAIMS
+from outcomes.claims.registry import OTHER_CLAIMS, ClaimRunner
 from outcomes.claims.result import missing_columns, not_testable, not_testable_reason
 from outcomes.errors import OutcomesError, Problem
 from outcomes.spec.claim_settings import CLAIM_COLUMNS, settings
@@ -19,7 +19,13 @@ def enabled_setting(claim: str, plan: Any) -> Any:
     return settings(claim, plan.other_claims)["enabled"]
 
 
-def evaluate_other_claims(visits: Any, plan: Any, *, claims: Sequence[str] | None = None) -> pd.DataFrame:
+def evaluate_other_claims(
+    visits: Any,
+    plan: Any,
+    *,
+    claims: Sequence[str] | None = None,
+    runners: Mapping[str, ClaimRunner] | None = None,
+) -> pd.DataFrame:
     """Run the other claims 1-5 (strength, twitch, soreness, combined, early).
 
     Each runs when enabled (``auto``: when its columns are present, otherwise one
@@ -33,6 +39,9 @@ def evaluate_other_claims(visits: Any, plan: Any, *, claims: Sequence[str] | Non
         Analysis plan (``other_claims`` settings, ``k``, ``alpha``, seeds).
     claims : sequence of str, optional
         Run only these (default all five, in the order above).
+    runners : mapping, optional
+        Claim id to the function that tests it, replacing the registered one (e.g. strength
+        with its per-measure analyses already computed, :func:`outcomes.claims.other_claims.run_other_claims`).
 
     Returns
     -------
@@ -56,10 +65,10 @@ def evaluate_other_claims(visits: Any, plan: Any, *, claims: Sequence[str] | Non
     'not_testable'
     """
     frame = getattr(visits, "visits", visits)
-    runners = OTHER_CLAIMS
+    registered = {**OTHER_CLAIMS, **(runners or {})}
     parts = []
-    for claim in runners if claims is None else claims:  # five claims, not data rows
-        run = runners[claim]
+    for claim in OTHER_CLAIMS if claims is None else claims:  # five claims, not data rows
+        run = registered[claim]
         enabled = enabled_setting(claim, plan)
         if enabled is False:
             parts.append(not_testable(claim, claim, "not run: disabled in the analysis plan"))

@@ -41,8 +41,14 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from outcomes.claims.result import group_sizes, missing_columns, not_testable, not_testable_reason, result_frame
-from outcomes.disclosure import count_text
+from outcomes.claims.result import (
+    ESTIMATE_FIELDS,
+    group_sizes,
+    missing_columns,
+    not_testable,
+    not_testable_reason,
+    result_frame,
+)
 from outcomes.spec.claim_settings import settings
 from outcomes.spec.contract import parse_treatment
 from outcomes.spec.plan import Plan
@@ -194,49 +200,17 @@ def soreness_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     r = soreness_share(reported, hours, threshold=share, conf_level=plan.conf_level)
     q = np.quantile(reported["soreness_hours"].to_numpy(dtype=float), QUANTILES)
 
-    def count(n: int) -> str:
-        return count_text(n, plan.min_cell_size)
-
-    words = {
-        "supported": "supported",
-        "not_supported": "not supported",
-        "inconclusive": "inconclusive (the interval includes the threshold)",
-    }[r["verdict"]]
-    ci = (
-        f"{r['conf_level']:.0%} CI {100 * r['ci_low']:.0f}% to {100 * r['ci_high']:.0f}%, clustered by episode"
-        if np.isfinite(r["ci_low"])
-        else "no interval: too little variation"
-    )
-    sentence = (
-        f"Soreness after needling resolved within {hours:g} hours after {100 * r['estimate']:.0f}% of needled "
-        f"visits ({ci}; n = {count(r['n'])} visits in {count(r['n_episodes'])} episodes"
-        f"{f', {count(n_excl)} needled visits without a soreness report excluded' if n_excl else ''}); median "
-        f'{q[2]:.0f} h (interquartile range {q[1]:.0f}-{q[3]:.0f} h). The claim "a few hours up to two days" '
-        f"is read as at least {100 * share:.0f}% resolved within {hours:g} h: {words}."
-    )
     rows = [
         dict(
             claim="soreness",
             id="soreness",
             analysis="share_within_hours",
             primary=True,
-            **{
-                c: r[c]
-                for c in (
-                    "verdict",
-                    "estimate",
-                    "ci_low",
-                    "ci_high",
-                    "conf_level",
-                    "p_value",
-                    "p_value_not",
-                    "n",
-                    "method",
-                )
-            },
+            **{c: r[c] for c in ("verdict", *ESTIMATE_FIELDS, "n", "method")},
             p0=r["threshold"],
             n_excluded=n_excl,
-            sentence=sentence,
+            hours=hours,
+            n_episodes=int(r["n_episodes"]),
         )
     ]
     rows += [
@@ -248,7 +222,7 @@ def soreness_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             n=r["n"],
             n_excluded=n_excl,
             method="empirical_quantile_linear",
-            sentence=f"{round(100 * p)}% of needled visits had soreness of at most {x:.1f} h.",
+            quantile=p,
         )
         for p, x in zip(QUANTILES, q)
     ]

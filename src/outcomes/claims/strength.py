@@ -22,18 +22,18 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from outcomes.claims.improvement import evaluate_claims
+from outcomes.claims.improvement import ClaimsResult, evaluate_claims
 from outcomes.claims.result import not_testable, result_frame
-from outcomes.disclosure import count_text
 from outcomes.spec.plan import Plan
 from outcomes.stats import holm
 
-__all__ = ["strength_claims", "strength_measures"]
+__all__ = ["strength_claims", "strength_evaluations", "strength_measures"]
 
 _CHANGE_STATS = {"mean": "mean_change_at_k", "hodges_lehmann": "hodges_lehmann_change_at_k"}
 
@@ -50,7 +50,29 @@ def strength_measures(visits: pd.DataFrame, plan: Plan) -> list[str]:
     return [c for c, m in plan.registry.items() if m.kind == "strength" and c in present]
 
 
-def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
+def strength_evaluations(visits: Any, plan: Plan) -> dict[str, ClaimsResult]:
+    """The primary claim's analysis of each strength measure in ``visits``, keyed by measure.
+
+    :func:`outcomes.claims.improvement.evaluate_claims` with the strength measure as the
+    primary measure and no secondary ones: its sensitivity analyses and exclusions are those
+    the strength claim reports (unadjusted; :func:`strength_claims` applies Holm across
+    measures).  Empty when no strength measure occurs.
+
+    Examples
+    --------
+    >>> from outcomes.ingest.synth import SynthParams, simulate_visits
+    >>> ev = strength_evaluations(simulate_visits(SynthParams(n_episodes=200), seed=4).visits, Plan())
+    >>> list(ev), ev["grip_strength_kg"].claims["family"].tolist()
+    (['grip_strength_kg'], ['primary'])
+    """
+    frame = getattr(visits, "visits", visits)
+    return {
+        code: evaluate_claims(frame, plan.with_(primary_measure=code, secondary_measures=[]))
+        for code in strength_measures(frame, plan)
+    }  # a measure or two, not data rows
+
+
+def strength_claims(visits: Any, plan: Plan, *, evaluations: Mapping[str, ClaimsResult] | None = None) -> pd.DataFrame:
     """Test "strength improves within a few visits" for every strength measure.
 
     Parameters
@@ -59,14 +81,16 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
         Canonical visits.
     plan : Plan
         ``k``, ``p0``, ``alpha`` and the registry's MCIDs.
+    evaluations : mapping, optional
+        :func:`strength_evaluations` of the same visits and plan, when already computed.
 
     Returns
     -------
     DataFrame
         :data:`outcomes.claims.result.RESULT_COLUMNS`; per measure a primary
         ``kaplan_meier`` row (verdict vs ``p0``) and change-at-``k`` rows
-        (``p0`` = the MCID).  One ``not_testable`` row when no strength measure
-        is present.
+        (``p0`` = the MCID; ``change_statistic`` names the statistic).  One
+        ``not_testable`` row when no strength measure is present.
 
     Examples
     --------
@@ -76,13 +100,11 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
     'not testable: no strength measure (grip_strength_kg) in the data'
     """
     frame = getattr(visits, "visits", visits)
-    codes = strength_measures(frame, plan)
+    results = strength_evaluations(frame, plan) if evaluations is None else dict(evaluations)
+    codes = list(results)
     if not codes:
         known = ", ".join(c for c, m in plan.registry.items() if m.kind == "strength")
         return not_testable("strength", "strength", f"not testable: no strength measure ({known}) in the data")
-    results = {
-        code: evaluate_claims(frame, plan.with_(primary_measure=code, secondary_measures=[])) for code in codes
-    }  # a measure or two, not data rows
     heads = pd.concat([r.claims for r in results.values()], ignore_index=True)
     p_sup, p_not = heads["p_value"].to_numpy(), heads["p_value_not"].to_numpy()
     if len(codes) > 1:  # one family, as the ROM claims
@@ -92,9 +114,6 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
     for (code, res), head, ps, pn, verdict in zip(results.items(), heads.to_dict("records"), p_sup, p_not, verdicts):
         cid = f"strength_improved_by_visit_{plan.k}:{code}"
         m = plan.measure(code)
-        sentence = head["sentence"]
-        if verdict != head["verdict"]:
-            sentence += f" After Holm adjustment across the {len(codes)} strength measures: {verdict}."
         rows.append(
             dict(
                 claim="strength",
@@ -114,7 +133,6 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
                 n=head["n"],
                 n_excluded=head["n_excluded"],
                 method="kaplan_meier_loglog",
-                sentence=sentence,
             )
         )
         change = res.change.set_index("statistic")
@@ -136,12 +154,7 @@ def strength_claims(visits: Any, plan: Plan) -> pd.DataFrame:
                     n=c["n"],
                     n_excluded=int(c["n_not_measured_at_k"]) + head["n_excluded"],
                     method=c["method"],
-                    sentence=(
-                        f"{m.label}: {stat.replace('_', '-')} gain from baseline to visit {plan.k} "
-                        f"{c['estimate']:.1f} {m.unit} ({c['conf_level']:.0%} CI {c['ci_low']:.1f} to "
-                        f"{c['ci_high']:.1f}; n = {count_text(c['n'], plan.min_cell_size)}); the MCID is "
-                        f"{m.threshold_abs:g} {m.unit}."
-                    ),
+                    change_statistic=stat,
                 )
             )
     return result_frame(rows)

@@ -35,23 +35,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from outcomes.claims.result import group_sizes, missing_columns, not_testable, not_testable_reason, result_frame
-from outcomes.disclosure import count_text, exclusion_text
+from outcomes.claims.result import (
+    ESTIMATE_FIELDS,
+    MIN_GROUP_SIZE,
+    group_sizes,
+    missing_columns,
+    not_testable,
+    not_testable_reason,
+    result_frame,
+)
 from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
 from outcomes.spec.plan import Plan
 from outcomes.stats import km_at, logrank
 from outcomes.stats.adjusted import ancova_difference
 
-__all__ = ["ASSOCIATION_CAVEAT", "twitch_claim", "twitch_exposure", "twitch_groups"]
-
-ASSOCIATION_CAVEAT = (
-    "This is an association in observational records, not an effect of the twitch response: "
-    "episodes with and without one may differ in other ways, and the exposure window (the first "
-    "visits) overlaps the follow-up in which improvement is counted."
-)
+__all__ = ["twitch_claim", "twitch_exposure", "twitch_groups"]
 
 
 def twitch_exposure(visits: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -96,9 +96,9 @@ def _episodes(frame: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.DataFra
     known = inc["twitch"].notna().to_numpy()
     attended = (inc["last_visit"] >= k).to_numpy()
     excluded = {
-        "not included for the measure": len(summary) - len(inc),
-        f"no twitch record in visits 1-{k}": int((~known).sum()),
-        f"left before visit {k}": int((known & ~attended).sum()),
+        "not_included": len(summary) - len(inc),
+        "no_twitch_record": int((~known).sum()),
+        "left_before_k": int((known & ~attended).sum()),
     }
     used = inc[known & attended].assign(group=lambda d: d["twitch"].astype(bool).astype(int))
     at_k = change_at_visit(measure_changes(frame, plan.registry, measures=[code]), k, summary)
@@ -142,7 +142,8 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     visits : DataFrame or LoadedVisits
         Canonical visits with ``twitch_response``.
     plan : Plan
-        ``primary_measure``, ``k``, ``alpha``.
+        ``primary_measure`` (the outcome), ``k`` (the exposure window, visits 1 to ``k``, and the
+        visit whose gain is compared) and ``conf_level``.
 
     Returns
     -------
@@ -162,35 +163,20 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
     missing = missing_columns(frame, ["twitch_response"])
     if missing:
         return not_testable("twitch", "twitch", not_testable_reason(missing), plan.primary_measure)
-    code, k, m = plan.primary_measure, plan.k, plan.measure(plan.primary_measure)
+    code, k = plan.primary_measure, plan.k
     used, at_k, excluded = _episodes(frame, plan)
     n_groups = used["group"].value_counts().reindex([1, 0], fill_value=0)
-    if (at_k["group"].value_counts().reindex([1, 0], fill_value=0) < 2).any():
+    if (at_k["group"].value_counts().reindex([1, 0], fill_value=0) < MIN_GROUP_SIZE).any():
         return not_testable(
             "twitch",
             "twitch",
-            f"not testable: fewer than 2 episodes measured at visit {k} with (or without) a twitch response",
+            f"not testable: fewer than {MIN_GROUP_SIZE} episodes measured at visit {k} "
+            "with (or without) a twitch response",
             code,
         )
     n_total_excl = sum(excluded.values())
 
-    def count(n: float) -> str:
-        return count_text(int(n), plan.min_cell_size)
-
     anc = ancova_difference(at_k, "gain", "group", numeric=["baseline"], conf_level=plan.conf_level)
-    words = {
-        "supported": "are associated with more improvement",
-        "not_supported": "are associated with less improvement",
-        "inconclusive": "show no clear difference in improvement",
-    }[anc["verdict"]]
-    excl_txt = exclusion_text(excluded, plan.min_cell_size)
-    sentence = (
-        f"Episodes with a local twitch response at one of the first {k} visits {words}: by visit {k} their "
-        f"{m.label} gain was {anc['estimate']:+.2f} {m.unit} ({anc['conf_level']:.0%} CI {anc['ci_low']:+.2f} to "
-        f"{anc['ci_high']:+.2f}) compared with episodes without one, adjusted for baseline (ANCOVA; "
-        f"n = {count_text(n_groups[1], plan.min_cell_size)} with, {count_text(n_groups[0], plan.min_cell_size)} without"
-        f"{'; excluded: ' + excl_txt if excl_txt else ''}). {ASSOCIATION_CAVEAT}"
-    )
     rows = [
         dict(
             claim="twitch",
@@ -199,13 +185,15 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             analysis="ancova_change_at_k",
             primary=True,
             verdict=anc["verdict"],
-            **{c: anc[c] for c in ("estimate", "ci_low", "ci_high", "conf_level", "p_value", "p_value_not")},
+            **{c: anc[c] for c in ESTIMATE_FIELDS},
             k=k,
             p0=anc["threshold"],
             n=anc["n"],
             n_excluded=n_total_excl + (len(used) - anc["n"]),
             method=anc["method"],
-            sentence=sentence,
+            n_with=int(n_groups[1]),
+            n_without=int(n_groups[0]),
+            **{f"n_excluded_{reason}": n for reason, n in excluded.items()},
         )
     ]
     tw, no = used[used["group"] == 1], used[used["group"] == 0]
@@ -220,17 +208,15 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
             n=int(lr["n_a"] + lr["n_b"]),
             n_excluded=n_total_excl,
             method="logrank (scipy)",
-            sentence=(
-                f"Visits-to-improvement curves, twitch vs no twitch: log-rank chi-square "
-                f"{lr['statistic']:.2f} (1 df), p = {lr['p_value']:.3g} (two-sided); events "
-                f"{count(lr['events_a'])}/{count(lr['n_a'])} vs "
-                f"{count(lr['events_b'])}/{count(lr['n_b'])}."
-            ),
+            chi_square=lr["statistic"],
+            n_with=int(lr["n_a"]),
+            n_without=int(lr["n_b"]),
+            n_events_with=int(lr["events_a"]),
+            n_events_without=int(lr["events_b"]),
         )
     )
     for name, part in (("km_twitch", tw), ("km_no_twitch", no)):
         km = km_at(part["time"].to_numpy(), part["event"].to_numpy(), k, conf_level=plan.conf_level).iloc[0]
-        label = name[3:].replace("_", " ")
         rows.append(
             dict(
                 claim="twitch",
@@ -243,11 +229,6 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
                 conf_level=km["conf_level"],
                 n=int(km["n"]),
                 method=km["method"],
-                sentence=(
-                    f"{label}: {100 * km['estimate']:.0f}% improved by visit {k} (Kaplan-Meier, n = {count(km['n'])})."
-                )
-                if np.isfinite(km["estimate"])
-                else f"{label}: not estimable at visit {k}.",
             )
         )
     return result_frame(rows)

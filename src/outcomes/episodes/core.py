@@ -56,7 +56,7 @@ from pandas.api.extensions import ExtensionArray
 from outcomes.ingest.coded import int_type
 from outcomes.spec.measures import REGISTRY, Measure
 
-__all__ = ["EPISODE_ATTRIBUTES", "change_at_visit", "measure_changes", "summarize_episodes"]
+__all__ = ["EPISODE_ATTRIBUTES", "EpisodeCore", "change_at_visit", "measure_changes", "summarize_episodes"]
 
 #: Episode-level columns carried into the summaries when the data has them.
 EPISODE_ATTRIBUTES: tuple[str, ...] = ("patient_id", "condition", "age_band", "sex")

@@ -43,6 +43,8 @@ def load_visits(
     Returns
     -------
     LoadedVisits
+        The canonical visits (``visits``) and the rows and columns left out, with their reasons
+        (``exclusions``): the result of :func:`outcomes.ingest.rules.validate_records` on the table read.
 
     Raises
     ------

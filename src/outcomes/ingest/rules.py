@@ -109,6 +109,7 @@ from outcomes.safety.limits import Limits, current_limits, limit_problem
 from outcomes.spec.contract import (
     AGE_BANDS,
     ALL_COLUMNS,
+    ATTRIBUTE_COLUMNS,
     CONDITIONS,
     EPISODE_CONSTANT_COLUMNS,
     FALSE_SPELLINGS,
@@ -128,6 +129,9 @@ __all__ = [
     "CONTRACT_RULES",
     "EXCLUSION_RULES",
     "FATAL_RULES",
+    "HINT_SIMILARITY",
+    "MAX_HINTED_CODES",
+    "SWAPPED_COLUMNS_SHARE",
     "TABLE_RULES",
     "VISIT_COLUMNS",
     "ContractRule",
@@ -147,12 +151,7 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "measure",
     "side",
     "value",
-    "condition",
-    "treatment",
-    "age_band",
-    "sex",
-    "twitch_response",
-    "soreness_hours",
+    *ATTRIBUTE_COLUMNS,
     "row",
 )
 

@@ -54,7 +54,7 @@ from scipy.stats import norm
 from outcomes.errors import OutcomesError, Problem
 from outcomes.safety.limits import current_limits, limit_problem
 from outcomes.safety.outputs import atomic_path, atomic_write_text
-from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SORENESS_MAX_HOURS
+from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SORENESS_MAX_HOURS, SORENESS_RESOLVED_HOURS
 from outcomes.spec.measures import Measure, get_measure
 
 __all__ = [
@@ -727,7 +727,7 @@ def _share(lat: _Latent, m: Measure, k: int, subset: Subset) -> float:
     return float(met[eligible].mean())
 
 
-def true_soreness_share(params: SynthParams, *, hours: float = 48.0) -> float:
+def true_soreness_share(params: SynthParams, *, hours: float = SORENESS_RESOLVED_HOURS) -> float:
     """True share of recorded soreness durations at or below ``hours``.
 
     Exact (lognormal CDF), allowing for the recording to 0.1 h: a recorded value

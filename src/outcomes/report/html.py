@@ -20,9 +20,10 @@ Steps of :func:`build_report`:
 5. swap the finished directory into place (:func:`outcomes.safety.outputs.atomic_directory`): a
    failed run leaves any previous report untouched and no half-written directory.
 
-The notebooks are read from the repository's ``notebooks/`` directory (found next to
-``src/``, as :data:`outcomes.analysis.SAMPLE_DATA` is); pass ``notebooks=`` (or set
-``OUTCOMES_NOTEBOOKS``) otherwise.  See ``docs/report.md``.
+The notebooks are those the package ships (:func:`outcomes.resources.research_notebooks`:
+package data in an installed wheel, the repository's ``notebooks/`` in a checkout or an
+editable install); pass ``notebooks=`` (or set ``OUTCOMES_NOTEBOOKS``) for others.  See
+``docs/report.md``.
 
 Examples
 --------
@@ -57,13 +58,13 @@ from matplotlib.figure import Figure
 from tqdm import tqdm  # type: ignore[import-untyped]  # no py.typed, no stubs installed
 
 from outcomes.analysis import SAMPLE_DATA, Analysis, analyse, save_analysis, summary_lines
-from outcomes.claims.improvement import CAVEAT
 from outcomes.descriptive.subgroups import condition_estimates
 from outcomes.descriptive.trajectories import trajectories
 from outcomes.disclosure import SUPPRESSED, count_text
 from outcomes.errors import OutcomesError, Problem, printable
 from outcomes.report import figures as plots
 from outcomes.report.results import analysis_document, dumps
+from outcomes.report.sentences import CAVEAT, claim_sentences, other_claim_sentences
 from outcomes.resources import research_notebooks
 from outcomes.safety.outputs import atomic_directory, check_output_directory
 from outcomes.spec.plan import DEFAULT_PLAN_PATH, Plan
@@ -83,6 +84,7 @@ __all__ = [
     "figure_png",
     "notebooks_dir",
     "other_claims_lines",
+    "progress_bar",
     "render_report",
     "report_context",
     "report_figures",
@@ -104,9 +106,9 @@ NOTEBOOKS: tuple[str, ...] = (
 KERNEL_ARGS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 #: Notebooks executed at the same time (each in its own kernel process).
 WORKERS = max(1, min(2, os.cpu_count() or 1))
-#: The repository's ``notebooks/`` directory (next to ``src/``; see the module notes).
+#: The notebooks the package ships (:func:`outcomes.resources.research_notebooks`; see the module notes).
 REPO_NOTEBOOKS = research_notebooks()
-#: The template of ``report.html`` (package data ``outcomes/templates``).
+#: The template of ``report.html`` (package data ``outcomes/report/templates``).
 TEMPLATE = "report.html.j2"
 #: Progress (INFO) and what the user should know (WARNING); handlers are the application's (``outcomes.cli``).
 logger = logging.getLogger(__name__)
@@ -197,6 +199,10 @@ def _without_caveat(sentence: str) -> str:
     return sentence.removesuffix(" " + CAVEAT)
 
 
+def _shown_claim_sentences(analysis: Analysis) -> pd.Series:
+    return claim_sentences(analysis.claims, shown=analysis.disclosed_claims.claims)
+
+
 def verdict_table(analysis: Analysis) -> pd.DataFrame:
     """Every primary and secondary claim as the report's table shows it (small cells suppressed).
 
@@ -246,7 +252,7 @@ def bottom_line(analysis: Analysis) -> list[str]:
     Pain (NPRS 0-10): an estimated 46% of episodes ...
     """
     claims = analysis.disclosed_claims.claims
-    lines = [_without_caveat(str(claims["sentence"].iloc[0]))]
+    lines = [_without_caveat(str(_shown_claim_sentences(analysis).iloc[0]))]
     secondary = claims.iloc[1:]
     if len(secondary):
         lines.append(
@@ -266,7 +272,7 @@ def verdict_sentences(analysis: Analysis) -> list[str]:
     >>> len(verdict_sentences(a)) == len(a.claims.claims), any(CAVEAT in s for s in verdict_sentences(a))
     (True, False)
     """
-    return [_without_caveat(str(s)) for s in analysis.disclosed_claims.claims["sentence"]]
+    return [_without_caveat(str(s)) for s in _shown_claim_sentences(analysis)]
 
 
 def other_claims_lines(analysis: Analysis) -> list[tuple[str, str]]:
@@ -279,8 +285,9 @@ def other_claims_lines(analysis: Analysis) -> list[tuple[str, str]]:
     >>> [v for v, _ in other_claims_lines(a)][:2]
     ['not supported', 'not supported']
     """
-    claims = analysis.disclosed_other_claims.claims
-    return [(_words(v), _without_caveat(str(s))) for v, s in zip(claims["verdict"], claims["sentence"])]
+    shown = analysis.disclosed_other_claims.results
+    sentences = other_claim_sentences(analysis.other_claims, shown=shown)[shown["primary"].to_numpy()]
+    return [(_words(v), _without_caveat(str(s))) for v, s in zip(shown.loc[shown["primary"], "verdict"], sentences)]
 
 
 def about_lines(analysis: Analysis) -> dict[str, str]:
@@ -502,7 +509,7 @@ def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
     """Directory holding the research notebooks.
 
     Order of precedence: ``path``, the ``OUTCOMES_NOTEBOOKS`` environment variable, the
-    repository's ``notebooks/`` (next to ``src/``).
+    notebooks the package ships (:data:`REPO_NOTEBOOKS`).
 
     Raises
     ------

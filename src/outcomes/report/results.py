@@ -43,6 +43,8 @@ from outcomes.analysis import Analysis
 from outcomes.claims.dask_engine import ScaledClaims
 from outcomes.claims.improvement import ClaimsResult
 from outcomes.claims.other_claims import OtherClaimsResult
+from outcomes.claims.result import PRIMARY_EXTRA_COLUMNS, RESULT_COLUMNS
+from outcomes.report.sentences import claim_sentences, other_claim_sentences
 from outcomes.safety.outputs import atomic_write_text
 from outcomes.version import __version__
 
@@ -52,7 +54,9 @@ __all__ = [
     "OTHER_CLAIM_FIELDS",
     "RESEARCH_WARNING",
     "SCHEMA_VERSION",
+    "analysis_document",
     "dumps",
+    "other_claims_section",
     "results_document",
     "write_results",
 ]
@@ -68,55 +72,25 @@ RESEARCH_WARNING = (
 #: Extra fields of each claim of the suppressed document.
 DISCLOSURE_FIELDS: tuple[str, ...] = ("suppressed", "suppression_reason")
 
-#: Fields of each entry of ``claims`` (documented in docs/results-schema.md).
-CLAIM_FIELDS: tuple[str, ...] = (
-    "id",
-    "measure",
-    "label",
-    "family",
-    "k",
-    "p0",
-    "verdict",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "conf_level",
-    "p_value",
-    "p_value_not",
-    "n",
-    "n_excluded",
-    "n_events",
-    "sensitivity_agree",
-    "rule",
-    "sentence",
-)
-
-
-#: Fields of each entry of ``other_claims`` and of its ``analyses`` (docs/results-schema.md): the
-#: shared result columns (:data:`outcomes.claims.result.RESULT_COLUMNS`) as the schema names them,
-#: ``p0`` (the threshold the estimate is compared with) published as ``threshold``, and no ``k``.
-OTHER_CLAIM_FIELDS: tuple[str, ...] = (
-    "claim",
-    "id",
-    "measure",
-    "analysis",
-    "primary",
-    "verdict",
-    "reason",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "conf_level",
-    "threshold",
-    "p_value",
-    "p_value_not",
-    "n",
-    "n_excluded",
-    "method",
-    "sentence",
-)
 #: The document's names of result columns that the library calls otherwise.
 _PUBLISHED_NAMES = {"p0": "threshold"}
+# Result columns with one value for every primary claim (the method is stated in the schema).
+_SAME_FOR_EVERY_PRIMARY_CLAIM = ("claim", "analysis", "primary", "method", "reason")
+
+#: Fields of each entry of ``claims`` (documented in docs/results-schema.md): the shared result
+#: columns (:data:`outcomes.claims.result.RESULT_COLUMNS`) but those every primary claim shares,
+#: the primary claims' own columns (:data:`outcomes.claims.result.PRIMARY_EXTRA_COLUMNS`) and the
+#: sentence (:func:`outcomes.report.sentences.claim_sentences`).
+CLAIM_FIELDS: tuple[str, ...] = (
+    *(c for c in RESULT_COLUMNS if c not in _SAME_FOR_EVERY_PRIMARY_CLAIM),
+    *PRIMARY_EXTRA_COLUMNS,
+    "sentence",
+)
+#: Fields of each entry of ``other_claims`` and of its ``analyses`` (docs/results-schema.md): the
+#: shared result columns as the schema names them (``p0``, the threshold the estimate is compared
+#: with, published as ``threshold``), no ``k``, and the sentence
+#: (:func:`outcomes.report.sentences.other_claim_sentences`).
+OTHER_CLAIM_FIELDS: tuple[str, ...] = (*(_PUBLISHED_NAMES.get(c, c) for c in RESULT_COLUMNS if c != "k"), "sentence")
 
 
 def _published(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.DataFrame:
@@ -175,9 +149,12 @@ def results_document(
     """
     plan = result.plan
     min_cell = plan.min_cell_size
+    raw = result
     if suppressed:
         result = result.disclosed()
-    claims = result.claims[list(CLAIM_FIELDS) + (list(DISCLOSURE_FIELDS) if suppressed else [])]
+    sentences = claim_sentences(raw, shown=result.claims if suppressed else None)
+    claims = result.claims.assign(sentence=sentences.to_numpy())
+    claims = claims[list(CLAIM_FIELDS) + (list(DISCLOSURE_FIELDS) if suppressed else [])]
     sens = result.sensitivity
     episodes = None if suppressed and 0 < int(n_episodes) < min_cell else int(n_episodes)
     doc: dict[str, Any] = {
@@ -220,12 +197,23 @@ def write_results(doc: Mapping[str, Any], path: str | Path) -> None:
     atomic_write_text(path, dumps(doc))
 
 
-def other_claims_section(result: OtherClaimsResult) -> dict[str, list[dict[str, Any]]]:
+def other_claims_section(
+    result: OtherClaimsResult, *, shown: OtherClaimsResult | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """The ``results.json`` sections ``other_claims`` and ``other_claims_by_condition``.
 
     ``other_claims``: one object per claim (its primary row's fields) with
-    ``analyses``, the list of its supporting rows.  ``other_claims_by_condition``: the
-    per-condition table as displayed (small cells suppressed).
+    ``analyses``, the list of its supporting rows, each with its sentence
+    (:func:`outcomes.report.sentences.other_claim_sentences`).  ``other_claims_by_condition``:
+    the per-condition table as displayed (small cells suppressed).
+
+    Parameters
+    ----------
+    result : OtherClaimsResult
+        The unsuppressed result (:func:`outcomes.claims.other_claims.run_other_claims`).
+    shown : OtherClaimsResult, optional
+        The same result disclosed (:attr:`outcomes.analysis.Analysis.disclosed_other_claims`):
+        what is published.  Without it, ``result`` itself (the research team's document).
 
     Examples
     --------
@@ -245,13 +233,16 @@ def other_claims_section(result: OtherClaimsResult) -> dict[str, list[dict[str, 
             for r in frame.astype(object).to_dict("records")
         ]
 
+    published = result if shown is None else shown
+    sentences = other_claim_sentences(result, shown=None if shown is None else shown.results)
+    rows = published.results.reset_index(drop=True).assign(sentence=sentences.to_numpy())
+    results = _published(rows, OTHER_CLAIM_FIELDS)
     items = []
-    results = _published(result.results, OTHER_CLAIM_FIELDS)
-    for claim in records(_published(result.claims, OTHER_CLAIM_FIELDS)):
+    for claim in records(results[results["primary"]]):
         rest = results[(results["id"] == claim["id"]) & ~results["primary"]]
         claim["analyses"] = records(rest.drop(columns=["claim", "id", "primary"]))
         items.append(claim)
-    by_condition = result.by_condition.rename(columns=_PUBLISHED_NAMES)
+    by_condition = published.by_condition.rename(columns=_PUBLISHED_NAMES)
     return {"other_claims": items, "other_claims_by_condition": records(by_condition)}
 
 
@@ -288,12 +279,12 @@ def analysis_document(result: Analysis | ScaledClaims, *, suppressed: bool = Tru
         return results_document(
             result.claims, data_sha256=result.sha256, n_episodes=result.n_episodes, data_source=result.source
         )
-    other = result.disclosed_other_claims if suppressed else result.other_claims
+    shown = result.disclosed_other_claims if suppressed else None
     return results_document(
         result.claims,
         data_sha256=result.loaded.sha256,
         n_episodes=result.loaded.n_episodes,
         data_source=result.loaded.source,
-        extra=other_claims_section(other),
+        extra=other_claims_section(result.other_claims, shown=shown),
         suppressed=suppressed,
     )

@@ -35,6 +35,7 @@ from __future__ import annotations
 __all__ = [
     "AGE_BANDS",
     "ALL_COLUMNS",
+    "ATTRIBUTE_COLUMNS",
     "CONDITIONS",
     "EPISODE_CONSTANT_COLUMNS",
     "FALSE_SPELLINGS",
@@ -53,11 +54,9 @@ __all__ = [
 
 #: Columns every file must have (canonical long form).
 REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "visit_day", "measure", "value")
-#: Columns a file may have; each has a default or is only needed by some claims.
-OPTIONAL_COLUMNS: tuple[str, ...] = (
-    "episode_id",
-    "visit_number",
-    "side",
+#: Optional columns that describe the episode or the visit (neither a key nor the measurement), in
+#: canonical order: each is only needed by some claims.
+ATTRIBUTE_COLUMNS: tuple[str, ...] = (
     "condition",
     "treatment",
     "age_band",
@@ -65,6 +64,8 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "twitch_response",
     "soreness_hours",
 )
+#: Columns a file may have; each has a default or is only needed by some claims.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("episode_id", "visit_number", "side", *ATTRIBUTE_COLUMNS)
 #: Every column of the contract, required first, in canonical order.
 ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 

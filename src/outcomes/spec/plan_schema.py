@@ -56,9 +56,13 @@ from outcomes.spec.contract import SORENESS_MAX_HOURS, SORENESS_RESOLVED_HOURS
 __all__ = [
     "MEASURE_CODE_PATTERN",
     "MEASURE_REQUIRED",
+    "ClaimSettings",
+    "ConditionsSettings",
+    "EarlySettings",
     "MeasureFields",
     "OtherClaimsModel",
     "PlanModel",
+    "SorenessSettings",
     "default_other_claims",
     "describe_value",
     "key_problems",

@@ -18,12 +18,13 @@ Examples
 [0.0, 0.1072]
 """
 
+from outcomes.stats import survival
 from outcomes.stats.mixed import TrajectoryFit, fit_trajectory
 from outcomes.stats.multiplicity import benjamini_hochberg, holm
 from outcomes.stats.paired import hodges_lehmann, paired_change
 from outcomes.stats.proportions import proportion_summary, wilson_ci
 from outcomes.stats.reml import RemlFit, reml_fit
-from outcomes.stats.survival import km_at, km_at_from_counts, km_counts, km_from_counts, km_median, km_table, logrank
+from outcomes.stats.survival import *  # noqa: F403 - all of survival.__all__, added to __all__ below
 
 __all__ = [
     "RemlFit",
@@ -32,15 +33,9 @@ __all__ = [
     "fit_trajectory",
     "hodges_lehmann",
     "holm",
-    "km_at",
-    "km_at_from_counts",
-    "km_counts",
-    "km_from_counts",
-    "km_median",
-    "km_table",
-    "logrank",
     "paired_change",
     "proportion_summary",
     "reml_fit",
     "wilson_ci",
 ]
+__all__ += survival.__all__

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -69,13 +70,58 @@ def covariate_design(frame: pd.DataFrame, numeric: Sequence[str] = (), categoric
     return pd.concat(parts, axis=1)
 
 
-def _complete(frame: pd.DataFrame, cols: Sequence[str]) -> tuple[pd.DataFrame, int]:
-    used = frame[list(dict.fromkeys(cols))].dropna()
-    return used, len(frame) - len(used)
+@dataclass(frozen=True)
+class _Comparison:
+    """One adjusted comparison: its complete cases, covariates and how its result is reported."""
 
+    data: pd.DataFrame  # rows complete in every column used
+    n_excluded: int
+    outcome: str
+    treatment: str
+    numeric: Sequence[str]
+    categorical: Sequence[str]
+    conf_level: float
+    threshold: float
 
-def _summary(result: dict[str, Any], n: int, n_excluded: int, method: str) -> dict[str, Any]:
-    return {**result, "n": int(n), "n_excluded": int(n_excluded), "method": method}
+    @classmethod
+    def of(
+        cls,
+        frame: pd.DataFrame,
+        outcome: str,
+        treatment: str,
+        numeric: Sequence[str],
+        categorical: Sequence[str],
+        conf_level: float,
+        threshold: float,
+    ) -> _Comparison:
+        used = frame[list(dict.fromkeys([outcome, treatment, *numeric, *categorical]))].dropna()
+        return cls(used, len(frame) - len(used), outcome, treatment, numeric, categorical, conf_level, threshold)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.data[name].to_numpy(dtype=float)
+
+    def design(self, *, with_treatment: bool) -> pd.DataFrame:
+        """:func:`covariate_design`, with the 0/1 group as its second column if ``with_treatment``."""
+        design = covariate_design(self.data, self.numeric, self.categorical)
+        if with_treatment:
+            design.insert(1, self.treatment, self.data[self.treatment].astype(float))
+        return design
+
+    def result(self, est: float, se: float, method: str, **extra: float) -> dict[str, Any]:
+        """The Wald result of ``est`` and ``se``, then ``extra``, ``n``, ``n_excluded`` and ``method``."""
+        out = wald_result(est, se, self.threshold, self.conf_level)
+        return {
+            **out,
+            "std_err": se,
+            **extra,
+            "n": len(self.data),
+            "n_excluded": self.n_excluded,
+            "method": method,
+        }
+
+    def not_estimable(self, method: str, *extra: str) -> dict[str, Any]:
+        """:meth:`result` with every number NaN (``extra`` names the further fields)."""
+        return self.result(np.nan, np.nan, method, **dict.fromkeys(extra, np.nan))
 
 
 def ancova_difference(
@@ -117,14 +163,11 @@ def ancova_difference(
     >>> r["n"], r["method"]
     (6, 'ols_hc3')
     """
-    data, n_excl = _complete(frame, [outcome, treatment, *numeric, *categorical])
-    design = covariate_design(data, numeric, categorical)
-    design.insert(1, treatment, data[treatment].astype(float))
+    c = _Comparison.of(frame, outcome, treatment, numeric, categorical, conf_level, threshold)
     with np.errstate(divide="ignore", invalid="ignore"):  # leverage 1 (a singleton category): HC3 SE infinite
-        fit = sm.OLS(data[outcome].to_numpy(dtype=float), design).fit(cov_type="HC3")
+        fit = sm.OLS(c.column(outcome), c.design(with_treatment=True)).fit(cov_type="HC3")
         est, se = float(fit.params[treatment]), float(fit.bse[treatment])
-    out = wald_result(est, se, threshold, conf_level)
-    return _summary({**out, "std_err": se}, len(data), n_excl, "ols_hc3")
+    return c.result(est, se, "ols_hc3")
 
 
 def _logit_fit(y: np.ndarray, design: pd.DataFrame) -> GLMResults | None:
@@ -164,31 +207,19 @@ def standardized_risk_difference(
     >>> round(standardized_risk_difference(f, "y", "g")["estimate"], 6)
     0.5
     """
-    data, n_excl = _complete(frame, [outcome, treatment, *numeric, *categorical])
-    design = covariate_design(data, numeric, categorical)
-    design.insert(1, treatment, data[treatment].astype(float))
-    y = data[outcome].to_numpy(dtype=float)
+    c = _Comparison.of(frame, outcome, treatment, numeric, categorical, conf_level, threshold)
+    design, y = c.design(with_treatment=True), c.column(outcome)
     method = "gcomputation_logistic_delta"
     fit = _logit_fit(y, design) if 0 < y.sum() < y.size else None
     if fit is None:
-        out = wald_result(np.nan, np.nan, threshold, conf_level)
-        return _summary(
-            {**out, "std_err": np.nan, "risk_1": np.nan, "risk_0": np.nan},
-            len(data),
-            n_excl,
-            method + " (model not estimable)",
-        )
+        return c.not_estimable(method + " (model not estimable)", "risk_1", "risk_0")
     beta = fit.params.to_numpy()
     x1, x0 = design.to_numpy(copy=True), design.to_numpy(copy=True)
     x1[:, 1], x0[:, 1] = 1.0, 0.0
     p1, p0 = 1 / (1 + np.exp(-x1 @ beta)), 1 / (1 + np.exp(-x0 @ beta))
     grad = ((p1 * (1 - p1))[:, None] * x1).mean(axis=0) - ((p0 * (1 - p0))[:, None] * x0).mean(axis=0)
     se = float(np.sqrt(grad @ fit.cov_params().to_numpy() @ grad))
-    est = float(p1.mean() - p0.mean())
-    out = wald_result(est, se, threshold, conf_level)
-    return _summary(
-        {**out, "std_err": se, "risk_1": float(p1.mean()), "risk_0": float(p0.mean())}, len(data), n_excl, method
-    )
+    return c.result(float(p1.mean() - p0.mean()), se, method, risk_1=float(p1.mean()), risk_0=float(p0.mean()))
 
 
 def ipw_risk_difference(
@@ -213,33 +244,19 @@ def ipw_risk_difference(
     >>> r["n"], r["method"]
     (8, 'ipw_stabilized_hc0')
     """
-    data, n_excl = _complete(frame, [outcome, treatment, *numeric, *categorical])
-    a = data[treatment].to_numpy(dtype=float)
-    design = covariate_design(data, numeric, categorical)
+    c = _Comparison.of(frame, outcome, treatment, numeric, categorical, conf_level, threshold)
+    a, design = c.column(treatment), c.design(with_treatment=False)
     method = "ipw_stabilized_hc0"
     ps_fit = _logit_fit(a, design) if 0 < a.sum() < a.size else None
     if ps_fit is None:
-        out = wald_result(np.nan, np.nan, threshold, conf_level)
-        return _summary(
-            {**out, "std_err": np.nan, "max_weight": np.nan},
-            len(data),
-            n_excl,
-            method + " (propensity model not estimable)",
-        )
+        return c.not_estimable(method + " (propensity model not estimable)", "max_weight")
     ps = ps_fit.predict(design).to_numpy()
     if np.any(ps <= 1e-8) or np.any(ps >= 1 - 1e-8):
         # Some covariate pattern is (almost) only ever treated one way: positivity fails and
         # the weights are infinite, so no weighted estimate exists.
-        out = wald_result(np.nan, np.nan, threshold, conf_level)
-        return _summary(
-            {**out, "std_err": np.nan, "max_weight": np.nan},
-            len(data),
-            n_excl,
-            method + " (positivity violated: propensity 0 or 1)",
-        )
+        return c.not_estimable(method + " (positivity violated: propensity 0 or 1)", "max_weight")
     weight = np.where(a == 1, a.mean() / ps, (1 - a.mean()) / (1 - ps))
-    xa = sm.add_constant(pd.DataFrame({treatment: a}, index=data.index), has_constant="add")
-    fit = sm.WLS(data[outcome].to_numpy(dtype=float), xa, weights=weight).fit(cov_type="HC0")
+    xa = sm.add_constant(pd.DataFrame({treatment: a}, index=c.data.index), has_constant="add")
+    fit = sm.WLS(c.column(outcome), xa, weights=weight).fit(cov_type="HC0")
     est, se = float(fit.params[treatment]), float(fit.bse[treatment])
-    out = wald_result(est, se, threshold, conf_level)
-    return _summary({**out, "std_err": se, "max_weight": float(weight.max())}, len(data), n_excl, method)
+    return c.result(est, se, method, max_weight=float(weight.max()))

@@ -15,6 +15,10 @@ array([0.03, 0.06, 0.06, 0.02])
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numpy as np
 from numpy.typing import ArrayLike
 from statsmodels.stats.multitest import multipletests
@@ -22,6 +26,30 @@ from statsmodels.stats.multitest import multipletests
 from outcomes.stats._validate import invalid
 
 __all__ = ["benjamini_hochberg", "holm"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: The Parameters and Returns sections of every adjustment's docstring; ``{r}``: the method's name in R.
+_SECTIONS = """\
+Parameters
+----------
+p_values : array-like
+    Unadjusted p-values; NaN stays NaN.
+
+Returns
+-------
+numpy.ndarray
+    Adjusted p-values in the input order (R: ``p.adjust(p, "{r}")``)."""
+
+
+def _documented(r_name: str) -> Callable[[_F], _F]:
+    """Put ``_SECTIONS`` in place of the ``{sections}`` line of the decorated function's docstring."""
+
+    def fill(func: _F) -> _F:
+        func.__doc__ = inspect.cleandoc(func.__doc__ or "").replace("{sections}", _SECTIONS.format(r=r_name))
+        return func
+
+    return fill
 
 
 def _adjust(p_values: ArrayLike, method: str) -> np.ndarray:
@@ -44,18 +72,11 @@ def _holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
+@_documented(r_name="holm")
 def holm(p_values: ArrayLike) -> np.ndarray:
     """Holm (1979) step-down adjusted p-values (family-wise error rate).
 
-    Parameters
-    ----------
-    p_values : array-like
-        Unadjusted p-values; NaN stays NaN.
-
-    Returns
-    -------
-    numpy.ndarray
-        Adjusted p-values in the input order (R: ``p.adjust(p, "holm")``).
+    {sections}
 
     Examples
     --------
@@ -67,18 +88,11 @@ def holm(p_values: ArrayLike) -> np.ndarray:
     return _adjust(p_values, "holm")
 
 
+@_documented(r_name="BH")
 def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
     """Benjamini-Hochberg (1995) adjusted p-values (false discovery rate).
 
-    Parameters
-    ----------
-    p_values : array-like
-        Unadjusted p-values; NaN stays NaN.
-
-    Returns
-    -------
-    numpy.ndarray
-        Adjusted p-values in the input order (R: ``p.adjust(p, "BH")``).
+    {sections}
 
     Examples
     --------
