@@ -9,6 +9,8 @@ except of an optional dependency; no module importing another module's private n
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import grimp
@@ -17,9 +19,13 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "outcomes"
 MODULES = sorted(SRC.rglob("*.py"))
 
-#: Imported inside functions on purpose: optional extras (``pip install outcomes[dask]``) and the
-#: POSIX-only ``fcntl``.
-OPTIONAL = ("dask", "distributed", "fcntl")
+#: Imported inside functions on purpose: optional extras (``pip install outcomes[dask]``), the
+#: POSIX-only ``fcntl``, and papermill, which only ``report --research`` uses and whose import
+#: (nbformat -> jsonschema -> rfc3987_syntax) costs seconds at every command's start-up.
+OPTIONAL = ("dask", "distributed", "fcntl", "papermill")
+
+#: Never imported by ``import outcomes.cli`` (the start-up of every command).
+NOT_AT_STARTUP = ("papermill", "nbformat", "jsonschema", "dask", "distributed")
 
 
 def _module_name(path: Path) -> str:
@@ -95,3 +101,10 @@ def _type_checking_only(tree: ast.Module, node: ast.AST) -> bool:
     guards = {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
     blocks = [b for b in tree.body if isinstance(b, ast.If) and ast.unparse(b.test) in guards]
     return any(child is node for block in blocks for child in ast.walk(block))
+
+
+def test_the_command_starts_without_the_notebook_tools():
+    roots = ", ".join(repr(m) for m in NOT_AT_STARTUP)
+    code = f"import sys, outcomes.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ({roots},)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

@@ -52,7 +52,6 @@ from typing import Any, cast
 import matplotlib
 import numpy as np
 import pandas as pd
-import papermill as pm
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 from tqdm import tqdm  # type: ignore[import-untyped]  # no py.typed, no stubs installed
@@ -579,6 +578,11 @@ def progress_bar(total: int, desc: str, *, log: logging.Logger = logger, show: b
 
 
 def _run_notebook(src: Path, dst: Path, parameters: dict[str, str]) -> None:
+    # Imported here, not at the top: papermill imports nbformat -> jsonschema -> rfc3987_syntax,
+    # which builds a parser at import (seconds), and only ``--research`` runs notebooks; every other
+    # command (``validate`` first) would pay for it at start-up (tests/test_architecture.py).
+    import papermill as pm  # noqa: PLC0415
+
     # No ``cwd=``: papermill implements it with a process-wide chdir, which races between the
     # notebooks run in threads and can leave the caller in the wrong directory. Parameters are
     # absolute paths, so the kernel's working directory does not matter.
