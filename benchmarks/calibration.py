@@ -1,6 +1,11 @@
 """Calibration of the primary verdict: prints type I error, CI coverage and power.
 
     python benchmarks/calibration.py --sims 200
+    python benchmarks/calibration.py --boundary 4000   # size at the boundary, by interval
+
+With ``--boundary N`` it prints only the size of the primary verdict when the true share equals
+p0 (outcomes.claims.calibration.boundary_size), for the log-log and the likelihood-ratio
+interval, with its Monte Carlo standard error.
 
 Every dataset is seeded, so the figures are identical run to run. The same scenarios
 (outcomes.claims.calibration.standard_scenarios), with the same seeds, are asserted in
@@ -14,7 +19,7 @@ import time
 
 import pandas as pd
 
-from outcomes.claims.calibration import run_scenario, standard_scenarios
+from outcomes.claims.calibration import boundary_scenario, boundary_size, run_scenario, standard_scenarios
 
 
 def main() -> None:
@@ -22,7 +27,19 @@ def main() -> None:
     parser.add_argument("--sims", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument("--boundary", type=int, default=0, metavar="N", help="size at the boundary, N datasets")
     args = parser.parse_args()
+    if args.boundary:
+        t0 = time.perf_counter()
+        params, truth = boundary_scenario(args.episodes)
+        out = boundary_size(params, truth, n_sims=args.boundary, seed=args.seed)
+        print(
+            f"boundary: true share by visit 3 = {truth:.4f} (generator, 1,000,000 episodes) = p0; "
+            f"{params.n_episodes} episodes a dataset, random dropout; {time.perf_counter() - t0:.0f} s"
+        )
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(out.round(4).to_string(index=False))
+        return
     rows = []
     for sc in standard_scenarios(args.episodes):
         t0 = time.perf_counter()

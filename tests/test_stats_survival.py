@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from outcomes.errors import OutcomesError
-from outcomes.stats import km_at, km_at_from_counts, km_from_counts, km_median, km_table, logrank
+from outcomes.stats import km_at, km_at_from_counts, km_counts, km_from_counts, km_median, km_table, logrank
 
 # R's `aml` data (survival package): weeks to relapse; status 1 = relapse.
 #   Surv(time, status): 9 13 13+ 18 23 28+ 31 34 45+ 48 161+ | 5 5 8 8 12 16+ 23 27 30 33 43 45
@@ -230,3 +230,106 @@ def test_curve_at_zero_uses_exact_binomial_limits_of_last_risk_set():
     assert row.estimate == 1.0
     assert row.ci_low == pytest.approx(ref.low) and row.ci_high == 1.0
     assert row.p_value == pytest.approx(binomtest(15, 15, 0.5, alternative="greater").pvalue)
+
+
+# --------------------------------------------------------------------------- likelihood ratio (P9)
+
+# Freireich et al. (1963) remission times in weeks (Gehan 1965), "+" = censored.
+_MP6 = [6, 6, 6, -6, 7, -9, 10, -10, -11, 13, 16, -17, -19, -20, 22, 23, -25, -32, -32, -34, -35]
+_PLACEBO = [1, 1, 2, 2, 3, 4, 4, 5, 5, 8, 8, 8, 8, 11, 11, 12, 12, 15, 17, 22, 23]
+
+
+def _split(signed):
+    return [abs(t) for t in signed], [int(t > 0) for t in signed]
+
+
+@pytest.mark.parametrize(
+    ("group", "k", "conf_level", "published"),
+    [
+        # Thomas & Grunkemeier (1975), JASA 70:865-871, Table 1: S(k) and its likelihood-ratio interval.
+        (_MP6, 10, 0.95, (0.753, 0.540, 0.904)),
+        (_MP6, 10, 0.90, (0.753, 0.576, 0.885)),
+        (_PLACEBO, 10, 0.95, (0.381, 0.196, 0.593)),
+        (_PLACEBO, 10, 0.90, (0.381, 0.222, 0.560)),
+        (_MP6, 20, 0.95, (0.628, 0.395, 0.821)),
+        (_MP6, 20, 0.90, (0.628, 0.432, 0.795)),
+        (_PLACEBO, 20, 0.95, (0.095, 0.016, 0.266)),
+        (_PLACEBO, 20, 0.90, (0.095, 0.023, 0.233)),
+    ],
+)
+def test_likelihood_ratio_interval_matches_thomas_grunkemeier_table_1(group, k, conf_level, published):
+    time, event = _split(group)
+    row = km_at(time, event, k, conf_level=conf_level, conf_type="likelihood-ratio").iloc[0]
+    ours = (1 - row["estimate"], 1 - row["ci_high"], 1 - row["ci_low"])
+    # the table has three decimals (S(20) of 6-MP is 0.6275, printed 0.628)
+    assert ours == pytest.approx(published, abs=6e-4)
+    assert row["method"] == "kaplan_meier_likelihood_ratio"
+
+
+def _constrained_statistic(n, d, s0):
+    """-2 log R by direct numerical maximisation (SLSQP) of the hazard likelihood under prod(1 - h) = s0."""
+
+    def loglik(h):
+        return float(np.sum(d * np.log(h) + (n - d) * np.log1p(-h)))
+
+    cons = {"type": "eq", "fun": lambda h: np.sum(np.log1p(-h)) - np.log(s0)}
+    start = np.clip(d / n, 1e-6, 1 - 1e-6)
+    fit = optimize.minimize(
+        lambda h: -loglik(h),
+        start,
+        constraints=[cons],
+        bounds=[(1e-9, 1 - 1e-9)] * len(n),
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
+    return 2 * (loglik(d / n) - loglik(fit.x))
+
+
+@pytest.mark.parametrize("s0", [0.3, 0.5, 0.7, 0.85])
+def test_likelihood_ratio_statistic_matches_direct_constrained_maximisation(s0):
+    rng = np.random.default_rng(5)
+    time = rng.integers(1, 8, 120)
+    event = rng.random(120) < 0.4
+    row = km_at(time, event, 5, conf_type="likelihood-ratio", p0=1 - s0).iloc[0]
+    times, n_event, n_censor = km_counts(time, event)
+    at_risk = (n_event + n_censor)[::-1].cumsum()[::-1]
+    keep = (times <= 5) & (n_event > 0)
+    stat = _constrained_statistic(at_risk[keep].astype(float), n_event[keep], s0)
+    # the p-value is Phi(signed root): recover the statistic from it
+    signed = stats.norm.ppf(row["p_value"])
+    assert signed**2 == pytest.approx(stat, rel=1e-6, abs=1e-8)
+    assert np.sign(signed) == np.sign((1 - row["estimate"]) - s0)
+
+
+def test_likelihood_ratio_without_censoring_is_the_binomial_likelihood_ratio():
+    x, n = 37, 80  # 37 of 80 improved by k, nobody censored before k
+    time = [2] * x + [9] * (n - x)
+    event = [1] * x + [0] * (n - x)
+    row = km_at(time, event, 3, conf_level=0.9, conf_type="likelihood-ratio", p0=0.5).iloc[0]
+
+    def deviance(p):
+        return 2 * (x * np.log(x / (n * p)) + (n - x) * np.log((n - x) / (n * (1 - p))))
+
+    z2 = stats.norm.ppf(0.95) ** 2
+    low = optimize.brentq(lambda p: deviance(p) - z2, 1e-9, x / n)
+    high = optimize.brentq(lambda p: deviance(p) - z2, x / n, 1 - 1e-9)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), abs=1e-9)
+    assert row["p_value"] == pytest.approx(stats.norm.sf(-np.sqrt(deviance(0.5))), rel=1e-9)  # estimate below p0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_likelihood_ratio_p_value_agrees_with_its_interval(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(15, 300))
+    time = rng.integers(1, 7, n)
+    event = rng.random(n) < rng.uniform(0.2, 0.8)
+    p0 = float(rng.uniform(0.1, 0.9))
+    row = km_at(time, event, 4, conf_level=0.9, conf_type="likelihood-ratio", p0=p0).iloc[0]
+    if 0 < row["estimate"] < 1:
+        assert (row["p_value"] < 0.05) == (row["ci_low"] > p0)
+        assert row["ci_low"] <= row["estimate"] <= row["ci_high"]
+
+
+def test_likelihood_ratio_is_for_a_point_not_a_curve():
+    with pytest.raises(OutcomesError, match="km_at only"):
+        km_table([1, 2, 3], [1, 0, 1], conf_type="likelihood-ratio")

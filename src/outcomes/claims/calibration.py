@@ -27,10 +27,20 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from outcomes.claims.improvement import evaluate_claims
+from outcomes.episodes.core import summarize_episodes
 from outcomes.ingest.synth import SynthParams, effect_for_share, simulate_visits, true_share_improved
 from outcomes.spec.plan import Plan
+from outcomes.stats import ConfType, km_at
 
-__all__ = ["Scenario", "run_scenario", "simulate_primary", "standard_scenarios", "summarise_runs"]
+__all__ = [
+    "Scenario",
+    "boundary_scenario",
+    "boundary_size",
+    "run_scenario",
+    "simulate_primary",
+    "standard_scenarios",
+    "summarise_runs",
+]
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,85 @@ def summarise_runs(runs: pd.DataFrame, *, truth: float) -> pd.DataFrame:
                 truth=truth,
                 mean_estimate=float(np.mean(runs["estimate"])),
                 conf_level=float(runs["conf_level"].iloc[0]),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def boundary_scenario(n_episodes: int = 200, *, n_mc: int = 1_000_000) -> tuple[SynthParams, float]:
+    """Generator settings whose true share improved by visit ``k`` is about the default ``p0``, and that share.
+
+    Non-informative dropout (the default generator's random dropout); the share is the generator's
+    own Monte Carlo value over ``n_mc`` episodes (standard error about ``0.5 / sqrt(n_mc)``), which
+    :func:`boundary_size` then uses as ``p0``, so that the null hypothesis holds with equality.
+    """
+    params = effect_for_share(Plan().p0, SynthParams(n_episodes=n_episodes, dropout_informative=0.0))
+    return params, true_share_improved(params, k=Plan().k, n_mc=n_mc)
+
+
+def boundary_size(
+    params: SynthParams,
+    truth: float,
+    *,
+    n_sims: int,
+    seed: int,
+    plan: Plan | None = None,
+    conf_types: tuple[ConfType, ...] = ("log-log", "likelihood-ratio"),
+) -> pd.DataFrame:
+    """How often the primary verdict says ``supported`` when the true share equals ``p0`` (the size).
+
+    Each of ``n_sims`` seeded datasets (seeds ``seed``, ``seed + 1`` ...) goes through the primary
+    analysis of :func:`outcomes.claims.improvement.evaluate_claims` (the episodes included for the
+    primary measure, Kaplan-Meier at visit ``k``), with ``p0 = truth`` and each interval of
+    ``conf_types``; ``supported`` is ``p_value < alpha`` (the one-sided test that inverts the interval).
+
+    Returns
+    -------
+    DataFrame
+        One row per interval: ``conf_type``, ``n_sims``, ``n_supported``, ``rate``, ``mc_se``
+        (``sqrt(rate (1 - rate) / n_sims)``), ``ci_low`` / ``ci_high`` (exact 95% CI of the rate),
+        ``p0``, ``alpha`` and ``excess`` (``(rate - alpha) / mc_se``: above 2, the size exceeds alpha
+        by more than Monte Carlo error explains).
+
+    Examples
+    --------
+    >>> out = boundary_size(SynthParams(n_episodes=60), 0.55, n_sims=4, seed=1)
+    >>> out[["conf_type", "n_sims"]].values.tolist()
+    [['log-log', 4], ['likelihood-ratio', 4]]
+    """
+    plan = plan or Plan()
+    supported = dict.fromkeys(conf_types, 0)
+    for i in range(n_sims):  # datasets, each vectorised inside
+        visits = simulate_visits(params, seed=seed + i).visits
+        summary = summarize_episodes(visits, plan.registry, measures=[plan.primary_measure])
+        inc = summary[summary["status"] == "included"]
+        for conf_type in conf_types:
+            row = km_at(
+                inc["time"].to_numpy(),
+                inc["event"].to_numpy(),
+                plan.k,
+                conf_level=plan.conf_level,
+                p0=truth,
+                conf_type=conf_type,
+            ).iloc[0]
+            supported[conf_type] += int(row["p_value"] < plan.alpha)
+    rows = []
+    for conf_type, k in supported.items():
+        rate = k / n_sims
+        ci = binomtest(k, n_sims).proportion_ci(confidence_level=0.95, method="exact")
+        mc_se = float(np.sqrt(max(rate * (1 - rate), 1e-12) / n_sims))
+        rows.append(
+            dict(
+                conf_type=conf_type,
+                n_sims=n_sims,
+                n_supported=k,
+                rate=rate,
+                mc_se=mc_se,
+                ci_low=ci.low,
+                ci_high=ci.high,
+                p0=truth,
+                alpha=plan.alpha,
+                excess=(rate - plan.alpha) / mc_se,
             )
         )
     return pd.DataFrame(rows)

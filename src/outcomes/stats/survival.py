@@ -23,6 +23,12 @@ Conventions (the same as R's ``survival::survfit``):
   (checked in the tests).  The only R/scipy difference to mind is the
   *default*: R's ``survfit`` defaults to ``conf.type = "log"``, so published R
   output usually shows the "log" interval;
+- ``conf_type = "likelihood-ratio"`` (:func:`km_at` only) is the nonparametric likelihood-ratio
+  interval of Thomas & Grunkemeier (1975, JASA 70:865-871; R: ``km.ci(method = "grunkemeier")``),
+  the set of ``S(k)`` not rejected by the likelihood-ratio test of the discrete hazards, and its
+  one-sided test uses the signed root of the same statistic.  It reproduces their Table 1 (tests)
+  and, unlike the log-log interval, holds its size at the boundary in this project's discrete-visit
+  data (``docs/calibration.md``);
 - where ``S = 1`` (no event yet) the interval of ``F`` is [0, 0]; where
   ``S = 0`` Greenwood's variance is undefined and ``std_err``/limits are NaN,
   as in R.
@@ -54,11 +60,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import optimize, stats
 
 from outcomes.stats._validate import as_finite_1d, check_conf_level, check_probability, invalid, same_length
 
 __all__ = [
+    "ConfType",
     "km_at",
     "km_at_from_counts",
     "km_counts",
@@ -68,7 +75,8 @@ __all__ = [
     "logrank",
 ]
 
-ConfType = Literal["log-log", "log"]
+#: Interval of a Kaplan-Meier estimate: R's log-log and log, or Thomas-Grunkemeier's likelihood ratio.
+ConfType = Literal["log-log", "log", "likelihood-ratio"]
 #: Tolerance for "S equals 0.5" in the median rule (R uses sqrt(machine eps)).
 _MEDIAN_TOL = float(np.sqrt(np.finfo(float).eps))
 
@@ -164,7 +172,9 @@ def _bands(
         low[inner] = surv[inner] * np.exp(-z * se_log[inner])
         high[inner] = np.minimum(surv[inner] * np.exp(z * se_log[inner]), 1.0)
     else:
-        raise invalid("conf_type", "conf_type must be 'log-log' or 'log'", "conf_type")
+        raise invalid(
+            "conf_type", "conf_type must be 'log-log' or 'log' ('likelihood-ratio' is for km_at only)", "conf_type"
+        )
     return low, high
 
 
@@ -295,8 +305,15 @@ def _at(curve: _Curve, k: float, conf_level: float, p0: float | None, conf_type:
         n_last = int(curve.n_risk[upto][-1])
         low, high = np.array([0.0]), np.array([1.0 - ((1.0 - conf_level) / 2) ** (1.0 / n_last)])
         p_value = np.nan if benchmark is None else float(benchmark**n_last)
+    elif conf_type == "likelihood-ratio" and np.isfinite(surv) and surv < 1.0:
+        hazards = _LikelihoodRatio(curve.n_risk[upto], curve.n_event[upto])
+        s_low, s_high = hazards.limits(z)
+        low, high = np.array([s_low]), np.array([s_high])
+        p_value = np.nan if benchmark is None else hazards.p_value(1.0 - benchmark)
     else:
-        low, high = _bands(np.array([surv]), np.array([gw]), z, conf_type)
+        low, high = _bands(
+            np.array([surv]), np.array([gw]), z, "log-log" if conf_type == "likelihood-ratio" else conf_type
+        )
         p_value = np.nan
         if benchmark is not None and np.isfinite(surv):
             p_value = _one_sided_p(surv, gw, benchmark, conf_type)
@@ -311,9 +328,78 @@ def _at(curve: _Curve, k: float, conf_level: float, p0: float | None, conf_type:
             "conf_level": [float(conf_level)],
             "p0": [np.nan if benchmark is None else benchmark],
             "p_value": [p_value],
-            "method": [f"kaplan_meier_{conf_type.replace('-', '')}"],
+            "method": [_METHOD[conf_type]],
         }
     )
+
+
+_METHOD: dict[str, str] = {
+    "log-log": "kaplan_meier_loglog",
+    "log": "kaplan_meier_log",
+    "likelihood-ratio": "kaplan_meier_likelihood_ratio",
+}
+
+
+class _LikelihoodRatio:
+    """Thomas-Grunkemeier (1975) likelihood ratio for ``S(k) = s`` from the event table up to ``k``.
+
+    Written by hand because neither scipy nor statsmodels has it (R: ``km.ci(method = "grunkemeier")``,
+    ``emplik``).  With discrete hazards ``h_j`` at the event times ``t_j <= k`` (``n_j`` at risk,
+    ``d_j`` events) the likelihood is ``prod h_j^d_j (1 - h_j)^(n_j - d_j)``, maximised by the
+    Kaplan-Meier hazards ``d_j / n_j``.  Under the constraint ``prod (1 - h_j) = s`` the maximum is at
+    ``h_j = d_j / (n_j + lam)``, with ``lam`` solving that product (increasing in ``lam``: ``lam = 0``
+    is Kaplan-Meier, ``lam -> -min(n_j - d_j)`` gives ``S -> 0``, ``lam -> inf`` gives ``S -> 1``), and
+
+        -2 log R(lam) = 2 sum_j [ d_j log((n_j + lam) / n_j)
+                                  + (n_j - d_j) log((n_j - d_j)(n_j + lam) / (n_j (n_j + lam - d_j))) ].
+
+    The interval is ``{s : -2 log R <= z^2}`` and the one-sided test of ``S >= s0`` uses the signed
+    root ``sign(S_hat - s0) sqrt(-2 log R)``, so ``p < alpha`` exactly when the upper one-sided
+    ``(1 - alpha)`` limit of ``S`` is below ``s0``.  Needs ``0 < S_hat < 1``.
+    """
+
+    def __init__(self, n_risk: np.ndarray, n_event: np.ndarray) -> None:
+        events = n_event > 0
+        self.n = n_risk[events].astype(float)
+        self.d = n_event[events].astype(float)
+        self.survivors = self.n - self.d
+        self.lam_min = -float(self.survivors.min())  # S -> 0 as lam -> lam_min (all survivors > 0)
+        self.s_hat = float(np.prod(self.survivors / self.n))
+
+    def surv(self, lam: float) -> float:
+        return float(np.prod(1.0 - self.d / (self.n + lam)))
+
+    def statistic(self, lam: float) -> float:
+        n, d, m = self.n, self.d, self.survivors
+        terms = d * np.log((n + lam) / n) + m * np.log(m * (n + lam) / (n * (n + lam - d)))
+        return float(2.0 * terms.sum())
+
+    def _lam_for(self, s0: float) -> float:
+        """The ``lam`` with ``S(lam) = s0`` (``0 < s0 < 1``)."""
+        target = np.log(s0)
+        lo = self.lam_min + 1e-12 * max(1.0, abs(self.lam_min))
+        hi = max(1.0, float(self.n.max()))
+        while np.log(self.surv(hi)) < target:
+            hi *= 4.0
+        return float(optimize.brentq(lambda lam: np.log(self.surv(lam)) - target, lo, hi, xtol=1e-13, rtol=1e-14))
+
+    def limits(self, z: float) -> tuple[float, float]:
+        """Lower and upper limits of ``S``: where ``-2 log R = z^2`` below and above ``S_hat``."""
+        crit = z * z
+        lo = self.lam_min + 1e-12 * max(1.0, abs(self.lam_min))
+        hi = max(1.0, float(self.n.max()))
+        while self.statistic(hi) < crit:
+            hi *= 4.0
+        lam_low = optimize.brentq(lambda lam: self.statistic(lam) - crit, lo, 0.0, xtol=1e-13, rtol=1e-14)
+        lam_high = optimize.brentq(lambda lam: self.statistic(lam) - crit, 0.0, hi, xtol=1e-13, rtol=1e-14)
+        return self.surv(lam_low), self.surv(lam_high)
+
+    def p_value(self, s0: float) -> float:
+        """One-sided p-value of H0: ``S(k) >= s0`` (i.e. ``F(k) <= 1 - s0``) against ``S(k) < s0``."""
+        if s0 >= 1.0:
+            return 0.0
+        root = np.sqrt(max(self.statistic(self._lam_for(s0)), 0.0))
+        return float(stats.norm.cdf(np.copysign(root, self.s_hat - s0)))
 
 
 def _one_sided_p(surv: float, greenwood: float, p0: float, conf_type: ConfType) -> float:
@@ -359,14 +445,16 @@ def km_at(
         Two-sided level of the interval.
     p0 : float, optional
         Benchmark for H0: F(k) <= p0 against H1: F(k) > p0.
-    conf_type : {"log-log", "log"}
-        Interval (and test) scale.
+    conf_type : {"log-log", "log", "likelihood-ratio"}
+        Interval (and test): the log-log or log scale of a Greenwood Wald interval, or the
+        Thomas-Grunkemeier likelihood ratio (see the module notes).
 
     Returns
     -------
     pandas.DataFrame
         One row: ``k, n, n_events_by_k, estimate, ci_low, ci_high, conf_level,
-        p0, p_value, method`` (``method == "kaplan_meier_loglog"`` by default).
+        p0, p_value, method`` (``method == "kaplan_meier_loglog"`` by default,
+        ``"kaplan_meier_likelihood_ratio"`` for the likelihood ratio).
 
     Notes
     -----
