@@ -17,9 +17,14 @@
 # The clinic says patients "notice a positive reaction within a few visits". The plan
 # fixes what that means before the data are seen: an episode *improves* when its pain
 # score meets the registered improvement rule, *a few visits* means by visit *k*, and the
-# claim holds when more than a share *p0* of episodes improve by then. The estimate is
-# the Kaplan-Meier cumulative share improved by visit *k*, so an episode that stops
-# attending counts for the visits it was seen, not as a failure and not as a success.
+# claim holds when more than a share *p0* of episodes improve by then. By default
+# (`improvement_event: sustained`) an improvement counts only when the rule is still met
+# at the next visit. The estimate is the Kaplan-Meier cumulative share improved by visit
+# *k*, so an episode that stops attending counts for the visits it was seen, not as a
+# failure and not as a success; its interval is the likelihood-ratio one (`km_interval`).
+# Because patients who stop early may be the ones not improving, "supported" also needs
+# the share to stay above *p0* if they improved at only `dropout_ratio` times the rate of
+# comparable patients who stayed (the `dropout_adjusted` row below, and its tipping point).
 
 # %% tags=["parameters"]
 DATA = "../data/sample/visits.csv"
@@ -32,7 +37,7 @@ import pandas as pd
 from outcomes.analysis import analyse, load_analysis
 from outcomes.descriptive.trajectories import change_at_k, trajectories
 from outcomes.report import figures as plots
-from outcomes.report.sentences import claim_sentences
+from outcomes.report.sentences import claim_sentences, with_p_text
 
 pd.set_option("display.precision", 3)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
@@ -94,12 +99,22 @@ res.change[res.change["measure"] == code].drop(columns=["id", "measure"])
 # %% [markdown]
 # ## Verdict and sensitivity analyses
 #
-# The verdict comes from the primary analysis only. The sensitivity analyses ask whether
-# it depends on how dropouts are counted, on the exact visit, or on the two parts of the
-# improvement rule; they are reported beside the verdict, never instead of it.
+# The verdict comes from the primary analysis and the dropout check. The sensitivity
+# analyses ask whether it depends on how dropouts are counted, on the exact visit, on
+# whether the improvement must hold, or on the two parts of the improvement rule; they are
+# reported beside the verdict, never instead of it.
 
 # %%
 print(claim_sentences(res)[(res.claims["measure"] == code).to_numpy()].iloc[0])
+
+# %%
+row = res.claims[res.claims["measure"] == code].iloc[0]
+print(
+    f"dropout check: {row['n_censored_before_k']} episodes stopped before their status at visit {plan.k} "
+    f"was known; assumed to improve at {plan.dropout_ratio:.0%} of the rate of those who stayed: "
+    f"{row['estimate_dropout_adjusted']:.3f} (one-sided lower bound {row['ci_low_dropout_adjusted']:.3f}); "
+    f"tipping point {row['tipping_point']:.3f}; robust: {row['robust_to_dropout']}"
+)
 
 # %%
 sens = res.sensitivity[res.sensitivity["measure"] == code]
@@ -107,5 +122,7 @@ plots.sensitivity_forest(sens, p0=plan.p0)
 
 # %%
 print(
-    sens[["analysis", "k", "n", "estimate", "ci_low", "ci_high", "p_value", "verdict"]].round(4).to_string(index=False)
+    with_p_text(sens[["analysis", "k", "n", "estimate", "ci_low", "ci_high", "p_value", "verdict"]])
+    .round(4)
+    .to_string(index=False)
 )

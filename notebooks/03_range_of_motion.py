@@ -31,7 +31,7 @@ import pandas as pd
 from outcomes.analysis import analyse, load_analysis
 from outcomes.descriptive.trajectories import trajectories
 from outcomes.report import figures as plots
-from outcomes.report.sentences import claim_sentences
+from outcomes.report.sentences import claim_sentences, with_p_text
 
 pd.set_option("display.precision", 3)
 a = load_analysis(ANALYSIS) if ANALYSIS else analyse(DATA, PLAN)
@@ -48,7 +48,9 @@ print(f"{len(rom)} ROM claims; k = {plan.k}; p0 = {plan.p0:.0%}; Holm-adjusted o
 
 # %%
 print(
-    rom[["measure", "n", "n_excluded", "estimate", "ci_low", "ci_high", "p_value", "p_value_not", "verdict"]]
+    with_p_text(
+        rom[["measure", "n", "n_excluded", "estimate", "ci_low", "ci_high", "p_value", "p_value_not", "verdict"]]
+    )
     .round(4)
     .to_string(index=False)
 )

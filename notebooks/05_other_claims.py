@@ -34,7 +34,7 @@ import pandas as pd
 from outcomes.analysis import analyse, load_analysis
 from outcomes.claims.soreness import needled_visits
 from outcomes.report import claim_figures as plots_claims
-from outcomes.report.sentences import other_claim_sentences
+from outcomes.report.sentences import other_claim_sentences, with_p_text
 from outcomes.spec.claim_settings import settings
 
 pd.set_option("display.precision", 3)
@@ -59,7 +59,11 @@ for sentence in other_claim_sentences(other)[other.results["primary"].to_numpy()
 
 # %%
 support = other.results[~other.results["primary"]]
-print(support[["id", "analysis", "estimate", "ci_low", "ci_high", "p_value", "n"]].round(3).to_string(index=False))
+print(
+    with_p_text(support[["id", "analysis", "estimate", "ci_low", "ci_high", "p_value", "n"]])
+    .round(3)
+    .to_string(index=False)
+)
 
 # %% [markdown]
 # ## Soreness after needling

@@ -53,15 +53,19 @@ def boundary():
 
 
 def test_boundary_size_runs_the_primary_analysis(boundary):
-    # the fast path of boundary_size is the primary analysis of evaluate_claims, to the last digit
+    # the fast path of boundary_size is the Kaplan-Meier test of evaluate_claims, to the last digit
     params, _ = boundary
     visits = simulate_visits(params, seed=SEED).visits
     plan = Plan().with_(secondary_measures=[])
-    claim = evaluate_claims(visits, plan).claims.iloc[0]
-    summary = summarize_episodes(visits, plan.registry, measures=[plan.primary_measure])
+    res = evaluate_claims(visits, plan)
+    claim = res.claims.iloc[0]
+    km_p = res.sensitivity.set_index("analysis").loc["kaplan_meier", "p_value"]
+    summary = summarize_episodes(visits, plan.registry, measures=[plan.primary_measure], event=plan.improvement_event)
     inc = summary[summary["status"] == "included"]
-    row = km_at(inc["time"].to_numpy(), inc["event"].to_numpy(), plan.k, conf_level=plan.conf_level, p0=plan.p0)
-    assert row["p_value"].iloc[0] == claim["p_value"] and row["ci_low"].iloc[0] == claim["ci_low"]
+    settings = dict(conf_level=plan.conf_level, p0=plan.p0, conf_type=plan.km_interval)
+    row = km_at(inc["time"].to_numpy(), inc["event"].to_numpy(), plan.k, **settings)
+    assert row["p_value"].iloc[0] == km_p and row["ci_low"].iloc[0] == claim["ci_low"]
+    assert claim["p_value"] >= km_p  # the verdict's p adds the dropout check (intersection-union)
 
 
 def test_likelihood_ratio_interval_holds_the_size_at_the_boundary(boundary):
@@ -72,3 +76,32 @@ def test_likelihood_ratio_interval_holds_the_size_at_the_boundary(boundary):
     lr = out.loc["likelihood-ratio"]
     assert abs(truth - 0.5) <= 0.006
     assert lr["rate"] <= lr["alpha"] + 2 * lr["mc_se"], out
+
+
+@pytest.fixture(scope="module")
+def dropout_rates():
+    # P9: a reduced run of `python benchmarks/calibration.py --dropout-scenarios 4000` (docs/calibration.md)
+    from outcomes.claims.calibration import dropout_scenarios, verdict_calibration
+
+    return verdict_calibration(dropout_scenarios(200), n_sims=300, seed=SEED).set_index("scenario")
+
+
+def test_boundary_with_random_dropout_holds_the_size(dropout_rates):
+    row = dropout_rates.loc["boundary, random dropout"]
+    assert abs(row["truth"] - 0.5) <= 0.006
+    assert row["supported"] <= 0.05 + 2 * (0.05 * 0.95 / row["n_sims"]) ** 0.5
+
+
+def test_non_responders_leaving_early_do_not_make_a_false_claim_supported(dropout_rates):
+    # the harmful scenario: Kaplan-Meier alone is biased upwards and says "supported" often ...
+    bad = dropout_rates.loc["non-responders leave early, true share 0.45"]
+    assert bad["mean_estimate"] - bad["truth"] > 0.08 and bad["km_supported"] > 0.3
+    # ... the verdict, which needs the dropout check too, almost never does (done-when: <= 5% at 0.40)
+    assert dropout_rates.loc["non-responders leave early, true share 0.40", "supported"] <= 0.05
+    assert bad["supported"] <= 0.08
+
+
+def test_power_with_random_dropout_at_p0_plus_015(dropout_rates):
+    row = dropout_rates.loc["power, random dropout, true share p0 + 0.15"]
+    assert abs(row["truth"] - 0.65) <= 0.006
+    assert row["supported"] >= 0.80

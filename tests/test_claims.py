@@ -27,6 +27,10 @@ def pain_visits(trajectories):
     return pd.DataFrame(rows, columns=["episode_id", "patient_id", "visit_number", "measure", "side", "value"])
 
 
+#: The rule met at one visit (the event before P9; the hand-worked answers below count it).
+ONCE = Plan().with_(improvement_event="once")
+
+
 @pytest.fixture(scope="module")
 def sim():
     return simulate_visits(SynthParams(n_episodes=300), seed=11).visits
@@ -40,7 +44,7 @@ def result(sim):
 def test_complete_follow_up_km_equals_simple_share():
     # 30 episodes all seen at 3 visits; 20 improve by visit 3 -> KM = ITT = completers = 20/30
     trajs = [[6, 5, 3]] * 12 + [[6, 4, 4]] * 8 + [[6, 6, 6]] * 10
-    res = evaluate_claims(pain_visits(trajs), Plan())
+    res = evaluate_claims(pain_visits(trajs), ONCE)
     claim = res.claims.iloc[0]
     assert claim["estimate"] == pytest.approx(20 / 30)
     sens = res.sensitivity.set_index("analysis")
@@ -54,11 +58,31 @@ def test_complete_follow_up_km_equals_simple_share():
 def test_dropout_handling_itt_vs_km_vs_completers():
     # 10 improve at visit 2; 10 drop out after visit 1; 10 seen to visit 3 without improving
     trajs = [[6, 3, 3]] * 10 + [[6]] * 10 + [[6, 6, 6]] * 10
-    res = evaluate_claims(pain_visits(trajs), Plan())
+    res = evaluate_claims(pain_visits(trajs), ONCE)
     sens = res.sensitivity.set_index("analysis")
     assert sens.loc["itt", "estimate"] == pytest.approx(10 / 30)  # dropouts count as failures
     assert sens.loc["completers", "estimate"] == pytest.approx(10 / 20)  # dropouts ignored
     assert sens.loc["kaplan_meier", "estimate"] == pytest.approx(10 / 20)  # censored at visit 1: risk set 20
+
+
+def test_sustained_improvement_by_hand():
+    # Visits 1-4.  A: met at 2 and 3 (sustained at 2).  B: met at 3 and 4 (sustained at 3).
+    # C: met at 2, lost at 3, never again.  D: met only at its last visit 3, then leaves.  E: never met.
+    # 6 episodes each.  Follow-up for a sustained event ends a visit before the last: D at 2, others at 3.
+    trajs = [[6, 3, 3, 3]] * 6 + [[6, 5, 3, 3]] * 6 + [[6, 3, 5, 5]] * 6 + [[6, 5, 3]] * 6 + [[6, 6, 6, 6]] * 6
+    res = evaluate_claims(pain_visits(trajs), Plan())
+    assert Plan().improvement_event == "sustained"
+    sens = res.sensitivity.set_index("analysis")
+    # Kaplan-Meier: at visit 2, 30 at risk, 6 events (A) -> S = 24/30; D censored at 2 (after the
+    # events there); at visit 3, 18 at risk (B, C, E), 6 events (B) -> S = 24/30 * 12/18
+    assert sens.loc["kaplan_meier", "estimate"] == pytest.approx(1 - 24 / 30 * 12 / 18)
+    assert sens.loc["itt", "estimate"] == pytest.approx(12 / 30)  # D counts as not improved
+    assert sens.loc["completers", "estimate"] == pytest.approx(12 / 24)  # attending at visit 4: A, B, C, E
+    # met once: A, B, C and D all meet the rule by visit 3 (D at 3, censored never)
+    assert sens.loc["met_once", "estimate"] == pytest.approx(24 / 30)
+    once = evaluate_claims(pain_visits(trajs), ONCE).sensitivity.set_index("analysis")
+    assert once.loc["kaplan_meier", "estimate"] == pytest.approx(24 / 30)
+    assert once.loc["sustained", "estimate"] == pytest.approx(sens.loc["kaplan_meier", "estimate"])
 
 
 def test_exclusions_are_counted_with_reasons():
@@ -91,9 +115,11 @@ def test_primary_verdict_matches_the_interval_shown(result):
 def test_primary_estimate_is_km_at_k(sim, result):
     from outcomes.episodes.core import summarize_episodes
 
-    s = summarize_episodes(sim, measures=["pain_nprs"])
+    s = summarize_episodes(sim, measures=["pain_nprs"], event="sustained")  # the default plan's event
     inc = s[s["status"] == "included"]
-    ref = km_at(inc["time"].to_numpy(), inc["event"].to_numpy(), 3, conf_level=0.9, p0=0.5).iloc[0]
+    ref = km_at(
+        inc["time"].to_numpy(), inc["event"].to_numpy(), 3, conf_level=0.9, p0=0.5, conf_type="likelihood-ratio"
+    ).iloc[0]
     claim = result.claims.iloc[0]
     assert claim["estimate"] == pytest.approx(ref["estimate"])
     assert (claim["ci_low"], claim["ci_high"]) == pytest.approx((ref["ci_low"], ref["ci_high"]))
@@ -229,7 +255,7 @@ def test_cli_claims_on_sparse_measures_exits_0(sim, tmp_path):
 
 def test_disclosed_result_hides_small_cells_and_keeps_large_ones():
     trajs = [[6, 3, 3]] * 20 + [[6, 6, 6]] * 14 + [[6]] * 4  # 4 leave after the baseline
-    res = evaluate_claims(pain_visits(trajs), Plan())
+    res = evaluate_claims(pain_visits(trajs), ONCE)  # three visits: a sustained event by 3 needs a fourth
     shown = res.disclosed()
     claim = shown.claims.iloc[0]
     assert claim["n"] == 38 and claim["estimate"] == res.claims.iloc[0]["estimate"] and not claim["suppressed"]
@@ -237,7 +263,7 @@ def test_disclosed_result_hides_small_cells_and_keeps_large_ones():
     # 34 measured at visit 3 + 4 not measured = 38 (published): the 4 and, to protect it, the 34 are hidden
     assert pd.isna(change["n_not_measured_at_k"]) and pd.isna(change["n"]) and change["n_text"] == "*"
     assert np.isfinite(change["estimate"])  # the estimate itself is from 34 episodes: shown
-    raw = evaluate_claims(pain_visits([[6, 3, 3]] * 6 + [[6, 6, 6]] * 3), Plan())
+    raw = evaluate_claims(pain_visits([[6, 3, 3]] * 6 + [[6, 6, 6]] * 3), ONCE)
     small = raw.disclosed()
     assert small.claims.iloc[0]["verdict"] == "suppressed" and small.sensitivity["estimate"].isna().all()
     sentence = claim_sentences(raw, shown=small.claims).iloc[0]
@@ -248,9 +274,9 @@ def test_a_small_sensitivity_analysis_is_named_not_quoted():
     # 14 improve at visit 2 and leave, 10 leave after the baseline, 6 attend visit 3 unimproved:
     # Kaplan-Meier 70% (n = 30) but the completers analysis (n = 6) says 0%, not supported
     trajs = [[6, 3]] * 14 + [[6]] * 10 + [[6, 6, 6]] * 6
-    res = evaluate_claims(pain_visits(trajs), Plan())
+    res = evaluate_claims(pain_visits(trajs), ONCE)
     sens = res.sensitivity.set_index("analysis")
     assert sens.loc["completers", "n"] == 6 and sens.loc["completers", "verdict"] != res.claims.iloc[0]["verdict"]
     sentence = claim_sentences(res).iloc[0]
     assert "only episodes still attending at visit 3: fewer than 11 episodes" in sentence
-    assert "0%, not supported" not in sentence
+    assert "attending at visit 3: 0%" not in sentence

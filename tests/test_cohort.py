@@ -78,7 +78,8 @@ def test_condition_estimates_are_km_on_each_subset(a):
     assert est.loc[0, "estimate"] == pytest.approx(claim["estimate"], abs=1e-12)
     eps = a.claims.episodes.query("measure == 'pain_nprs' and status == 'included'")
     sub = eps[eps["condition"] == "neck_pain"]
-    ref = km_at(sub["time"], sub["event"], a.plan.k, conf_level=a.plan.conf_level).iloc[0]
+    ref = km_at(sub["time"], sub["event"], a.plan.k, conf_level=a.plan.conf_level, conf_type=a.plan.km_interval)
+    ref = ref.iloc[0]
     row = est.set_index("condition").loc["neck_pain"]
     assert (row["estimate"], row["ci_low"], row["ci_high"]) == pytest.approx(
         (ref["estimate"], ref["ci_low"], ref["ci_high"]), abs=1e-12

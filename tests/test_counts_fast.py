@@ -37,7 +37,10 @@ def _km(summary, code, analysis):
 
 def reference_counts(visits, plan, codes):
     """The count tables by their definition: summaries (one per MCID variant), merges, groupbys."""
-    summaries = summarize_episodes(visits, plan.registry, measures=codes)
+    event = plan.improvement_event
+    other = "once" if event == "sustained" else "sustained"
+    summaries = summarize_episodes(visits, plan.registry, measures=codes, event=event)
+    others = summarize_episodes(visits, plan.registry, measures=codes, event=other)
     changes = measure_changes(visits, plan.registry, measures=codes)
     km, shares, change, excl = [], [], [], []
     k = plan.k
@@ -45,11 +48,13 @@ def reference_counts(visits, plan, codes):
         summary = summaries[summaries["measure"] == code]
         inc = summary[summary["status"] == "included"]
         first = inc["first_improved"].to_numpy(dtype=float, na_value=np.inf)
-        completers = inc["last_visit"].to_numpy() >= k
+        # the status at k of a sustained improvement is known at visit k + 1
+        completers = inc["last_visit"].to_numpy() >= k + (event == "sustained")
         km.append(_km(summary, code, "kaplan_meier"))
+        km.append(_km(others[others["measure"] == code], code, "met_once" if other == "once" else "sustained"))
         for name, variant in _variants(plan.measure(code)).items():
             reg = dict(plan.registry) | {code: variant}
-            km.append(_km(summarize_episodes(visits, reg, measures=[code]), code, name))
+            km.append(_km(summarize_episodes(visits, reg, measures=[code], event=event), code, name))
         shares.append(
             pd.DataFrame(
                 {

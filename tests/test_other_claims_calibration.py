@@ -51,10 +51,11 @@ def _grip_only(params: SynthParams, seed: int):
 # Grip improves slowly under the defaults (true share <= 0.30 by visit 3), so these runs use a faster,
 # stronger grip recovery and vary the responder share; the values come from
 # effect_for_share(target, _GRIP_BASE, k=3, measure="grip_strength_kg", n_mc=50_000, seed=1,
-# vary="responder_share") and are checked by test_truths_used_above.
+# vary="responder_share", event="sustained") (the default plan's improvement event) and are checked by
+# test_truths_used_above.
 _GRIP_BASE = SynthParams(n_episodes=150, conditions=ELBOW, strength_effect=1.6, rate=1.0)
-_GRIP_NULL = replace(_GRIP_BASE, responder_share=0.6171875)  # true share 0.50 = p0
-_GRIP_ALT = replace(_GRIP_BASE, responder_share=0.890625)  # true share 0.70
+_GRIP_NULL = replace(_GRIP_BASE, responder_share=0.703125)  # true share 0.50 = p0
+_GRIP_ALT = replace(_GRIP_BASE, responder_share=0.984375)  # true share 0.70
 
 # claim -> (run, data maker, null params, effect params, description of the effect)
 SCENARIOS = {
@@ -137,7 +138,9 @@ def test_effect_present_detected(claim):
 def test_truths_used_above():
     assert true_soreness_share(_soreness_params(0.90)) == pytest.approx(0.90, abs=1e-12)
     for params, target in ((_GRIP_NULL, 0.5), (_GRIP_ALT, 0.7)):
-        share = true_share_improved(params, measure="grip_strength_kg", k=3, n_mc=50_000, seed=1)
+        share = true_share_improved(
+            params, measure="grip_strength_kg", k=3, n_mc=50_000, seed=1, event=PLAN.improvement_event
+        )
         assert share == pytest.approx(target, abs=0.005)
 
 

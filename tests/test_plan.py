@@ -54,8 +54,9 @@ def test_default_plan_values_from_reference():
 
 def test_default_plan_hash_is_unchanged():
     # written into results.json and notebook outputs: a change here must be deliberate
-    assert load_plan().sha256 == "6e33a200fd2197522ae989c261eb78a94ad90bc45e50c78d7516ebf288d1d29e"
-    assert Plan().sha256 == "d267db1c19841a0508b7fb4252d146124f3bf414fed8039d6ef6f717d7b6d39b"
+    # (P9: improvement_event (sustained), km_interval (likelihood-ratio) and dropout_ratio (0.5) added)
+    assert load_plan().sha256 == "1c4fe096b574aea757c7479e6322781d156ee8c0343203dcad79286051f02a08"
+    assert Plan().sha256 == "ca3561ea0dbb41d11c6ed8d044ba443a5334afd1c9ee480e931adbea45a628b1"
 
 
 def test_hash_ignores_comments_and_order_but_not_content(tmp_path):

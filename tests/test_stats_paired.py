@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from outcomes.errors import OutcomesError
 from outcomes.stats import hodges_lehmann, paired_change
@@ -52,19 +52,226 @@ def test_signed_rank_cdf_matches_enumeration():
     np.testing.assert_allclose(paired_module._signrank_cdf(n), expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_count_table_hodges_lehmann_equals_brute_force_walsh_averages(seed):
+@pytest.mark.parametrize("seed", range(10))
+def test_untied_large_sample_interval_is_the_walsh_order_statistics(seed):
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(2, 150))
-    d = rng.integers(-6, 5, size=n).astype(float)
+    n = int(rng.integers(50, 150))
+    d = rng.normal(0.5, 2.0, size=n)  # no ties, n >= 50
     w = _walsh(d)
     hl = hodges_lehmann(d).iloc[0]
     assert hl.estimate == np.median(w)
-    m = w.size
     z = stats.norm.ppf(0.975)
     c = max(int(np.round(n * (n + 1) / 4 - z * np.sqrt(n * (n + 1) * (2 * n + 1) / 24))), 1)
-    assert (hl.ci_low, hl.ci_high) == (w[c - 1], w[m - c])
-    assert hl.method == "walsh_normal"  # ties -> large-sample order statistics
+    assert (hl.ci_low, hl.ci_high) == (w[c - 1], w[w.size - c])
+    assert hl.method == "walsh_normal"
+
+
+# --- ties: the mid-quantile Hodges-Lehmann estimate and its Woodruff interval -------------------
+
+
+def _r_midquantile(w, p):
+    """Qtools::midquantile (Geraci; R/Qtools.R, ``midecdf`` + ``midquantile``), transcribed:
+
+    midecdf:      xo <- unique(sort(x)); y <- ecdf(x)(xo) - 0.5 * table(x) / n
+    midquantile:  approxfun(y, xo, method = "linear", rule = 2)(probs)
+    """
+    xo, count = np.unique(w, return_counts=True)
+    y = np.cumsum(count) / w.size - 0.5 * count / w.size
+    return np.interp(p, y, xo), xo, y
+
+
+def _midquantile_hl_reference(d, conf_level=0.95):
+    """Brute force over all n(n+1)/2 Walsh averages and all n x n pairs (no count table).
+    For whole-number data only (Walsh averages exact in floating point).
+
+    Estimate and limits (R, not run here; Qtools transcribed in _r_midquantile)::
+
+        w <- outer(d, d, "+") / 2; w <- w[upper.tri(w, diag = TRUE)]
+        est <- Qtools::midquantile(w, probs = 0.5)$y
+        Qtools::midquantile(w, probs = 0.5 + c(-1, 1) * qnorm(1 - alpha/2) * se)$y
+
+    se: G(est) = (1 - u) G(a_k) + u G(a_k+1) is the U-statistic mean over i <= j of
+    h(d_i, d_j), h = (1 - u) m_k + u m_k+1, m_a(x, y) = 1{(x+y)/2 < a} + 1/2 1{(x+y)/2 = a};
+    se = 2 sd(g) / sqrt(n), g_i = mean_j h(d_i, d_j) (Hoeffding projection).
+    """
+    n = d.size
+    w = _walsh(d)
+    est, xo, _ = _r_midquantile(w, 0.5)
+    if xo.size == 1:
+        return est, est, est
+    k = min(max(np.searchsorted(xo, est, side="right") - 1, 0), xo.size - 2)
+    u = (est - xo[k]) / (xo[k + 1] - xo[k])
+    s = (d[:, None] + d[None, :]) / 2
+
+    def mid(a):
+        return (s < a) + 0.5 * (s == a)
+
+    g = ((1 - u) * mid(xo[k]) + u * mid(xo[k + 1])).mean(axis=1)
+    se = 2 * g.std() / np.sqrt(n)
+    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    low, high = _r_midquantile(w, [0.5 - z * se, 0.5 + z * se])[0]
+    return est, low, high
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_tied_count_table_equals_brute_force_midquantile_reference(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 150))
+    d = rng.integers(-6, 5, size=n).astype(float)
+    level = [0.95, 0.9, 0.5][seed % 3]
+    hl = hodges_lehmann(d, conf_level=level).iloc[0]
+    if np.unique(d).size == n:  # no ties drawn (tiny n): the untied branches
+        assert hl.method in ("walsh_exact", "walsh_normal")
+        return
+    assert hl.method == "walsh_midquantile"
+    assert (hl.estimate, hl.ci_low, hl.ci_high) == pytest.approx(_midquantile_hl_reference(d, level), abs=1e-12)
+
+
+def test_midquantile_hand_worked_example():
+    # d = (0, 0, 1).  Walsh averages (i <= j): 0 x3, 1/2 x2, 1 x1 (M = 6).
+    # Mid-CDF at the atoms: G(0) = 1.5/6 = 1/4, G(1/2) = 4/6 = 2/3, G(1) = 5.5/6 = 11/12.
+    # G(t) = 1/2 on [0, 1/2]: t = (1/2)(1/2 - 1/4)/(2/3 - 1/4) = 3/10 (u = 3/5).
+    # Kernel h = (2/5) m_0 + (3/5) m_1/2: h(0,0) = 1/5 + 3/5 = 4/5, h(0,1) = 3/10, h(1,1) = 0.
+    # g(0) = (2 * 4/5 + 3/10)/3 = 19/30, g(1) = (2 * 3/10)/3 = 1/5, mean 22/45,
+    # zeta_1 = (2 (19/30 - 22/45)^2 + (1/5 - 22/45)^2)/3 = 169/4050, se = 2 sqrt(zeta_1/3).
+    # At conf_level 0.5 (z = 0.67449) both limits stay on [0, 1/2], where Q(p) = (6/5)(p - 1/4).
+    z = stats.norm.ppf(0.75)
+    se = 2 * np.sqrt(169 / 4050 / 3)
+    expected = (0.3, 1.2 * (0.25 - z * se), 1.2 * (0.25 + z * se))
+    hl = hodges_lehmann([0.0, 0.0, 1.0], conf_level=0.5).iloc[0]
+    assert hl.method == "walsh_midquantile"
+    assert (hl.estimate, hl.ci_low, hl.ci_high) == pytest.approx(expected, abs=1e-12)
+    assert (hl.ci_low, hl.ci_high) == pytest.approx((0.109084, 0.490916), abs=1e-6)
+    # 95%: 1/2 -+ 1.96 se = 0.038, 0.962 are beyond G(0) and G(1): the extreme Walsh averages.
+    assert hodges_lehmann([0.0, 0.0, 1.0]).iloc[0][["ci_low", "ci_high"]].tolist() == [0.0, 1.0]
+
+
+def _r_wilcox_asymp_cint(x, conf_level=0.95, tol_root=1e-4):
+    """R's ``wilcox.test(x, conf.int = TRUE, exact = FALSE)`` interval (correct = TRUE), transcribed
+    from src/library/stats/R/wilcox.test.R (``.wilcox_test_one_cint_asymp``, two-sided): W(d) is the
+    tie-corrected, continuity-corrected z of the signed-rank statistic of x - d with zeros dropped;
+    the limits are uniroot(W(d) - z_q, c(min(x), max(x)), tol = tol.root) for z_q = qnorm(1 - alpha/2)
+    and qnorm(alpha/2).  brentq is the same Brent method as uniroot."""
+
+    def W(mu):
+        xd = x - mu
+        xd = xd[xd != 0]
+        nx = xd.size
+        r = stats.rankdata(np.abs(xd))
+        zd = r[xd > 0].sum() - nx * (nx + 1) / 4
+        t = np.unique(r, return_counts=True)[1]
+        sigma = np.sqrt(nx * (nx + 1) * (2 * nx + 1) / 24 - (t**3 - t).sum() / 48)
+        return (zd - np.sign(zd) * 0.5) / sigma
+
+    q = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    lower = optimize.brentq(lambda mu: W(mu) - q, x.min(), x.max(), xtol=tol_root)
+    upper = optimize.brentq(lambda mu: W(mu) + q, x.min(), x.max(), xtol=tol_root)
+    return lower, upper
+
+
+def _pain_changes(rng, n, mu=1.5, sd=1.5):
+    """Whole-number changes: a rounded normal, clipped to the -10..10 range of a 0-10 scale."""
+    return np.clip(np.round(rng.normal(mu, sd, size=n)), -10, 10)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_r_non_exact_interval_is_degenerate_on_heavy_ties_and_the_midquantile_one_is_not(seed):
+    # The audit's case: 1,000 whole-number changes.  R's non-exact branch and the untied order
+    # statistics (the previous "walsh_normal" for ties) both collapse onto one half-integer.
+    d = _pain_changes(np.random.default_rng(seed), 1000)
+    r_low, r_high = _r_wilcox_asymp_cint(d)
+    w = _walsh(d)
+    z = stats.norm.ppf(0.975)
+    n = d.size
+    c = int(np.round(n * (n + 1) / 4 - z * np.sqrt(n * (n + 1) * (2 * n + 1) / 24)))
+    assert w[c - 1] == w[w.size - c]  # the untied order statistics: zero width
+    assert r_high - r_low < 2e-4 and r_low == pytest.approx(w[c - 1], abs=2e-4)  # R: the same
+    hl = hodges_lehmann(d).iloc[0]
+    assert hl.method == "walsh_midquantile"
+    assert 0.1 < hl.ci_high - hl.ci_low < 0.5 and hl.ci_low < hl.estimate < hl.ci_high
+
+
+def test_symmetric_tied_changes_give_the_centre_and_a_symmetric_interval():
+    d = np.repeat([-1.0, 0, 1, 2, 3, 4, 5], [3, 10, 40, 60, 40, 10, 3])  # symmetric about 2
+    hl = hodges_lehmann(d).iloc[0]
+    assert hl.estimate == 2.0
+    assert hl.ci_high - 2.0 == pytest.approx(2.0 - hl.ci_low, abs=1e-12) and hl.ci_low < 2.0
+
+
+def test_nearly_equal_walsh_averages_are_one_atom(monkeypatch):
+    # (0.1 + 0.2)/2 != (0 + 0.3)/2 in floating point; a spurious 1e-17 gap between such atoms
+    # would put the interpolated estimate and limits on an atom again.  Tenths behave like integers.
+    d = np.round(_pain_changes(np.random.default_rng(4), 400) / 10, 1)
+    tenths = hodges_lehmann(d).iloc[0]
+    whole = hodges_lehmann(np.round(d * 10)).iloc[0]
+    assert [tenths.estimate, tenths.ci_low, tenths.ci_high] == pytest.approx(
+        [whole.estimate / 10, whole.ci_low / 10, whole.ci_high / 10], abs=1e-12
+    )
+    monkeypatch.setattr(paired_module, "_ATOM_RTOL", 0.0)  # without the merge: back on an atom (0.15)
+    assert hodges_lehmann(d).iloc[0].estimate == pytest.approx(0.15, abs=1e-12)
+
+
+def test_all_equal_changes_give_a_point():
+    hl = hodges_lehmann(np.full(30, 2.0)).iloc[0]
+    assert (hl.estimate, hl.ci_low, hl.ci_high, hl.method) == (2.0, 2.0, 2.0, "walsh_midquantile")
+
+
+def _population_midquantile_hl(support, pmf):
+    """The estimand: median of the mid-distribution of (X1 + X2)/2, X1, X2 independent ~ pmf on the
+    integers ``support`` (exact: the distribution of X1 + X2 is the convolution)."""
+    conv = np.convolve(pmf, pmf)
+    atoms = (2 * support[0] + np.arange(conv.size)) / 2
+    keep = conv > 0
+    mass = conv[keep]
+    return float(np.interp(0.5, np.cumsum(mass) - mass / 2, atoms[keep]))
+
+
+def _rounded_normal_pmf(mu, sd):
+    k = np.arange(-10, 11)
+    cdf = stats.norm.cdf((np.r_[k - 0.5, 10.5] - mu) / sd)
+    cdf[0], cdf[-1] = 0.0, 1.0
+    return k.astype(float), np.diff(cdf)
+
+
+@pytest.mark.parametrize(
+    ("name", "n"),
+    [("rounded_normal", 300), ("rounded_normal", 1000), ("skewed", 200), ("skewed", 1000), ("on_atom", 500)],
+)
+def test_midquantile_interval_coverage_on_whole_number_changes(name, n):
+    # Estimand: the mid-distribution median of the Walsh average (hodges_lehmann docstring),
+    # computed exactly from the generating distribution.
+    support, pmf = {
+        "rounded_normal": _rounded_normal_pmf(1.2, 2.5),  # theta = 1.2003 (not a lattice point)
+        "skewed": (np.arange(-2.0, 6.0), np.array([0.05, 0.1, 0.3, 0.25, 0.12, 0.08, 0.06, 0.04])),  # 0.8530
+        "on_atom": _rounded_normal_pmf(2.0, 1.0),  # symmetric about 2: theta = 2, an atom with mass ~0.4
+    }[name]
+    theta = _population_midquantile_hl(support, pmf)
+    rng = np.random.default_rng(n)
+    reps = 500
+    hits = 0
+    for _ in range(reps):
+        hl = hodges_lehmann(rng.choice(support, size=n, p=pmf)).iloc[0]
+        assert hl.method == "walsh_midquantile" and hl.ci_low < hl.ci_high  # never zero width
+        hits += hl.ci_low <= theta <= hl.ci_high
+    coverage = hits / reps  # Monte Carlo SE about 0.01
+    assert 0.925 <= coverage <= 0.975, (name, n, theta, coverage)
+
+
+def test_paired_change_reports_the_tie_branch():
+    d = _pain_changes(np.random.default_rng(7), 1000)
+    row = paired_change(d, n_boot=100).set_index("statistic").loc["hodges_lehmann"]
+    hl = hodges_lehmann(d).iloc[0]
+    assert row.method == "walsh_midquantile+wilcoxon"
+    assert (row.estimate, row.ci_low, row.ci_high) == (hl.estimate, hl.ci_low, hl.ci_high)
+    assert row.ci_low < row.ci_high
+
+
+def test_count_table_midquantile_on_many_rows():
+    # The cost is in the distinct values (21 here), not the rows.  Timings live in benchmarks/.
+    d = _pain_changes(np.random.default_rng(8), 2_000_000)
+    hl = hodges_lehmann(d).iloc[0]
+    assert hl.method == "walsh_midquantile" and 0 < hl.ci_high - hl.ci_low < 0.01
+    assert hl.ci_low < 1.5 < hl.ci_high  # symmetric about 1.5 (the rounded N(1.5, 1.5))
 
 
 def test_mean_row_matches_scipy_ttest():

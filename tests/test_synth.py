@@ -169,6 +169,20 @@ def test_truth_matches_share_computed_from_the_written_frame(complete):
     assert abs(empirical - truth) < 4 * se
 
 
+def test_sustained_truth_matches_the_written_frame(complete):
+    """Known answer for the sustained event: met at visit j <= 3 and again at visit j + 1."""
+    m = get_measure("pain_nprs")
+    wide = _baseline_change(complete.visits, "pain_nprs")
+    ok = m.reachable(wide[1].to_numpy())
+    met = np.asarray(m.improvement(wide[[1]].to_numpy(), wide[[2, 3, 4]].to_numpy()))
+    empirical = (met[:, :-1] & met[:, 1:]).any(axis=1)[ok].mean()
+    truth = true_share_improved(complete.params, k=3, n_mc=200_000, seed=1, event="sustained")
+    once = true_share_improved(complete.params, k=3, n_mc=200_000, seed=1)
+    se = np.sqrt(truth * (1 - truth) / ok.sum())
+    assert abs(empirical - truth) < 4 * se
+    assert truth < once  # holding the improvement is a stricter event
+
+
 def test_soreness_share_matches_truth(complete):
     sore = complete.visits.drop_duplicates(["episode_id", "visit_number"])["soreness_hours"].dropna()
     assert abs((sore <= 48).mean() - true_soreness_share(complete.params)) < 0.01

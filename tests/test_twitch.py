@@ -51,7 +51,7 @@ def test_exposure_uses_first_k_visits_only():
 
 
 def test_logrank_matches_scipy_on_hand_times():
-    out = twitch_claim(_tiny_visits(), Plan())
+    out = twitch_claim(_tiny_visits(), Plan().with_(improvement_event="once"))  # hand times: met once
     lr = out.set_index("analysis").loc["logrank"]
     tw = stats.CensoredData(uncensored=[2, 3, 2, 4])
     no = stats.CensoredData(uncensored=[4, 3], right=[4, 4])

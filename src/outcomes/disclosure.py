@@ -69,6 +69,8 @@ __all__ = [
     "suppress_estimates",
 ]
 
+#: Value columns holding a yes/no flag (withheld as missing booleans).
+_FLAG_COLUMNS = ("sensitivity_agree", "robust_to_dropout")
 #: Marker of a complementary (secondary) suppression.
 COMPLEMENTARY_MARK = "*"
 #: The verdict of a claim withheld because of small cells.
@@ -85,6 +87,10 @@ VALUE_COLUMNS: tuple[str, ...] = (
     "p_not_adjusted",
     "survival",
     "sensitivity_agree",
+    "estimate_dropout_adjusted",
+    "ci_low_dropout_adjusted",
+    "tipping_point",
+    "robust_to_dropout",
     "chi_square",
     "risk_combined",
     "risk_alone",
@@ -490,7 +496,7 @@ def disclose_claims(
     )
     for c in VALUE_COLUMNS:
         if c in out.columns:
-            out[c] = out[c].astype("boolean" if c == "sensitivity_agree" else "float64").mask(suppressed)
+            out[c] = out[c].astype("boolean" if c in _FLAG_COLUMNS else "float64").mask(suppressed)
     if "verdict" in out.columns:
         out["verdict"] = out["verdict"].astype("str").mask(suppressed & out["verdict"].notna().to_numpy(), SUPPRESSED)
     n_text = pd.Series([count_text(v, min_cell) for v in n], index=out.index, dtype="str")

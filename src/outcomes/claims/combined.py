@@ -91,7 +91,7 @@ def _covariates(frame: pd.DataFrame) -> list[str]:
 def _prepared(frame: pd.DataFrame, plan: Plan) -> dict[str, Any]:
     """The episodes of the claim: excluded counts, the binary-outcome set and the change-at-k set."""
     code, k = plan.primary_measure, plan.k
-    summary = summarize_episodes(frame, plan.registry, measures=[code])
+    summary = summarize_episodes(frame, plan.registry, measures=[code], event=plan.improvement_event)
     inc = summary[summary["status"] == "included"].merge(treatment_groups(frame), on="episode_id", how="left")
     needled = inc["needled"].fillna(False).to_numpy(dtype=bool)
     known = (inc["time"] >= k).to_numpy() | inc["event"].to_numpy(dtype=bool)

@@ -72,7 +72,7 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """
     codes = claim_measures(visits, plan)
     strength = strength_measures(visits, plan) if settings("strength", plan.other_claims)["enabled"] else []
-    summary = summarize_episodes(visits, plan.registry, measures=codes + strength)
+    summary = summarize_episodes(visits, plan.registry, measures=codes + strength, event=plan.improvement_event)
     rows = []
     for code in codes + strength:  # a few measures, not data rows
         part = summary[summary["measure"] == code]
@@ -80,7 +80,12 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
         if inc.empty:
             continue
         km = km_at(
-            inc["time"].to_numpy(), inc["event"].to_numpy(), plan.k, conf_level=plan.conf_level, p0=plan.p0
+            inc["time"].to_numpy(),
+            inc["event"].to_numpy(),
+            plan.k,
+            conf_level=plan.conf_level,
+            p0=plan.p0,
+            conf_type=plan.km_interval,
         ).iloc[0]
         claim = "strength" if code in strength else "improved_by_visit"
         cid = f"{'strength_' if code in strength else ''}improved_by_visit_{plan.k}:{code}"

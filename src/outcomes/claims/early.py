@@ -60,7 +60,7 @@ def trajectory_frame(visits: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, in
     ([['A', 1, 6.0], ['A', 2, 4.0]], 2)
     """
     code = plan.primary_measure
-    summary = summarize_episodes(visits, plan.registry, measures=[code])
+    summary = summarize_episodes(visits, plan.registry, measures=[code], event=plan.improvement_event)
     keep = summary.loc[summary["status"] == "included", ["episode_id", "measure", "side"]]
     changes = measure_changes(visits, plan.registry, measures=[code])
     data = changes.merge(keep, on=["episode_id", "measure", "side"], how="inner")

@@ -7,19 +7,31 @@ censored at the last visit seen (see :mod:`outcomes.episodes.core`).
 
 Verdict (three-way, pre-specified in the plan)
     ``supported`` when the one-sided (1 - alpha) lower bound of P(improved by k)
-    exceeds ``p0``; ``not_supported`` when the one-sided upper bound is below ``p0``;
-    ``inconclusive`` otherwise.  The reported interval is the two-sided
-    (1 - 2 alpha) interval (90% for alpha = 0.05), whose ends are exactly those
-    one-sided bounds, so the interval a reader sees always agrees with the verdict.
-    Equivalently, the one-sided p-values (from inverting the same log-log interval)
-    are compared with alpha.  The secondary ROM claims form one family: their
-    p-values are Holm-adjusted (both directions) before the comparison.
+    exceeds ``p0`` **and** the share still exceeds ``p0`` under the plan's assumption
+    about the patients who stopped early (``dropout_ratio``: the delta-adjusted share of
+    :mod:`outcomes.stats.dropout`); ``not_supported`` when the one-sided upper bound is
+    below ``p0``; ``inconclusive`` otherwise.  The reported interval is the two-sided
+    (1 - 2 alpha) interval (90% for alpha = 0.05) of the plan's ``km_interval``
+    (likelihood-ratio by default), whose ends are exactly those one-sided bounds; the
+    one-sided p-value of ``supported`` is the larger of the Kaplan-Meier and the dropout
+    p-values (an intersection-union test).  A claim whose interval lies above ``p0``
+    but which fails the dropout check is ``inconclusive``, with ``robust_to_dropout``
+    False and the ``tipping_point`` saying how well the dropouts would have had to do.
+    The secondary ROM claims form one family: their p-values are Holm-adjusted (both
+    directions) before the comparison.
+
+Improvement event
+    The plan's ``improvement_event``: ``sustained`` (the default: the rule met at a visit and
+    still met at the next measurement) or ``once`` (met at one visit); see
+    :mod:`outcomes.episodes.core`.
 
 Sensitivity analyses (reported beside the verdict, never replacing it)
     ``itt`` (dropouts before k count as not improved; Wilson interval), ``completers``
-    (episodes still attending at visit k; Wilson), ``k_minus_1`` and ``k_plus_1``
-    (Kaplan-Meier at k - 1 and k + 1), and, for measures with both an absolute and a
-    relative rule, ``absolute_only`` and ``relative_only``.
+    (episodes still attending at the visit that decides the status at k: k, or k + 1 for a
+    sustained event; Wilson), ``k_minus_1`` and ``k_plus_1`` (Kaplan-Meier at k - 1 and
+    k + 1), the other improvement event (``met_once`` or ``sustained``), and, for measures
+    with both an absolute and a relative rule, ``absolute_only`` and ``relative_only``;
+    ``dropout_adjusted`` (the delta-adjusted share, :mod:`outcomes.stats.dropout`).
 
 The results are numbers only: the sentences a clinic lead reads are written from them in
 :mod:`outcomes.report.sentences`.
@@ -50,7 +62,10 @@ from outcomes.episodes.core import EpisodeCore
 from outcomes.errors import OutcomesError, Problem
 from outcomes.spec.measures import Measure
 from outcomes.spec.plan import Plan
+from outcomes.spec.plan_schema import ImprovementEvent
 from outcomes.stats import (
+    KM_METHOD,
+    delta_adjusted_share,
     holm,
     km_at_from_counts,
     km_counts,
@@ -58,6 +73,7 @@ from outcomes.stats import (
     km_median,
     paired_change,
     proportion_summary,
+    tipping_point,
 )
 from outcomes.stats.decision import Verdict, verdict_from_bounds
 
@@ -278,6 +294,11 @@ class ClaimCounts:
         return cls(**out)
 
 
+#: The improvement event the plan did not choose, shown as a sensitivity analysis under this name.
+_OTHER_EVENT: dict[ImprovementEvent, ImprovementEvent] = {"once": "sustained", "sustained": "once"}
+_EVENT_ANALYSIS: dict[ImprovementEvent, str] = {"once": "met_once", "sustained": "sustained"}
+
+
 def _km_counts(time: np.ndarray, event: np.ndarray, measure: str, analysis: str) -> pd.DataFrame:
     times, n_event, n_censor = km_counts(time, event)
     return pd.DataFrame(
@@ -305,8 +326,13 @@ def _measure_counts(core: EpisodeCore, code: str, plan: Plan) -> dict[str, pd.Da
     included = core.reachable[keys]  # reachable implies a baseline: status "included"
     inc = keys[included]
     first = core.first_improved[inc]
-    completers = core.last_visit[inc] >= k
+    # Completers: attending at the visit that decides the status at k (k + 1 for a sustained event).
+    completers = core.last_visit[inc] >= k + (core.improvement_event == "sustained")
     km = [_km_counts(core.time[inc], core.event[inc], code, "kaplan_meier")]
+    rule = {i: plan.measure(code)}
+    other = _OTHER_EVENT[core.improvement_event]
+    event, time = core.event_time(core.first_improved_by(rule, other), core.reachable, other)
+    km.append(_km_counts(time[inc], event[inc], code, _EVENT_ANALYSIS[other]))
     for name, variant in _variants(plan.measure(code)).items():
         rule = {i: variant}
         reachable = core.reachable_by(rule)
@@ -367,7 +393,7 @@ def _counts(core: EpisodeCore, plan: Plan, codes: list[str]) -> ClaimCounts:
 
 def _counts_and_summaries(frame: pd.DataFrame, plan: Plan, codes: list[str]) -> tuple[ClaimCounts, pd.DataFrame]:
     # One vectorised pass over all claim measures; each claim then takes its slices.
-    core = EpisodeCore(frame, plan.registry, codes)
+    core = EpisodeCore(frame, plan.registry, codes, plan.improvement_event)
     return _counts(core, plan, codes), core.frame()
 
 
@@ -396,7 +422,8 @@ def claim_counts(visits: Any, plan: Plan, codes: list[str] | None = None) -> Cla
     codes = [c for c in codes if c in present]
     if not codes:
         return ClaimCounts(**{k: pd.DataFrame(columns=v) for k, v in _COUNT_COLUMNS.items()})
-    return _counts(EpisodeCore(frame, plan.registry, codes), plan, codes)  # no summary frame needed
+    # no summary frame needed
+    return _counts(EpisodeCore(frame, plan.registry, codes, plan.improvement_event), plan, codes)
 
 
 _COUNT_COLUMNS = {
@@ -429,7 +456,7 @@ def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[Any, An
             conf_level=plan.conf_level,
             p0=plan.p0,
             p_value=np.nan,
-            method="kaplan_meier_loglog",
+            method=KM_METHOD[plan.km_interval],
         )
     else:
         row = (
@@ -440,11 +467,38 @@ def _km_row(km: pd.DataFrame, k: int, plan: Plan, analysis: str) -> dict[Any, An
                 k,
                 conf_level=plan.conf_level,
                 p0=plan.p0,
+                conf_type=plan.km_interval,
             )
             .iloc[0]
             .to_dict()
         )
     row.update(analysis=analysis, k=k)
+    return row
+
+
+#: The fields of the dropout check that enter the sensitivity table (as the other analyses' rows).
+_DROPOUT_SENSITIVITY: tuple[str, ...] = ("analysis", "k", "n", "n_events_by_k", "estimate", "ci_low", "ci_high")
+_DROPOUT_SENSITIVITY += ("conf_level", "p0", "p_value", "method")
+
+
+def _dropout_row(km: pd.DataFrame, k: int, plan: Plan) -> dict[Any, Any]:
+    """The share under the plan's assumption about dropouts, and the tipping point (outcomes.stats.dropout)."""
+    row: dict[Any, Any]
+    if _no_episodes(km):
+        row = dict(k=k, n=0, n_events_by_k=0, n_censored_before_k=0, **_NAN, conf_level=plan.conf_level, p0=plan.p0)
+        row |= dict(p_value=np.nan, method="delta_adjusted_kaplan_meier_bootstrap", tipping_point=np.nan)
+    else:
+        times, events, censored = (km[c].to_numpy(dtype=float) for c in ("time", "n_event", "n_censor"))
+        boot = dict(n_boot=plan.n_boot, seed=plan.seed)
+        row = (
+            delta_adjusted_share(
+                times, events, censored, k, delta=plan.dropout_ratio, p0=plan.p0, conf_level=plan.conf_level, **boot
+            )
+            .iloc[0]
+            .to_dict()
+        )
+        row["tipping_point"] = tipping_point(times, events, censored, k, p0=plan.p0, alpha=plan.alpha, **boot)
+    row.update(analysis="dropout_adjusted", k=k)
     return row
 
 
@@ -519,8 +573,10 @@ def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, An
     if k - 1 >= 2:
         rows.append(_km_row(km, k - 1, plan, "k_minus_1"))
     rows.append(_km_row(km, k + 1, plan, "k_plus_1"))
-    for name in _variants(m):
+    for name in (_EVENT_ANALYSIS[_OTHER_EVENT[plan.improvement_event]], *_variants(m)):
         rows.append(_km_row(km_all[km_all["analysis"] == name], k, plan, name))
+    dropout = _dropout_row(km, k, plan)
+    rows.append({c: dropout[c] for c in _DROPOUT_SENSITIVITY})
     sens = pd.DataFrame(rows)
     sens["verdict"] = [verdict_from_bounds(lo, hi, plan.p0) for lo, hi in zip(sens["ci_low"], sens["ci_high"])]
 
@@ -538,7 +594,13 @@ def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, An
     excl = counts.exclusions[counts.exclusions["measure"] == code]
     excl = excl.sort_values(["n", "reason"], ascending=[False, True], kind="stable")[["reason", "n"]]
     return dict(
-        measure=m, sensitivity=sens, curve=curve, median=median, change=change, exclusions=excl.reset_index(drop=True)
+        measure=m,
+        sensitivity=sens,
+        curve=curve,
+        median=median,
+        change=change,
+        exclusions=excl.reset_index(drop=True),
+        dropout=dropout,
     )
 
 
@@ -616,6 +678,7 @@ def claims_from_counts(
     rows = []
     for code, part in parts.items():
         km = part["sensitivity"].iloc[0]
+        dropout = part["dropout"]
         m: Measure = part["measure"]
         n_excl = int(part["exclusions"]["n"].sum())
         rows.append(
@@ -631,15 +694,27 @@ def claims_from_counts(
                 ci_high=float(km["ci_high"]),
                 conf_level=plan.conf_level,
                 p_raw=float(km["p_value"]),
+                p_dropout=float(dropout["p_value"]),
                 n=int(km["n"]),
                 n_excluded=n_excl,
                 n_events=int(km["n_events_by_k"]),
                 rule=_rule_text(m),
+                dropout_ratio=plan.dropout_ratio,
+                n_censored_before_k=int(dropout["n_censored_before_k"]),
+                estimate_dropout_adjusted=float(dropout["estimate"]),
+                ci_low_dropout_adjusted=float(dropout["ci_low"]),
+                tipping_point=float(dropout["tipping_point"]),
+                robust_to_dropout=bool(dropout["p_value"] < plan.alpha),
             )
         )
     claims = pd.DataFrame(rows)
-    p_sup = claims["p_raw"].to_numpy()
-    p_not = 1.0 - p_sup  # same normal pivot, other tail
+    # "Supported" needs the share above p0 by Kaplan-Meier AND under the plan's assumption about
+    # dropouts: an intersection-union test, whose p-value is the larger of the two (Berger 1982,
+    # Technometrics 24:295; no adjustment for the two tests is needed).  NaN (no dropout check
+    # possible) leaves the Kaplan-Meier p-value.
+    p_km = claims["p_raw"].to_numpy()
+    p_sup = np.fmax(p_km, claims["p_dropout"].to_numpy())
+    p_not = 1.0 - p_km  # same pivot, other tail
     secondary = (claims["family"] == "secondary").to_numpy()
     if secondary.any():
         p_sup = p_sup.copy()
@@ -649,7 +724,7 @@ def claims_from_counts(
     claims["p_value"] = p_sup
     claims["p_value_not"] = p_not
     claims["verdict"] = [_verdict_from_p(a, b, plan.alpha) for a, b in zip(p_sup, p_not)]
-    claims = claims.drop(columns="p_raw")
+    claims = claims.drop(columns=["p_raw", "p_dropout"])
 
     def stack(key: str) -> pd.DataFrame:
         frames = [parts[c][key].assign(id=i, measure=c) for c, i in zip(codes, claims["id"])]
@@ -669,7 +744,7 @@ def claims_from_counts(
         claim="improved_by_visit",
         analysis="kaplan_meier",
         primary=True,
-        method="kaplan_meier_loglog",
+        method=KM_METHOD[plan.km_interval],
         reason=pd.Series([None] * len(claims), dtype="str"),
     )[[*RESULT_COLUMNS, *PRIMARY_EXTRA_COLUMNS]]
     return ClaimsResult(

@@ -161,9 +161,24 @@ MIN_GROUP_SIZE = 2
 
 #: Columns of ``ClaimsResult.claims`` after :data:`RESULT_COLUMNS` (the primary and ROM claims):
 #: the measure's ``label``, ``family`` (``primary`` / ``secondary``), ``n_events`` (episodes
-#: improved by visit k), ``sensitivity_agree`` (every sensitivity analysis gives the verdict)
-#: and ``rule`` (the improvement rule in words).
-PRIMARY_EXTRA_COLUMNS: tuple[str, ...] = ("label", "family", "n_events", "sensitivity_agree", "rule")
+#: improved by visit k), ``sensitivity_agree`` (every sensitivity analysis gives the verdict),
+#: ``rule`` (the improvement rule in words), and the check against dropout
+#: (:mod:`outcomes.stats.dropout`): ``dropout_ratio`` (the plan's assumption), ``n_censored_before_k``,
+#: ``estimate_dropout_adjusted``, ``ci_low_dropout_adjusted`` (its one-sided lower bound),
+#: ``tipping_point`` and ``robust_to_dropout`` (the share exceeds ``p0`` under the assumption).
+PRIMARY_EXTRA_COLUMNS: tuple[str, ...] = (
+    "label",
+    "family",
+    "n_events",
+    "sensitivity_agree",
+    "rule",
+    "dropout_ratio",
+    "n_censored_before_k",
+    "estimate_dropout_adjusted",
+    "ci_low_dropout_adjusted",
+    "tipping_point",
+    "robust_to_dropout",
+)
 
 
 def claim_results(frame: pd.DataFrame) -> list[ClaimResult]:

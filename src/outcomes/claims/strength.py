@@ -132,7 +132,7 @@ def strength_claims(visits: Any, plan: Plan, *, evaluations: Mapping[str, Claims
                 p_value_not=pn,
                 n=head["n"],
                 n_excluded=head["n_excluded"],
-                method="kaplan_meier_loglog",
+                method=head["method"],
             )
         )
         change = res.change.set_index("statistic")

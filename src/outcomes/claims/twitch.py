@@ -89,7 +89,7 @@ def twitch_exposure(visits: pd.DataFrame, k: int) -> pd.DataFrame:
 
 def _episodes(frame: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     code, k = plan.primary_measure, plan.k
-    summary = summarize_episodes(frame, plan.registry, measures=[code])
+    summary = summarize_episodes(frame, plan.registry, measures=[code], event=plan.improvement_event)
     inc = summary[summary["status"] == "included"]
     expo = twitch_exposure(frame, k)
     inc = inc.merge(expo, on="episode_id", how="left")

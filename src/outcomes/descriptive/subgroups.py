@@ -1,8 +1,8 @@
 """P(improved by visit k) per condition, with small cells suppressed (for the forest plot).
 
 Each condition's estimate is the same Kaplan-Meier estimate as the claim's
-(:func:`outcomes.stats.km_at` on the episodes the claim included, log-log interval at
-the plan's ``conf_level``), computed on that condition's episodes alone.  These are
+(:func:`outcomes.stats.km_at` on the episodes the claim included, the plan's ``km_interval``
+at its ``conf_level``), computed on that condition's episodes alone.  These are
 descriptive: no verdict is drawn per condition and the intervals are not adjusted
 for multiplicity.  A condition with fewer than ``plan.min_cell_size`` episodes is
 suppressed (:func:`outcomes.disclosure.suppress_estimates`): no estimate, and ``n``
@@ -28,15 +28,16 @@ import pandas as pd
 from outcomes.claims.improvement import ClaimsResult
 from outcomes.disclosure import suppress_counts, suppress_estimates
 from outcomes.spec.contract import CONDITIONS
-from outcomes.stats import km_at
+from outcomes.stats import ConfType, km_at
 
 __all__ = ["condition_estimates"]
 
 _COLUMNS = ["condition", "label", "n", "n_text", "estimate", "ci_low", "ci_high", "conf_level", "suppressed"]
 
 
-def _km(group: pd.DataFrame, k: int, conf_level: float) -> pd.Series:
-    row = km_at(group["time"].to_numpy(), group["event"].to_numpy(), k, conf_level=conf_level).iloc[0]
+def _km(group: pd.DataFrame, k: int, conf_level: float, conf_type: ConfType) -> pd.Series:
+    table = km_at(group["time"].to_numpy(), group["event"].to_numpy(), k, conf_level=conf_level, conf_type=conf_type)
+    row = table.iloc[0]
     return row[["n", "estimate", "ci_low", "ci_high", "conf_level"]]
 
 
@@ -70,13 +71,13 @@ def condition_estimates(result: ClaimsResult, measure: str | None = None) -> pd.
     code = plan.primary_measure if measure is None else measure
     eps = result.episodes
     inc = eps[(eps["measure"] == code) & (eps["status"] == "included")]
-    overall = _km(inc, plan.k, plan.conf_level).to_frame().T.assign(condition="all")
+    overall = _km(inc, plan.k, plan.conf_level, plan.km_interval).to_frame().T.assign(condition="all")
     if "condition" in inc.columns:
         cond = inc["condition"].astype("str").fillna("unknown")
         per = (
             inc.assign(condition=cond)
             .groupby("condition", sort=True)[["time", "event"]]
-            .apply(_km, k=plan.k, conf_level=plan.conf_level)
+            .apply(_km, k=plan.k, conf_level=plan.conf_level, conf_type=plan.km_interval)
             .reset_index()
         )
         per = per.sort_values(["n", "condition"], ascending=[False, True], kind="stable")

@@ -24,6 +24,14 @@ follow-up and censoring
     as "not improved" would bias the Kaplan-Meier estimate downwards).  ``time`` is
     the first improved visit when it lies within follow-up (``event = True``), else
     ``followup`` (``event = False``, censored).
+improvement event
+    ``"once"``: the rule met at one visit.  ``"sustained"``: the rule met at a visit and
+    still met at the next visit at which the measure was taken; the event's visit is the
+    first of the two.  A sustained improvement at visit j is seen only with the measurement
+    at j + 1, so for every episode its follow-up ends one visit before ``followup``.
+    Censoring only the episodes that met the rule at their last visit (whose status there
+    is unknown) would remove likely improvers from the risk set: outcome-dependent censoring,
+    which biased the estimate downwards in simulation (docs/calibration.md).
 sided measures
     If an episode has a sided measure on both sides, the side with the worse baseline
     (the affected side) is analysed; ties go to the left side.
@@ -55,8 +63,15 @@ from pandas.api.extensions import ExtensionArray
 
 from outcomes.ingest.coded import int_type
 from outcomes.spec.measures import REGISTRY, Measure
+from outcomes.spec.plan_schema import IMPROVEMENT_EVENTS, ImprovementEvent
 
-__all__ = ["EPISODE_ATTRIBUTES", "EpisodeCore", "change_at_visit", "measure_changes", "summarize_episodes"]
+__all__ = [
+    "EPISODE_ATTRIBUTES",
+    "EpisodeCore",
+    "change_at_visit",
+    "measure_changes",
+    "summarize_episodes",
+]
 
 #: Episode-level columns carried into the summaries when the data has them.
 EPISODE_ATTRIBUTES: tuple[str, ...] = ("patient_id", "condition", "age_band", "sex")
@@ -317,8 +332,15 @@ class EpisodeCore:
     """
 
     def __init__(
-        self, visits: pd.DataFrame, registry: Mapping[str, Measure] | None = None, measures: Sequence[str] | None = None
+        self,
+        visits: pd.DataFrame,
+        registry: Mapping[str, Measure] | None = None,
+        measures: Sequence[str] | None = None,
+        event: ImprovementEvent = "once",
     ) -> None:
+        if event not in IMPROVEMENT_EVENTS:
+            raise ValueError(f"event must be one of {IMPROVEMENT_EVENTS}")
+        self.improvement_event: ImprovementEvent = event
         reg = _registry(registry)
         codes = _Codes.of(visits)
         self.visits, self.codes = visits, codes
@@ -401,16 +423,33 @@ class EpisodeCore:
         """The key of each of these sorted rows."""
         return np.searchsorted(self.key_row, rows, side="right") - 1
 
-    def first_improved_by(self, rules: Mapping[int, Measure]) -> np.ndarray:
-        """First visit at which the rule of each measure code in ``rules`` is met, per key (inf: never)."""
+    def _met(self, i: int, rule: Measure) -> tuple[np.ndarray, np.ndarray]:
+        """Whether ``rule`` is met at each sorted row of measure ``i``, and whether each row is its key's last."""
+        lo, hi = self.row_bounds[i], self.row_bounds[i + 1]
+        k_lo, k_hi = self.key_bounds[i], self.key_bounds[i + 1]
+        baseline = np.repeat(self.baseline[k_lo:k_hi], self.lengths[k_lo:k_hi])
+        improved = np.asarray(rule.improvement(baseline, self.value[lo:hi]), dtype=bool)
+        last = np.zeros(hi - lo, dtype=bool)
+        last[self.key_row[k_lo:k_hi] + self.lengths[k_lo:k_hi] - 1 - lo] = True
+        return improved, last
+
+    def first_improved_by(self, rules: Mapping[int, Measure], event: ImprovementEvent | None = None) -> np.ndarray:
+        """First visit of the improvement ``event`` (default the core's) for the rules of ``rules``, per key.
+
+        ``inf``: never.  For ``"sustained"`` the visit is the first of two consecutive measurements
+        that both meet the rule.
+        """
+        event = self.improvement_event if event is None else event
         first = np.full(len(self.key_row), np.inf)
         for i, rule in rules.items():  # loop over the distinct measure codes
             lo, hi = self.row_bounds[i], self.row_bounds[i + 1]
             k_lo, k_hi = self.key_bounds[i], self.key_bounds[i + 1]
             if hi == lo:
                 continue
-            baseline = np.repeat(self.baseline[k_lo:k_hi], self.lengths[k_lo:k_hi])
-            improved = rule.improvement(baseline, self.value[lo:hi])
+            improved, last = self._met(i, rule)
+            if event == "sustained":
+                # met here and at the key's next measurement (the next row, unless this is its last)
+                improved = improved & ~last & np.append(improved[1:], False)
             first[k_lo:k_hi] = np.minimum.reduceat(
                 np.where(improved, self.vn[lo:hi], np.inf), self.key_row[k_lo:k_hi] - lo
             )
@@ -425,10 +464,18 @@ class EpisodeCore:
             reachable[lo:hi][has_base] = rule.reachable(self.baseline[lo:hi][has_base])
         return reachable
 
-    def event_time(self, first_improved: np.ndarray, reachable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``event`` and ``time`` per key from the first improved visit and reachability."""
-        event = (first_improved <= self.followup) & reachable
-        return event, np.where(event, first_improved, self.followup).astype(np.int64)
+    def event_time(
+        self, first_improved: np.ndarray, reachable: np.ndarray, event: ImprovementEvent | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``event`` and ``time`` per key from the first improved visit and reachability.
+
+        For a sustained event (default: the core's) the follow-up ends one visit before
+        ``followup`` (module docstring), at visit 1 at the earliest.
+        """
+        kind = self.improvement_event if event is None else event
+        window = self.followup if kind == "once" else np.maximum(self.followup - 1, np.minimum(self.followup, 1))
+        seen = (first_improved <= window) & reachable
+        return seen, np.where(seen, first_improved, window).astype(np.int64)
 
     def frame(self) -> pd.DataFrame:
         """The summary frame (each string column built once, at the chosen keys only)."""
@@ -496,6 +543,7 @@ def summarize_episodes(
     registry: Mapping[str, Measure] | None = None,
     *,
     measures: Sequence[str] | None = None,
+    event: ImprovementEvent = "once",
 ) -> pd.DataFrame:
     """One row per episode x measure: baseline, first improved visit, follow-up, censoring.
 
@@ -507,6 +555,8 @@ def summarize_episodes(
         Measure registry (a plan's ``registry``).
     measures : sequence of str, optional
         Restrict to these measure codes.
+    event : {"once", "sustained"}
+        The improvement event (module docstring); a plan's ``improvement_event``.
 
     Returns
     -------
@@ -529,8 +579,20 @@ def summarize_episodes(
     >>> summarize_episodes(v, measures=["pain_nprs"])[["first_improved", "followup", "event", "time"]]
        first_improved  followup  event  time
     0               3         1  False     1
+
+    A sustained improvement needs the next measurement, so follow-up for it ends a visit
+    earlier:
+
+    >>> v = pd.DataFrame({"episode_id": ["E1"] * 4 + ["E2"] * 3, "visit_number": [1, 2, 3, 4, 1, 2, 3],
+    ...                   "measure": "pain_nprs", "side": "none",
+    ...                   "value": [6.0, 3.0, 3.0, 2.0, 6.0, 5.0, 3.0]})
+    >>> s = summarize_episodes(v, event="sustained")
+    >>> s[["episode_id", "first_improved", "followup", "event", "time"]]
+      episode_id  first_improved  followup  event  time
+    0         E1               2         4   True     2
+    1         E2            <NA>         3  False     2
     """
-    return EpisodeCore(visits, registry, measures).frame()
+    return EpisodeCore(visits, registry, measures, event).frame()
 
 
 def change_at_visit(changes: pd.DataFrame, k: int, summary: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -56,6 +56,7 @@ from outcomes.safety.limits import current_limits, limit_problem
 from outcomes.safety.outputs import atomic_path, atomic_write_text
 from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SORENESS_MAX_HOURS, SORENESS_RESOLVED_HOURS
 from outcomes.spec.measures import Measure, get_measure
+from outcomes.spec.plan_schema import ImprovementEvent
 
 __all__ = [
     "CONDITION_MEASURES",
@@ -179,6 +180,12 @@ class SynthParams:
     dropout_informative : float
         Extra hazard once pain has improved by the registered rule (responders stop
         early once better); ``0`` = dropout independent of outcome.
+    dropout_nonresponder : float
+        Extra hazard of latent non-responders (episodes without a real treatment response)
+        of leaving before each visit up to ``dropout_nonresponder_until``: the informative
+        dropout that biases a Kaplan-Meier estimate upwards; ``0`` = none.
+    dropout_nonresponder_until : int
+        Last visit before which the non-responders' extra hazard applies (default 4).
     missing_rate : float
         Chance that any one measurement (or soreness report) is not recorded.
     min_visits, max_visits : int
@@ -230,6 +237,8 @@ class SynthParams:
     strength_effect: float = 0.8
     dropout: float = 0.05
     dropout_informative: float = 0.10
+    dropout_nonresponder: float = 0.0
+    dropout_nonresponder_until: int = 4
     missing_rate: float = 0.01
     min_visits: int = 4
     max_visits: int = 12
@@ -252,6 +261,7 @@ class SynthParams:
             "effect",
             "dropout",
             "dropout_informative",
+            "dropout_nonresponder",
             "missing_rate",
             "twitch_rate",
             "combined_share",
@@ -460,8 +470,11 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
     pain = values[:, :, 0]
     improved = get_measure("pain_nprs").improvement(pain[:, :1], pain) & ~missing[:, :, 0]
     seen = np.maximum.accumulate(improved, axis=1)  # rule met at or before visit j
-    hazard = np.clip(p.dropout + p.dropout_informative * seen[:, :-1], 0, 1)
-    leave = rng.random((n, V - 1)) < hazard  # leave[:, j-1]: leaves before visit j
+    # column i: leaves after visit i + 1, before visit i + 2
+    early = np.arange(V - 1) + 2 <= p.dropout_nonresponder_until
+    extra = p.dropout_nonresponder * (~responder[:, None] & early[None, :])
+    hazard = np.clip(p.dropout + p.dropout_informative * seen[:, :-1] + extra, 0, 1)
+    leave = rng.random((n, V - 1)) < hazard
     first_leave = np.where(leave.any(axis=1), leave.argmax(axis=1) + 1, V)
     n_visits = np.minimum(n_planned, first_leave)
     return _Latent(
@@ -660,6 +673,7 @@ def true_share_improved(
     n_mc: int = 200_000,
     seed: int = 0,
     subset: Subset = "all",
+    event: ImprovementEvent = "once",
 ) -> float:
     """Population share of episodes whose measured value meets the rule by visit ``k``.
 
@@ -689,6 +703,9 @@ def true_share_improved(
     subset : {"all", "twitch", "no_twitch", "combined", "needling_alone"}
         Restrict to episodes with / without a twitch in the first
         :data:`TWITCH_WINDOW` visits, or to one treatment group (for claims).
+    event : {"once", "sustained"}
+        The improvement event (a plan's ``improvement_event``): the rule met at some visit
+        2..k, or met at a visit j <= k and again at visit j + 1.
 
     Examples
     --------
@@ -697,14 +714,16 @@ def true_share_improved(
     0.44
     >>> true_share_improved(replace(p, effect=0.0), n_mc=20_000, seed=1) > 0.0
     True
+    >>> round(true_share_improved(p, n_mc=20_000, seed=1, event="sustained"), 2)
+    0.38
     """
     _check_k(k, params)
     m = get_measure(measure)
     lat = _draw(_restricted(params, measure, n_mc), np.random.default_rng(seed))
-    return _share(lat, m, k, subset)
+    return _share(lat, m, k, subset, event)
 
 
-def _share(lat: _Latent, m: Measure, k: int, subset: Subset) -> float:
+def _share(lat: _Latent, m: Measure, k: int, subset: Subset, event: ImprovementEvent = "once") -> float:
     m_idx = _MEASURE_CODES.index(m.code)
     has = lat.slot_measure == m_idx  # (E, S), at most one slot per row
     vals = lat.values[np.arange(has.shape[0]), :, has.argmax(axis=1)]
@@ -718,8 +737,11 @@ def _share(lat: _Latent, m: Measure, k: int, subset: Subset) -> float:
         "needling_alone": ~lat.combined,
     }[subset]
     eligible &= chosen
+    met_at = np.asarray(m.improvement(base[:, None], vals[:, 1 : k + 1]), dtype=bool)  # visits 2 .. k + 1
+    if event == "sustained":  # met at a visit j <= k and at visit j + 1
+        met_at = met_at[:, :-1] & met_at[:, 1:]
     # any(axis=1) of a 2-D array is a 1-D array; numpy's stub also allows for a scalar
-    met = cast(npt.NDArray[np.bool_], np.asarray(m.improvement(base[:, None], vals[:, 1:k])).any(axis=1))
+    met = cast(npt.NDArray[np.bool_], met_at[:, : k - 1].any(axis=1))
     if not eligible.any():
         raise OutcomesError(
             Problem("synth_measure", f"no eligible episodes for {m.code!r}", "true_share_improved", (), "measure")
@@ -749,6 +771,7 @@ def ground_truth(
     ks: tuple[int, ...] = (2, 3, 4),
     n_mc: int = 200_000,
     seed: int = 0,
+    event: ImprovementEvent = "once",
 ) -> pd.DataFrame:
     """Table of true shares improved (as :func:`true_share_improved`) for many cells at once.
 
@@ -782,7 +805,9 @@ def ground_truth(
         rng_params = _restricted(params, code, n_mc)
         lat = _draw(rng_params, np.random.default_rng(seed))
         null = _draw(replace(rng_params, effect=0.0), np.random.default_rng(seed))
-        rows += [(code, k, sub, _share(lat, m, k, sub), _share(null, m, k, sub)) for k in ks for sub in subsets]
+        rows += [
+            (code, k, sub, _share(lat, m, k, sub, event), _share(null, m, k, sub, event)) for k in ks for sub in subsets
+        ]
     out = pd.DataFrame(rows, columns=["measure", "k", "subset", "true_share", "null_share"])
     return out.assign(n_mc=n_mc, seed=seed)
 
@@ -797,12 +822,13 @@ def effect_for_share(
     n_mc: int = 200_000,
     vary: Literal["effect", "responder_share"] = "effect",
     tol: float = 0.005,
+    event: ImprovementEvent = "once",
 ) -> SynthParams:
     """Params (``effect`` or ``responder_share`` changed) whose true share equals ``target``.
 
     Bisection with common random numbers (one ``seed``), so the Monte Carlo share
     is monotone in the varied parameter.  The result's
-    ``true_share_improved(result, k=k, measure=measure, n_mc=n_mc, seed=seed)`` is
+    ``true_share_improved(result, k=k, measure=measure, n_mc=n_mc, seed=seed, event=event)`` is
     within ``tol`` of ``target``.
 
     Raises
@@ -822,7 +848,7 @@ def effect_for_share(
     base = _restricted(params, measure, n_mc)
 
     def share(x: float) -> float:
-        return _share(_draw(_varied(base, vary, x), np.random.default_rng(seed)), m, k, "all")
+        return _share(_draw(_varied(base, vary, x), np.random.default_rng(seed)), m, k, "all", event)
 
     lo, hi = 0.0, 1.0
     s_lo, s_hi = share(lo), share(hi)

@@ -216,7 +216,7 @@ def verdict_table(analysis: Analysis) -> pd.DataFrame:
     --------
     >>> from outcomes.analysis import analyse
     >>> verdict_table(analyse()).iloc[0].tolist()
-    ['Pain (NPRS 0-10)', 'inconclusive', '46%', '42% to 50%', '392']
+    ['Pain (NPRS 0-10)', 'not supported', '38%', '34% to 42%', '392']
     """
     claims = analysis.disclosed_claims.claims
     shown = claims["estimate"].notna().to_numpy()
@@ -248,7 +248,7 @@ def bottom_line(analysis: Analysis) -> list[str]:
     --------
     >>> from outcomes.analysis import analyse
     >>> print(bottom_line(analyse())[0])  # doctest: +ELLIPSIS
-    Pain (NPRS 0-10): an estimated 46% of episodes ...
+    Pain (NPRS 0-10): an estimated 38% of episodes ...
     """
     claims = analysis.disclosed_claims.claims
     lines = [_without_caveat(str(_shown_claim_sentences(analysis).iloc[0]))]
@@ -467,8 +467,11 @@ def report_context(analysis: Analysis) -> dict[str, Any]:
         "p0": _pct(plan.p0),
         "rule": (
             f"A claim is supported when the whole {_pct(plan.conf_level)} interval lies above "
-            f"{_pct(plan.p0)}, not supported when it lies below, and inconclusive when it includes "
-            f"{_pct(plan.p0)}. A claim from fewer than {plan.min_cell_size} episodes is suppressed: "
+            f"{_pct(plan.p0)} and the share stays above {_pct(plan.p0)} even if the patients who stopped "
+            f"early improved at only {_pct(plan.dropout_ratio)} of the rate of comparable patients who "
+            f"stayed; not supported when the interval lies below {_pct(plan.p0)}; inconclusive otherwise. "
+            "The range-of-motion claims are tested as one family, so each needs stronger evidence (Holm "
+            f"adjustment). A claim from fewer than {plan.min_cell_size} episodes is suppressed: "
             "no estimate or verdict is shown, to protect patients' privacy."
         ),
         "table": verdict_table(analysis).to_dict("records"),

@@ -1,7 +1,7 @@
 """``results.json``: the machine-readable result of a run (schema: ``docs/results-schema.md``).
 
-The document is deterministic: keys sorted, floats rounded to 6 decimals, no
-timestamps or paths that change between runs, so the same data and plan give
+The document is deterministic: keys sorted, floats rounded to 6 decimals (p-values to 6
+significant digits), no timestamps or paths that change between runs, so the same data and plan give
 byte-identical output.
 
 By default small cells are suppressed (``small_cells: "suppressed"``): the document
@@ -99,10 +99,24 @@ def _published(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.DataFrame:
     return out[[c for c in (*fields, *DISCLOSURE_FIELDS) if c in out.columns]]
 
 
-def _clean(value: Any) -> Any:
-    """Plain JSON values: numpy scalars unwrapped, floats rounded, NaN -> None."""
+def _is_p_value(key: str) -> bool:
+    """Whether a field holds a p-value (``p_value``, ``p_value_not``, ``p_adjusted``, ...)."""
+    return key.startswith(("p_value", "p_adjusted", "p_not_adjusted"))
+
+
+def _clean(value: Any, key: str = "") -> Any:
+    """Plain JSON values: numpy scalars unwrapped, floats rounded, NaN -> None.
+
+    Floats are rounded to 6 decimals, p-values to 6 significant digits: a p-value of 3e-35
+    stays 3e-35, never 0.0 (the report writes it ``< 1e-6``).
+
+    Examples
+    --------
+    >>> _clean({"p_value": 3.2961e-35, "estimate": 0.12345678, "n": np.int64(4)})
+    {'p_value': 3.2961e-35, 'estimate': 0.123457, 'n': 4}
+    """
     if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): _clean(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     if isinstance(value, np.generic):
@@ -110,7 +124,9 @@ def _clean(value: Any) -> Any:
     if value is pd.NA or value is None:
         return None
     if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else round(value, 6) + 0.0
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return (float(f"{value:.6g}") if _is_p_value(key) else round(value, 6)) + 0.0
     return value
 
 

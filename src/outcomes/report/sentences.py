@@ -43,9 +43,12 @@ __all__ = [
     "CAVEAT",
     "CONFOUNDING_CAVEAT",
     "OTHER_CLAIM_NAMES",
+    "P_FLOOR",
     "claim_sentences",
+    "format_p",
     "other_claim_sentences",
     "suppressed_sentence",
+    "with_p_text",
 ]
 
 #: Ends every sentence of the primary and secondary claims (and the early-effect claim).
@@ -90,17 +93,62 @@ _EXCLUDED: Mapping[str, Mapping[str, Callable[[int], str]]] = {
     },
 }
 
-_ANALYSIS_TEXT: Mapping[str, Callable[[int], str]] = {
-    "kaplan_meier": lambda k: f"Kaplan-Meier by visit {k}",
-    "itt": lambda k: "counting dropouts as not improved",
-    "completers": lambda k: f"only episodes still attending at visit {k}",
-    "k_minus_1": lambda k: f"by visit {k - 1}",
-    "k_plus_1": lambda k: f"by visit {k + 1}",
-    "absolute_only": lambda k: "absolute threshold alone",
-    "relative_only": lambda k: "percentage threshold alone",
+#: Each sensitivity analysis in words, from ``k`` and the plan's improvement event.
+_ANALYSIS_TEXT: Mapping[str, Callable[[int, str], str]] = {
+    "kaplan_meier": lambda k, e: f"Kaplan-Meier by visit {k}",
+    "itt": lambda k, e: "counting dropouts as not improved",
+    "completers": lambda k, e: f"only episodes still attending at visit {k + (e == 'sustained')}",
+    "k_minus_1": lambda k, e: f"by visit {k - 1}",
+    "k_plus_1": lambda k, e: f"by visit {k + 1}",
+    "met_once": lambda k, e: "counting the rule met at one visit, whether or not it held",
+    "sustained": lambda k, e: "counting only improvement still seen at the next visit",
+    "dropout_adjusted": lambda k, e: "with the plan's assumption about the patients who stopped early",
+    "absolute_only": lambda k, e: "absolute threshold alone",
+    "relative_only": lambda k, e: "percentage threshold alone",
 }
+#: The improvement event in words, after "met the improvement rule (...) by visit k".
+_EVENT_TEXT: Mapping[str, str] = {"once": "", "sustained": " and still met it at the next visit"}
 
 Row = Mapping[str, Any]
+
+
+#: Below this a p-value is written as "< 1e-6": its digits say nothing the reader can use.
+P_FLOOR = 1e-6
+
+
+def format_p(p: float) -> str:
+    """A p-value as a table shows it: two significant digits, ``< 1e-6`` below :data:`P_FLOOR`, never ``0.0``.
+
+    Examples
+    --------
+    >>> [format_p(p) for p in (0.0342, 0.000021, 3e-35, 0.0, 1.0, float("nan"))]
+    ['0.034', '2.1e-05', '< 1e-6', '< 1e-6', '1', 'NA']
+    """
+    if p != p:  # NaN
+        return "NA"
+    return "< 1e-6" if p < P_FLOOR else f"{p:.2g}"
+
+
+def with_p_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` for display, its p-value columns (``p_value*``, ``p_adjusted``,
+    ``p_not_adjusted``) written by :func:`format_p` (so a later ``.round()`` cannot make them 0.0).
+
+    Examples
+    --------
+    >>> with_p_text(pd.DataFrame({"estimate": [0.5], "p_value": [3e-35]})).to_dict("records")
+    [{'estimate': 0.5, 'p_value': '< 1e-6'}]
+    """
+    out = frame.copy()
+    for c in out.columns:
+        if str(c).startswith(("p_value", "p_adjusted", "p_not_adjusted")):
+            out[c] = pd.array([format_p(float(v)) for v in out[c]], dtype="str")
+    return out
+
+
+def _p_words(p: float) -> str:
+    """``p = 0.034`` or ``p < 1e-6``, as a sentence writes it."""
+    text = format_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def suppressed_sentence(name: str, min_cell: int = 11) -> str:
@@ -118,10 +166,50 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _analysis_text(analysis: str, k: int) -> str:
+def _analysis_text(analysis: str, k: int, event: str = "once") -> str:
     """A sensitivity analysis named in words."""
     text = _ANALYSIS_TEXT.get(analysis)
-    return text(k) if text else analysis.replace("_", " ")
+    return text(k, event) if text else analysis.replace("_", " ")
+
+
+def _given(value: Any) -> bool:
+    """Whether a field holds a value (not None, NaN or NA)."""
+    return value is not None and bool(pd.notna(value))
+
+
+def _true(row: Row, field: str) -> bool:
+    value = row.get(field)
+    return bool(value) if _given(value) else False
+
+
+def _dropout_words(row: Row, plan: Plan) -> str:
+    """Why a claim above p0 by Kaplan-Meier is not confirmed: what the dropouts would have had to do."""
+    ratio = _pct(plan.dropout_ratio)
+    text = (
+        f"{count_text(row['n_censored_before_k'], plan.min_cell_size)} episodes stopped before their status at "
+        f"visit {row['k']} was known; if "
+        f"they improved at {ratio} of the rate of comparable patients who stayed, the share could be as low as "
+        f"{_pct(row['ci_low_dropout_adjusted'])}"
+    )
+    tip = row.get("tipping_point")
+    if tip is not None and _given(tip):
+        text += f" (the claim holds only if they improved at {_pct(tip)} of that rate or more)"
+    return text
+
+
+def _robust_words(row: Row, plan: Plan) -> str:
+    """How much worse the dropouts could have done without changing a supported verdict (the tipping point)."""
+    tip = row.get("tipping_point")
+    if not row.get("n_censored_before_k"):
+        return "No episode stopped before its status at that visit was known."
+    if tip is None or not _given(tip):
+        return ""
+    if tip == 0:
+        return "It holds even if none of the patients who stopped early would have improved."
+    return (
+        f"It holds as long as the patients who stopped early improved at {_pct(tip)} or more of the rate of "
+        f"comparable patients who stayed (the plan assumes {_pct(plan.dropout_ratio)})."
+    )
 
 
 def _improvement_sentence(row: Row, sens: pd.DataFrame, exclusions: pd.DataFrame, plan: Plan) -> str:
@@ -135,10 +223,18 @@ def _improvement_sentence(row: Row, sens: pd.DataFrame, exclusions: pd.DataFrame
         ),
     }
     adj = ""
-    if row["family"] == "secondary":
+    unadjusted = verdict_from_bounds(row["ci_low"], row["ci_high"], plan.p0)
+    dropout_failed = (
+        unadjusted == "supported" and row["verdict"] == "inconclusive" and not _true(row, "robust_to_dropout")
+    )
+    if dropout_failed:
+        verdict_words["inconclusive"] = (
+            f"The interval lies above {_pct(plan.p0)}, but {_dropout_words(row, plan)}, so these records "
+            "cannot confirm the claim: inconclusive"
+        )
+    elif row["family"] == "secondary":
         if row["verdict"] != "inconclusive":
             adj = " after Holm adjustment across the range-of-motion measures"
-        unadjusted = verdict_from_bounds(row["ci_low"], row["ci_high"], plan.p0)
         if unadjusted != row["verdict"]:
             side = "above" if unadjusted == "supported" else "below"
             verdict_words["inconclusive"] = (
@@ -163,19 +259,23 @@ def _improvement_sentence(row: Row, sens: pd.DataFrame, exclusions: pd.DataFrame
     text = (
         f"{row['label']}: an estimated {_pct(row['estimate'])} of episodes "
         f"({_pct(row['conf_level'])} CI {_pct(row['ci_low'])} to {_pct(row['ci_high'])}) met the improvement "
-        f"rule ({row['rule']}) by visit {row['k']} (Kaplan-Meier, n = {row['n']}{excl_txt}). "
+        f"rule ({row['rule']}) by visit {row['k']}{_EVENT_TEXT[plan.improvement_event]} "
+        f"(Kaplan-Meier, n = {row['n']}{excl_txt}). "
         f"{verdict_words[row['verdict']]}{adj}."
     )
+    if row["verdict"] == "supported":
+        text += " " + _robust_words(row, plan)
     others = sens[sens["analysis"] != "kaplan_meier"]
     disagree = others[others["verdict"] != row["verdict"]]
     if disagree.empty:
         text += f" All {len(others)} sensitivity analyses agree."
     else:
         # an analysis of fewer than min_cell episodes is named, never quoted (small cells)
+        event = plan.improvement_event
         names = "; ".join(
-            f"{_analysis_text(a, row['k'])}: {_pct(e)}, {v.replace('_', ' ')}"
+            f"{_analysis_text(a, row['k'], event)}: {_pct(e)}, {v.replace('_', ' ')}"
             if n >= min_cell
-            else f"{_analysis_text(a, row['k'])}: fewer than {min_cell} episodes"
+            else f"{_analysis_text(a, row['k'], event)}: fewer than {min_cell} episodes"
             for a, e, v, n in zip(disagree["analysis"], disagree["estimate"], disagree["verdict"], disagree["n"])
         )
         text += f" Sensitivity analyses that disagree: {names}."
@@ -270,7 +370,7 @@ def _twitch(row: Row, siblings: pd.DataFrame, result: OtherClaimsResult) -> str:
     if row["analysis"] == "logrank":
         return (
             f"Visits-to-improvement curves, twitch vs no twitch: log-rank chi-square "
-            f"{row['chi_square']:.2f} (1 df), p = {row['p_value']:.3g} (two-sided); events "
+            f"{row['chi_square']:.2f} (1 df), {_p_words(row['p_value'])} (two-sided); events "
             f"{count(row['n_events_with'])}/{count(row['n_with'])} vs "
             f"{count(row['n_events_without'])}/{count(row['n_without'])}."
         )

@@ -29,7 +29,7 @@ import yaml
 from outcomes.errors import OutcomesError, Problem
 from outcomes.safety.safe_yaml import load_yaml_file
 from outcomes.spec.measures import REGISTRY, Measure, build_registry
-from outcomes.spec.plan_schema import describe_value, validate_plan
+from outcomes.spec.plan_schema import ImprovementEvent, KmInterval, describe_value, validate_plan
 
 __all__ = ["DEFAULT_PLAN_PATH", "Plan", "load_plan", "plan_from_mapping"]
 
@@ -60,6 +60,19 @@ class Plan:
         Bootstrap seed and number of resamples.
     trajectory : {"log", "linear"}
         Time scale of the mixed model.
+    improvement_event : {"sustained", "once"}
+        What counts as improved by visit ``k``: the rule met at a visit and still met at the next
+        measurement (``sustained``, the default), or met at one visit (``once``); see
+        :mod:`outcomes.episodes.core`.
+    km_interval : {"likelihood-ratio", "log-log"}
+        Interval of a Kaplan-Meier share at visit ``k`` and the one-sided test that inverts it:
+        the Thomas-Grunkemeier likelihood-ratio interval (the default, which holds the size at
+        the boundary; ``docs/calibration.md``) or the log-log (Greenwood) interval.
+    dropout_ratio : float
+        The verdict's assumption about the patients who stopped before visit ``k``: they improved
+        at no less than this fraction of the rate of comparable patients who stayed (0 = the worst
+        case, 1 = non-informative censoring).  "Supported" needs the share to exceed ``p0`` both by
+        Kaplan-Meier and under this assumption (:mod:`outcomes.stats.dropout`).
     registry : dict of str -> Measure
         Measure registry with the plan's overrides applied.
     measures : dict
@@ -81,6 +94,9 @@ class Plan:
     seed: int = 20261201
     n_boot: int = 2000
     trajectory: Literal["log", "linear"] = "log"
+    improvement_event: ImprovementEvent = "sustained"
+    km_interval: KmInterval = "likelihood-ratio"
+    dropout_ratio: float = 0.5
     registry: Mapping[str, Measure] = field(default_factory=lambda: dict(REGISTRY), compare=False)
     measures: Mapping[str, Any] = field(default_factory=dict)
     other_claims: Mapping[str, Any] = field(default_factory=dict)

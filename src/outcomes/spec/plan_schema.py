@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Mapping
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -54,11 +54,15 @@ from outcomes.safety.safe_yaml import key_path
 from outcomes.spec.contract import SORENESS_MAX_HOURS, SORENESS_RESOLVED_HOURS
 
 __all__ = [
+    "IMPROVEMENT_EVENTS",
+    "KM_INTERVALS",
     "MEASURE_CODE_PATTERN",
     "MEASURE_REQUIRED",
     "ClaimSettings",
     "ConditionsSettings",
     "EarlySettings",
+    "ImprovementEvent",
+    "KmInterval",
     "MeasureFields",
     "OtherClaimsModel",
     "PlanModel",
@@ -72,6 +76,15 @@ __all__ = [
     "plan_problems",
     "validate_plan",
 ]
+
+#: What counts as improvement (docs/plan.md): the rule met at one visit, or met and still met at the
+#: next measurement ("sustained", the default).
+ImprovementEvent = Literal["once", "sustained"]
+IMPROVEMENT_EVENTS: tuple[ImprovementEvent, ...] = ("once", "sustained")
+#: The interval (and the one-sided test inverting it) of a Kaplan-Meier share at visit k
+#: (docs/calibration.md: the likelihood-ratio interval holds the size at the boundary).
+KmInterval = Literal["likelihood-ratio", "log-log"]
+KM_INTERVALS: tuple[KmInterval, ...] = ("likelihood-ratio", "log-log")
 
 #: A measure code: snake_case, starting with a letter, at most 64 characters.
 MEASURE_CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -245,6 +258,21 @@ class PlanModel(BaseModel):
         int, Field(ge=100, json_schema_extra={"maximum": Limits().max_n_boot}), _at_most("max_n_boot")
     ] = Field(2000, description="an integer >= 100 (at most max_n_boot, 100,000 unless raised)")
     trajectory: Annotated[Any, *_one_of("log", "linear")] = Field("log", description="log or linear")
+    improvement_event: Annotated[Any, *_one_of(*IMPROVEMENT_EVENTS)] = Field(
+        "sustained",
+        description="sustained (the rule met and still met at the next measurement) or once (met at one visit)",
+    )
+    dropout_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="a number from 0 to 1: the rate at which patients who stopped early are assumed to improve, "
+        "relative to comparable patients who stayed (0: not at all; 1: alike)",
+    )
+    km_interval: Annotated[Any, *_one_of(*KM_INTERVALS)] = Field(
+        "likelihood-ratio",
+        description="likelihood-ratio (Thomas-Grunkemeier) or log-log (Greenwood): the Kaplan-Meier interval and test",
+    )
     measures: dict[_Code, MeasureFields] | None = Field(
         None,
         description="a mapping of measure code -> fields (override or add measures; docs/measures.md)",

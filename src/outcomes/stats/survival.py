@@ -65,6 +65,7 @@ from scipy import optimize, stats
 from outcomes.stats._validate import as_finite_1d, check_conf_level, check_probability, invalid, same_length
 
 __all__ = [
+    "KM_METHOD",
     "ConfType",
     "km_at",
     "km_at_from_counts",
@@ -328,12 +329,13 @@ def _at(curve: _Curve, k: float, conf_level: float, p0: float | None, conf_type:
             "conf_level": [float(conf_level)],
             "p0": [np.nan if benchmark is None else benchmark],
             "p_value": [p_value],
-            "method": [_METHOD[conf_type]],
+            "method": [KM_METHOD[conf_type]],
         }
     )
 
 
-_METHOD: dict[str, str] = {
+#: The ``method`` of a Kaplan-Meier share at ``k`` with each interval.
+KM_METHOD: dict[str, str] = {
     "log-log": "kaplan_meier_loglog",
     "log": "kaplan_meier_log",
     "likelihood-ratio": "kaplan_meier_likelihood_ratio",
