@@ -280,3 +280,26 @@ def test_a_small_sensitivity_analysis_is_named_not_quoted():
     sentence = claim_sentences(res).iloc[0]
     assert "only episodes still attending at visit 3: fewer than 11 episodes" in sentence
     assert "attending at visit 3: 0%" not in sentence
+
+
+def test_dropouts_are_counted_by_discharge_reason(tmp_path, capsys):
+    # 12 attend to visit 5 improving; 14 stop after visit 2 (status at visit 3 unknown): 11 with
+    # "no_improvement", 3 with nothing recorded
+    trajs = [[6, 3, 3, 3, 3]] * 12 + [[6, 6]] * 14
+    v = pain_visits(trajs)
+    reasons = ["goals_met"] * 12 + ["no_improvement"] * 11 + [None] * 3
+    v["discharge_reason"] = pd.array([reasons[int(e[1:])] for e in v["episode_id"]], dtype="str")
+    claim = evaluate_claims(v, Plan()).claims.iloc[0]
+    assert claim["n_censored_before_k"] == 14
+    assert (claim["n_stopped_no_improvement"], claim["n_stopped_not_recorded"], claim["n_stopped_goals_met"]) == (
+        11,
+        3,
+        0,
+    )
+    shown = evaluate_claims(v, Plan()).disclosed().claims.iloc[0]
+    # 3 is a small cell, and the total 14 is published: 11 is hidden too
+    assert pd.isna(shown["n_stopped_not_recorded"]) and pd.isna(shown["n_stopped_no_improvement"])
+    assert shown["n_censored_before_k"] == 14 and shown["n_stopped_goals_met"] == 0
+    path = tmp_path / "v.csv"
+    v.drop(columns=["visit_number"]).assign(visit_day=v["visit_number"] * 3 - 3).to_csv(path, index=False)
+    assert main(["validate", str(path)]) == 0  # the column passes the identifier check and the contract

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.claims.improvement import _variants, claim_counts, claim_measures
+from outcomes.claims.improvement import STOPPED_COLUMNS, _variants, claim_counts, claim_measures
 from outcomes.episodes.core import change_at_visit, measure_changes, summarize_episodes
 from outcomes.ingest.synth import SynthParams, simulate_visits
+from outcomes.spec.contract import DISCHARGE_REASONS
 from outcomes.spec.plan import Plan
 from outcomes.stats import km_counts
 
@@ -33,6 +34,18 @@ def _km(summary, code, analysis):
             "n_censor": n_censor.astype(np.int64),
         }
     )
+
+
+_SHARES = ("measure", "n_included", "n_improved_by_k", "n_completers", "n_completers_improved", *STOPPED_COLUMNS)
+
+
+def _stopped(inc, k):
+    """Episodes censored before k (status at k unknown) by discharge_reason, from the summary frame."""
+    stopped = inc[~inc["event"] & (inc["time"] < k)]
+    reason = stopped["discharge_reason"] if "discharge_reason" in stopped else pd.Series(pd.NA, index=stopped.index)
+    out = {f"n_stopped_{r}": [int((reason == r).sum())] for r in DISCHARGE_REASONS}
+    out["n_stopped_not_recorded"] = [int(reason.isna().sum())]
+    return out
 
 
 def reference_counts(visits, plan, codes):
@@ -63,10 +76,9 @@ def reference_counts(visits, plan, codes):
                     "n_improved_by_k": [(first <= k).sum()],
                     "n_completers": [completers.sum()],
                     "n_completers_improved": [(first[completers] <= k).sum()],
+                    **_stopped(inc, k),
                 }
-            ).astype(
-                dict.fromkeys(("n_included", "n_improved_by_k", "n_completers", "n_completers_improved"), np.int64)
-            )
+            ).astype(dict.fromkeys(_SHARES[1:], np.int64))
         )
         at_k = change_at_visit(changes[changes["measure"] == code], k, summary)
         change.append(

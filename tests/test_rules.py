@@ -103,6 +103,7 @@ CASES: list[tuple[str, str, pd.DataFrame]] = [
     ("episode_codes", "condition_code", _frame(condition=["neck_pain", "neck_pian", "tmd"])),
     ("episode_codes", "age_band_code", _frame(age_band=["30-39", "30-39", "17"])),
     ("episode_codes", "sex_code", _frame(sex=["female", "female", "F"])),
+    ("episode_codes", "discharge_reason_code", _frame(discharge_reason=["goals_met", "goals_met", "better"])),
     ("treatments", "treatment_code", _frame(treatment=["exercise", "needles", ""])),
     ("twitch", "twitch_response_boolean", _frame(twitch_response=["yes", "maybe", ""])),
     ("soreness", "soreness_numeric", _frame(soreness_hours=["12", "a day", ""])),
@@ -120,7 +121,7 @@ def test_the_registry_declares_exactly_the_fatal_rules_in_order() -> None:
     assert len({rule.name for rule in CONTRACT_RULES}) == len(CONTRACT_RULES)
     first_seen = list(dict.fromkeys(r for rule in CONTRACT_RULES for r in rule.raises))
     assert first_seen == list(FATAL_RULES)
-    assert len(FATAL_RULES) == 26 and FATAL_RULES[0] == "required_columns" and FATAL_RULES[-1] == "duplicate_conflict"
+    assert len(FATAL_RULES) == 27 and FATAL_RULES[0] == "required_columns" and FATAL_RULES[-1] == "duplicate_conflict"
     excludes = {r for rule in CONTRACT_RULES for r in rule.excludes}
     assert excludes == set(EXCLUSION_RULES) - {"blank_row", "blank_column"}  # those two are the reader's
 

@@ -60,6 +60,7 @@ from outcomes.claims.result import PRIMARY_EXTRA_COLUMNS, RESULT_COLUMNS
 from outcomes.disclosure import count_marks, disclose_claims, hide_counts
 from outcomes.episodes.core import EpisodeCore
 from outcomes.errors import OutcomesError, Problem
+from outcomes.spec.contract import DISCHARGE_REASONS
 from outcomes.spec.measures import Measure
 from outcomes.spec.plan import Plan
 from outcomes.spec.plan_schema import ImprovementEvent
@@ -78,6 +79,7 @@ from outcomes.stats import (
 from outcomes.stats.decision import Verdict, verdict_from_bounds
 
 __all__ = [
+    "STOPPED_COLUMNS",
     "ClaimCounts",
     "ClaimsResult",
     "claim_counts",
@@ -172,6 +174,17 @@ class ClaimsResult:
             claims["n_excluded"] = pd.array(
                 np.where(claims["id"].isin(hidden.index), total, claims["n_excluded"]), dtype="Int64"
             )
+        if len(claims):
+            # the reasons of the episodes that stopped early sum to the published n_censored_before_k
+            stopped = hide_counts(
+                self.claims.set_index("id")[[*STOPPED_COLUMNS, "n_censored_before_k"]].fillna(0).astype("int64"),
+                count_cols=list(STOPPED_COLUMNS),
+                total_col="n_censored_before_k",
+                min_cell=mc,
+            )
+            for col in (*STOPPED_COLUMNS, "n_censored_before_k"):
+                kept = claims[col].mask(claims["id"].map(stopped[col]).isna().to_numpy())
+                claims[col] = kept.astype("Int64")
         change = disclose_claims(self.change, mc, suppressed_ids=gone)
         if len(change):
             first = self.change.drop_duplicates("id").set_index("id")  # n is the same for every statistic
@@ -346,8 +359,9 @@ def _measure_counts(core: EpisodeCore, code: str, plan: Plan) -> dict[str, pd.Da
             "n_improved_by_k": [(first <= k).sum()],
             "n_completers": [completers.sum()],
             "n_completers_improved": [(first[completers] <= k).sum()],
+            **_stopped_by_reason(core, inc, k),
         }
-    ).astype(dict.fromkeys(("n_included", "n_improved_by_k", "n_completers", "n_completers_improved"), np.int64))
+    ).astype(dict.fromkeys(_COUNT_COLUMNS["shares"][1:], np.int64))
     excluded = keys[~included]
     status = pd.Series(pd.array(np.where(core.has_base[excluded], "threshold_unreachable", "no_baseline"), dtype="str"))
     excl = (
@@ -359,6 +373,23 @@ def _measure_counts(core: EpisodeCore, code: str, plan: Plan) -> dict[str, pd.Da
     return dict(
         km=pd.concat(km, ignore_index=True), shares=shares, change=_change_counts(core, i, inc, plan), exclusions=excl
     )
+
+
+#: Counts of the episodes whose status at visit k is unknown, by their ``discharge_reason``.
+STOPPED_COLUMNS: tuple[str, ...] = (*(f"n_stopped_{r}" for r in DISCHARGE_REASONS), "n_stopped_not_recorded")
+
+
+def _stopped_by_reason(core: EpisodeCore, inc: np.ndarray, k: int) -> dict[str, list[int]]:
+    """Episodes of keys ``inc`` censored before ``k`` (status at ``k`` unknown), by discharge reason."""
+    stopped = inc[~core.event[inc] & (core.time[inc] < k)]
+    if "discharge_reason" in core.visits.columns:
+        reason = core.visits["discharge_reason"].array.take(core.codes.first_row()).take(core.key_ep[stopped])
+        counts = pd.Series(reason, dtype="str").value_counts(dropna=False)
+    else:
+        counts = pd.Series(dtype="int64")
+    out = {f"n_stopped_{r}": [int(counts.get(r, 0))] for r in DISCHARGE_REASONS}
+    out["n_stopped_not_recorded"] = [len(stopped) - sum(v[0] for v in out.values())]
+    return out
 
 
 def _change_counts(core: EpisodeCore, i: int, inc: np.ndarray, plan: Plan) -> pd.DataFrame:
@@ -428,7 +459,7 @@ def claim_counts(visits: Any, plan: Plan, codes: list[str] | None = None) -> Cla
 
 _COUNT_COLUMNS = {
     "km": ["measure", "analysis", "time", "n_event", "n_censor"],
-    "shares": ["measure", "n_included", "n_improved_by_k", "n_completers", "n_completers_improved"],
+    "shares": ["measure", "n_included", "n_improved_by_k", "n_completers", "n_completers_improved", *STOPPED_COLUMNS],
     "change": ["measure", "gain", "baseline", "n"],
     "exclusions": ["measure", "reason", "n"],
 }
@@ -601,6 +632,7 @@ def _analyse_measure(counts: ClaimCounts, code: str, plan: Plan) -> dict[str, An
         change=change,
         exclusions=excl.reset_index(drop=True),
         dropout=dropout,
+        shares=sh,
     )
 
 
@@ -705,6 +737,7 @@ def claims_from_counts(
                 ci_low_dropout_adjusted=float(dropout["ci_low"]),
                 tipping_point=float(dropout["tipping_point"]),
                 robust_to_dropout=bool(dropout["p_value"] < plan.alpha),
+                **{c: int(part["shares"][c]) for c in STOPPED_COLUMNS},
             )
         )
     claims = pd.DataFrame(rows)

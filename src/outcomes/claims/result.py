@@ -165,7 +165,8 @@ MIN_GROUP_SIZE = 2
 #: ``rule`` (the improvement rule in words), and the check against dropout
 #: (:mod:`outcomes.stats.dropout`): ``dropout_ratio`` (the plan's assumption), ``n_censored_before_k``,
 #: ``estimate_dropout_adjusted``, ``ci_low_dropout_adjusted`` (its one-sided lower bound),
-#: ``tipping_point`` and ``robust_to_dropout`` (the share exceeds ``p0`` under the assumption).
+#: ``tipping_point`` and ``robust_to_dropout`` (the share exceeds ``p0`` under the assumption), and
+#: ``n_stopped_<reason>``: those episodes by their ``discharge_reason`` (``not_recorded``: none given).
 PRIMARY_EXTRA_COLUMNS: tuple[str, ...] = (
     "label",
     "family",
@@ -178,6 +179,7 @@ PRIMARY_EXTRA_COLUMNS: tuple[str, ...] = (
     "ci_low_dropout_adjusted",
     "tipping_point",
     "robust_to_dropout",
+    *(f"n_stopped_{r}" for r in ("goals_met", "no_improvement", "moved_or_cost", "unknown", "not_recorded")),
 )
 
 

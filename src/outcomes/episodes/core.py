@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 #: Episode-level columns carried into the summaries when the data has them.
-EPISODE_ATTRIBUTES: tuple[str, ...] = ("patient_id", "condition", "age_band", "sex")
+EPISODE_ATTRIBUTES: tuple[str, ...] = ("patient_id", "condition", "age_band", "sex", "discharge_reason")
 _KEY = ["episode_id", "measure", "side"]
 #: Frames with at least this many rows have their key columns coded in parallel threads.
 _PARALLEL_ROWS = 200_000

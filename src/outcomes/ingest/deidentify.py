@@ -87,6 +87,7 @@ from outcomes.spec.contract import (
     AGE_BANDS,
     ALL_COLUMNS,
     CONDITIONS,
+    DISCHARGE_REASONS,
     FALSE_SPELLINGS,
     SEXES,
     SIDES,
@@ -133,6 +134,7 @@ CODED_COLUMNS: Mapping[str, tuple[tuple[str, ...], str]] = {
     "side": (SIDES, "side_valid"),
     "sex": (SEXES, "sex_code"),
     "age_band": (AGE_BANDS, "age_band_code"),
+    "discharge_reason": (tuple(DISCHARGE_REASONS), "discharge_reason_code"),
     "measure": (tuple(REGISTRY), "measure_registered"),
     "twitch_response": (("true", "false"), "twitch_response_boolean"),
 }
@@ -412,7 +414,8 @@ def read_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | None) -> 
           birth_date, episode_key, episode_gap_days, date_format, rename, recode
       - mapping, column date_format: [mapping_type] must be a strptime format string in quotes, e.g. "%d/%m/%Y"
       - mapping, column rename.a: [mapping_value] must be a column of the data contract taken from the export
-          (condition, treatment, side, sex, age_band, measure, twitch_response, value, soreness_hours) or a measure code
+          (condition, treatment, side, sex, age_band, discharge_reason, measure, twitch_response, value,
+      soreness_hours) or a measure code
           (docs/measures.md)
     """
     source = "mapping"

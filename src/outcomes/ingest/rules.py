@@ -45,10 +45,10 @@ FATAL (the file must be fixed; nothing is guessed):
 - ``duplicate_conflict``: one (episode, visit, measure, side) recorded twice with different values.
 - ``side_valid``: ``left`` / ``right`` / ``none``; sided measures need ``left``/``right``,
   unsided ones ``none`` (or empty).
-- ``condition_code``, ``age_band_code``, ``sex_code``, ``treatment_code``: vocabularies of
-  :mod:`outcomes.spec.contract`; ``episode_constant``: condition/age_band/sex do not vary
-  within an episode; ``visit_constant``: treatment/twitch_response/soreness_hours do not
-  vary within a visit.
+- ``condition_code``, ``age_band_code``, ``sex_code``, ``discharge_reason_code``,
+  ``treatment_code``: vocabularies of :mod:`outcomes.spec.contract`; ``episode_constant``:
+  condition/age_band/sex/discharge_reason do not vary within an episode; ``visit_constant``:
+  treatment/twitch_response/soreness_hours do not vary within a visit.
 - ``twitch_response_boolean``: true/false/yes/no/1/0 (any case);
   ``soreness_numeric``, ``soreness_in_bounds``: hours in 0-``SORENESS_MAX_HOURS``.
 
@@ -111,6 +111,7 @@ from outcomes.spec.contract import (
     ALL_COLUMNS,
     ATTRIBUTE_COLUMNS,
     CONDITIONS,
+    DISCHARGE_REASONS,
     EPISODE_CONSTANT_COLUMNS,
     FALSE_SPELLINGS,
     REQUIRED_COLUMNS,
@@ -178,6 +179,7 @@ _EPISODE_VOCABULARIES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("condition", tuple(CONDITIONS), True),
     ("age_band", AGE_BANDS, False),
     ("sex", SEXES, True),
+    ("discharge_reason", tuple(DISCHARGE_REASONS), True),
 )
 
 _Mask: TypeAlias = "npt.NDArray[np.bool_]"
@@ -681,7 +683,7 @@ def _sides(t: RuleState) -> None:
 
 
 def _episode_codes(t: RuleState) -> None:
-    """``condition_code``, ``age_band_code``, ``sex_code``: codes of the vocabularies of
+    """``condition_code``, ``age_band_code``, ``sex_code``, ``discharge_reason_code``: codes of the vocabularies of
     :mod:`outcomes.spec.contract` (a close allowed code is hinted, except for an age band)."""
     for name, allowed, hint in _EPISODE_VOCABULARIES:
         text = t.text(name)
@@ -768,8 +770,8 @@ def _soreness(t: RuleState) -> None:
 
 
 def _episode_constant(t: RuleState) -> None:
-    """``episode_constant``: ``condition``, ``age_band``, ``sex`` do not vary within an episode (an
-    empty cell takes the value of the episode's other rows)."""
+    """``episode_constant``: ``condition``, ``age_band``, ``sex``, ``discharge_reason`` do not vary within
+    an episode (an empty cell takes the value of the episode's other rows)."""
     _constant(
         t.found,
         t.attrs,
@@ -876,7 +878,9 @@ CELL_RULES: tuple[ContractRule, ...] = (
         "visit_numbers", ("visit_number_integer", "visit_number_range", "visit_number_consistent"), _visit_numbers
     ),
     ContractRule("sides", ("side_valid",), _sides),
-    ContractRule("episode_codes", ("condition_code", "age_band_code", "sex_code"), _episode_codes),
+    ContractRule(
+        "episode_codes", ("condition_code", "age_band_code", "sex_code", "discharge_reason_code"), _episode_codes
+    ),
     ContractRule("treatments", ("treatment_code",), _treatments),
     ContractRule("twitch", ("twitch_response_boolean",), _twitch),
     ContractRule("soreness", ("soreness_numeric", "soreness_in_bounds"), _soreness),

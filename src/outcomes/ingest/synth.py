@@ -54,7 +54,14 @@ from scipy.stats import norm
 from outcomes.errors import OutcomesError, Problem
 from outcomes.safety.limits import current_limits, limit_problem
 from outcomes.safety.outputs import atomic_path, atomic_write_text
-from outcomes.spec.contract import AGE_BANDS, CONDITIONS, SEXES, SORENESS_MAX_HOURS, SORENESS_RESOLVED_HOURS
+from outcomes.spec.contract import (
+    AGE_BANDS,
+    CONDITIONS,
+    DISCHARGE_REASONS,
+    SEXES,
+    SORENESS_MAX_HOURS,
+    SORENESS_RESOLVED_HOURS,
+)
 from outcomes.spec.measures import Measure, get_measure
 from outcomes.spec.plan_schema import ImprovementEvent
 
@@ -354,6 +361,7 @@ class _Latent:
     twitch: np.ndarray  # (E, V) bool
     soreness: np.ndarray  # (E, V) hours (NaN when not needled or not reported)
     day: np.ndarray  # (E, V) visit_day
+    discharge: np.ndarray  # (E,) index into DISCHARGE_REASONS, -1 = none recorded
 
 
 _COND_CODES = tuple(CONDITIONS)
@@ -477,6 +485,7 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
     leave = rng.random((n, V - 1)) < hazard
     first_leave = np.where(leave.any(axis=1), leave.argmax(axis=1) + 1, V)
     n_visits = np.minimum(n_planned, first_leave)
+    discharge = _discharge_reasons(rng, n_visits < n_planned, seen[np.arange(n), n_visits - 1], responder)
     return _Latent(
         cond,
         sex,
@@ -501,7 +510,34 @@ def _draw(p: SynthParams, rng: np.random.Generator) -> _Latent:
         twitch,
         soreness,
         day,
+        discharge,
     )
+
+
+#: ``discharge_reason`` of an episode, by how it ended (rows: completed the planned visits and
+#: improved, completed and not improved, left early improved, left early not improved, a latent
+#: non-responder who left early), as probabilities of the codes of ``DISCHARGE_REASONS`` in order
+#: (goals_met, no_improvement, moved_or_cost, unknown) and of no reason recorded (last column).
+_DISCHARGE_MIX = np.array(
+    [
+        [0.85, 0.00, 0.00, 0.05, 0.10],
+        [0.10, 0.70, 0.05, 0.05, 0.10],
+        [0.60, 0.00, 0.20, 0.10, 0.10],
+        [0.05, 0.35, 0.35, 0.15, 0.10],
+        [0.00, 0.60, 0.20, 0.10, 0.10],
+    ]
+)
+
+
+def _discharge_reasons(
+    rng: np.random.Generator, early: np.ndarray, improved: np.ndarray, responder: np.ndarray
+) -> np.ndarray:
+    """Index into ``DISCHARGE_REASONS`` per episode (-1: none recorded).  Drawn last: the earlier draws,
+    and so every other column of a seeded dataset, are those of a generator without this column."""
+    row = np.where(early, np.where(improved, 2, np.where(responder, 3, 4)), np.where(improved, 0, 1))
+    cum = np.cumsum(_DISCHARGE_MIX[row], axis=1)
+    pick = (rng.random(row.size)[:, None] < cum).argmax(axis=1)
+    return np.where(pick == len(DISCHARGE_REASONS), -1, pick)
 
 
 # ----------------------------------------------------------------------------- frames
@@ -554,8 +590,18 @@ def _visits_frame(lat: _Latent) -> pd.DataFrame:
             "sex": _strings(SEXES, lat.sex[ep]),
             "twitch_response": twitch,
             "soreness_hours": lat.soreness[ep, vis],
+            "discharge_reason": _reasons(lat.discharge)[ep],
         }
     )
+
+
+def _reasons(codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``discharge_reason`` strings (missing where none was recorded)."""
+    text: pd.api.extensions.ExtensionArray = pd.array(
+        np.array(list(DISCHARGE_REASONS), dtype=object)[np.maximum(codes, 0)], dtype="str"
+    )
+    text[codes < 0] = pd.NA
+    return text
 
 
 def _episodes_frame(lat: _Latent) -> pd.DataFrame:
@@ -581,6 +627,7 @@ def _episodes_frame(lat: _Latent) -> pd.DataFrame:
             "n_planned": lat.n_planned,
             "n_visits": lat.n_visits,
             "dropped_out": lat.n_visits < lat.n_planned,
+            "discharge_reason": _reasons(lat.discharge),
         }
     )
 

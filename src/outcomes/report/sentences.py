@@ -35,6 +35,7 @@ import pandas as pd
 from outcomes.claims.improvement import ClaimsResult
 from outcomes.claims.other_claims import OtherClaimsResult
 from outcomes.disclosure import count_text, exclusion_text
+from outcomes.spec.contract import DISCHARGE_REASONS
 from outcomes.spec.plan import Plan
 from outcomes.stats.decision import verdict_from_bounds
 
@@ -193,8 +194,20 @@ def _dropout_words(row: Row, plan: Plan) -> str:
     )
     tip = row.get("tipping_point")
     if tip is not None and _given(tip):
-        text += f" (the claim holds only if they improved at {_pct(tip)} of that rate or more)"
-    return text
+        text += f", and the claim holds only if they improved at {_pct(tip)} of that rate or more"
+    return text + _reasons_words(row, plan.min_cell_size)
+
+
+def _reasons_words(row: Row, min_cell: int) -> str:
+    """The discharge reasons of the episodes that stopped early, when the data record any (counts shown
+    only when none is small: :func:`outcomes.disclosure.exclusion_text`)."""
+    counts = {text.lower(): row.get(f"n_stopped_{r}") for r, text in DISCHARGE_REASONS.items()}
+    given = {r: int(n) for r, n in counts.items() if n is not None and _given(n)}
+    if not any(given.values()):
+        return ""  # no reason recorded (or no discharge_reason column)
+    missing = row.get("n_stopped_not_recorded")
+    given["not recorded"] = int(missing) if missing is not None and _given(missing) else 0
+    return " (their discharge notes: " + exclusion_text(given, min_cell, sep="; ") + ")"
 
 
 def _robust_words(row: Row, plan: Plan) -> str:
@@ -208,7 +221,8 @@ def _robust_words(row: Row, plan: Plan) -> str:
         return "It holds even if none of the patients who stopped early would have improved."
     return (
         f"It holds as long as the patients who stopped early improved at {_pct(tip)} or more of the rate of "
-        f"comparable patients who stayed (the plan assumes {_pct(plan.dropout_ratio)})."
+        f"comparable patients who stayed; the plan assumes {_pct(plan.dropout_ratio)}"
+        f"{_reasons_words(row, plan.min_cell_size)}."
     )
 
 

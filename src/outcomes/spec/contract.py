@@ -20,6 +20,7 @@ age_band           no        one of :data:`AGE_BANDS`; constant within an episod
 sex                no        one of :data:`SEXES`; constant within an episode
 twitch_response    no        bool, visit level (local twitch response elicited)
 soreness_hours     no        post-needling soreness duration reported, hours
+discharge_reason   no        one of :data:`DISCHARGE_REASONS`; constant within an episode
 =================  ========  =====================================================
 
 Examples
@@ -37,6 +38,7 @@ __all__ = [
     "ALL_COLUMNS",
     "ATTRIBUTE_COLUMNS",
     "CONDITIONS",
+    "DISCHARGE_REASONS",
     "EPISODE_CONSTANT_COLUMNS",
     "FALSE_SPELLINGS",
     "KEY_COLUMNS",
@@ -63,6 +65,7 @@ ATTRIBUTE_COLUMNS: tuple[str, ...] = (
     "sex",
     "twitch_response",
     "soreness_hours",
+    "discharge_reason",
 )
 #: Columns a file may have; each has a default or is only needed by some claims.
 OPTIONAL_COLUMNS: tuple[str, ...] = ("episode_id", "visit_number", "side", *ATTRIBUTE_COLUMNS)
@@ -70,7 +73,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("episode_id", "visit_number", "side", *ATTR
 ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 #: Attributes of the episode: must not vary between its rows.
-EPISODE_CONSTANT_COLUMNS: tuple[str, ...] = ("condition", "age_band", "sex")
+EPISODE_CONSTANT_COLUMNS: tuple[str, ...] = ("condition", "age_band", "sex", "discharge_reason")
 #: Attributes of the visit: must not vary between the rows of one visit.
 VISIT_LEVEL_COLUMNS: tuple[str, ...] = ("treatment", "twitch_response", "soreness_hours")
 #: One measurement is identified by these (after defaults are filled in).
@@ -90,6 +93,16 @@ CONDITIONS: dict[str, str] = {
     "sciatica": "Sciatica",
     "muscle_strain": "Muscle strain",
     "muscle_spasm": "Muscle tightness and spasm",
+}
+
+#: Why an episode of care ended (``discharge_reason``), as a clinic's discharge note records it: the
+#: patients who stop before visit k are the ones whose outcome the verdict must assume
+#: (:mod:`outcomes.stats.dropout`); the reasons say which assumption their records support.
+DISCHARGE_REASONS: dict[str, str] = {
+    "goals_met": "Goals met",
+    "no_improvement": "No improvement",
+    "moved_or_cost": "Moved, cost or other life reasons",
+    "unknown": "Unknown",
 }
 
 #: Intervention codes that may be ``+``-joined in ``treatment``.
