@@ -216,7 +216,13 @@ def twitch_claim(visits: Any, plan: Plan) -> pd.DataFrame:
         )
     )
     for name, part in (("km_twitch", tw), ("km_no_twitch", no)):
-        km = km_at(part["time"].to_numpy(), part["event"].to_numpy(), k, conf_level=plan.conf_level).iloc[0]
+        km = km_at(
+            part["time"].to_numpy(),
+            part["event"].to_numpy(),
+            k,
+            conf_level=plan.conf_level,
+            conf_type=plan.km_interval,
+        ).iloc[0]
         rows.append(
             dict(
                 claim="twitch",
