@@ -50,6 +50,8 @@ def test_condition_estimate_equals_claim_on_that_condition(sim, table):
     ref = evaluate_claims(neck, Plan().with_(n_boot=200)).claims.set_index("id")
     row = table[(table["condition"] == "neck_pain") & (table["id"] == "improved_by_visit_3:pain_nprs")].iloc[0]
     assert row["estimate"] == ref.loc["improved_by_visit_3:pain_nprs", "estimate"]
+    # the same verdict p-value as the claim on that condition: Kaplan-Meier and the dropout check
+    assert row["p_value"] == pytest.approx(ref.loc["improved_by_visit_3:pain_nprs", "p_value"], abs=1e-12)
     assert {"twitch", "soreness", "combined", "early"} <= set(table.loc[table["condition"] == "neck_pain", "id"])
 
 

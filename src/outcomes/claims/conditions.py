@@ -32,7 +32,7 @@ from outcomes.errors import OutcomesError
 from outcomes.spec.claim_settings import settings
 from outcomes.spec.contract import CONDITIONS
 from outcomes.spec.plan import Plan
-from outcomes.stats import benjamini_hochberg, holm, km_at
+from outcomes.stats import benjamini_hochberg, delta_adjusted_share, holm, km_at, km_counts
 
 __all__ = ["BY_CONDITION_COLUMNS", "claim_groups", "claims_by_condition"]
 #: Columns of :func:`claims_by_condition`.
@@ -68,7 +68,8 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """Kaplan-Meier P(improved by k) of every claim measure and strength measure of one condition.
 
     The primary analysis of :func:`outcomes.claims.improvement.evaluate_claims` (same episodes, same
-    estimator, raw one-sided p-value), without its sensitivity analyses.
+    estimator, and the same dropout check: the raw one-sided p-value is the larger of the Kaplan-Meier
+    and the delta-adjusted one, :mod:`outcomes.stats.dropout`), without its sensitivity analyses.
     """
     codes = claim_measures(visits, plan)
     strength = strength_measures(visits, plan) if settings("strength", plan.other_claims)["enabled"] else []
@@ -87,6 +88,15 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
             p0=plan.p0,
             conf_type=plan.km_interval,
         ).iloc[0]
+        dropout = delta_adjusted_share(
+            *km_counts(inc["time"].to_numpy(), inc["event"].to_numpy()),
+            plan.k,
+            delta=plan.dropout_ratio,
+            p0=plan.p0,
+            conf_level=plan.conf_level,
+            n_boot=plan.n_boot,
+            seed=plan.seed,
+        ).iloc[0]
         claim = "strength" if code in strength else "improved_by_visit"
         cid = f"{'strength_' if code in strength else ''}improved_by_visit_{plan.k}:{code}"
         rows.append(
@@ -102,7 +112,7 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
                 conf_level=km["conf_level"],
                 k=plan.k,
                 p0=plan.p0,
-                p_value=km["p_value"],
+                p_value=np.fmax(km["p_value"], dropout["p_value"]),  # intersection-union, as the claim
                 p_value_not=1.0 - km["p_value"],
                 n=int(km["n"]),
                 n_excluded=len(part) - len(inc),
