@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes.claims.combined import combined_groups
-from outcomes.claims.improvement import claim_measures
+from outcomes.claims.improvement import claim_measures, dropout_check
 from outcomes.claims.result import not_testable, result_frame
 from outcomes.claims.runner import evaluate_other_claims
 from outcomes.claims.soreness import soreness_groups
@@ -32,7 +32,8 @@ from outcomes.errors import OutcomesError
 from outcomes.spec.claim_settings import settings
 from outcomes.spec.contract import CONDITIONS
 from outcomes.spec.plan import Plan
-from outcomes.stats import benjamini_hochberg, delta_adjusted_share, holm, km_at, km_counts
+from outcomes.stats import benjamini_hochberg, holm, km_at, km_counts
+from outcomes.stats.decision import intersection_union_p
 
 __all__ = ["BY_CONDITION_COLUMNS", "claim_groups", "claims_by_condition"]
 #: Columns of :func:`claims_by_condition`.
@@ -88,15 +89,7 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
             p0=plan.p0,
             conf_type=plan.km_interval,
         ).iloc[0]
-        dropout = delta_adjusted_share(
-            *km_counts(inc["time"].to_numpy(), inc["event"].to_numpy()),
-            plan.k,
-            delta=plan.dropout_ratio,
-            p0=plan.p0,
-            conf_level=plan.conf_level,
-            n_boot=plan.n_boot,
-            seed=plan.seed,
-        ).iloc[0]
+        dropout = dropout_check(*km_counts(inc["time"].to_numpy(), inc["event"].to_numpy()), plan.k, plan)
         claim = "strength" if code in strength else "improved_by_visit"
         cid = f"{'strength_' if code in strength else ''}improved_by_visit_{plan.k}:{code}"
         rows.append(
@@ -112,7 +105,7 @@ def _km_rows(visits: pd.DataFrame, plan: Plan) -> pd.DataFrame:
                 conf_level=km["conf_level"],
                 k=plan.k,
                 p0=plan.p0,
-                p_value=np.fmax(km["p_value"], dropout["p_value"]),  # intersection-union, as the claim
+                p_value=float(intersection_union_p(km["p_value"], dropout["p_value"])),  # as the claim
                 p_value_not=1.0 - km["p_value"],
                 n=int(km["n"]),
                 n_excluded=len(part) - len(inc),

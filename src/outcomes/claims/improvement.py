@@ -74,9 +74,8 @@ from outcomes.stats import (
     km_median,
     paired_change,
     proportion_summary,
-    tipping_point,
 )
-from outcomes.stats.decision import Verdict, verdict_from_bounds
+from outcomes.stats.decision import Verdict, intersection_union_p, verdict_from_bounds
 
 __all__ = [
     "STOPPED_COLUMNS",
@@ -85,6 +84,7 @@ __all__ = [
     "claim_counts",
     "claim_measures",
     "claims_from_counts",
+    "dropout_check",
     "evaluate_claims",
 ]
 
@@ -512,6 +512,34 @@ _DROPOUT_SENSITIVITY: tuple[str, ...] = ("analysis", "k", "n", "n_events_by_k", 
 _DROPOUT_SENSITIVITY += ("conf_level", "p0", "p_value", "method")
 
 
+def dropout_check(times: np.ndarray, n_event: np.ndarray, n_censor: np.ndarray, k: int, plan: Plan) -> pd.Series:
+    """The plan's dropout check of a Kaplan-Meier count table: the delta-adjusted share at ``k``.
+
+    :func:`outcomes.stats.delta_adjusted_share` with the plan's ``dropout_ratio``, ``p0``,
+    ``conf_level``, ``n_boot`` and ``seed`` (so its ``tipping_point`` is at the plan's ``alpha``).
+    The claims and the per-condition claims (:mod:`outcomes.claims.conditions`) both call it.
+
+    Examples
+    --------
+    >>> row = dropout_check(np.array([2.0, 3.0, 4.0]), np.array([30.0, 20.0, 5.0]), np.array([20.0, 10.0, 15.0]),
+    ...                     3, Plan(n_boot=200))
+    >>> [float(row[c]) for c in ("delta", "n", "n_censored_before_k")]
+    [0.5, 100.0, 20.0]
+    """
+    out = delta_adjusted_share(
+        times,
+        n_event,
+        n_censor,
+        k,
+        delta=plan.dropout_ratio,
+        p0=plan.p0,
+        conf_level=plan.conf_level,
+        n_boot=plan.n_boot,
+        seed=plan.seed,
+    )
+    return out.iloc[0]
+
+
 def _dropout_row(km: pd.DataFrame, k: int, plan: Plan) -> dict[Any, Any]:
     """The share under the plan's assumption about dropouts, and the tipping point (outcomes.stats.dropout)."""
     row: dict[Any, Any]
@@ -520,15 +548,7 @@ def _dropout_row(km: pd.DataFrame, k: int, plan: Plan) -> dict[Any, Any]:
         row |= dict(p_value=np.nan, method="delta_adjusted_kaplan_meier_bootstrap", tipping_point=np.nan)
     else:
         times, events, censored = (km[c].to_numpy(dtype=float) for c in ("time", "n_event", "n_censor"))
-        boot = dict(n_boot=plan.n_boot, seed=plan.seed)
-        row = (
-            delta_adjusted_share(
-                times, events, censored, k, delta=plan.dropout_ratio, p0=plan.p0, conf_level=plan.conf_level, **boot
-            )
-            .iloc[0]
-            .to_dict()
-        )
-        row["tipping_point"] = tipping_point(times, events, censored, k, p0=plan.p0, alpha=plan.alpha, **boot)
+        row = dropout_check(times, events, censored, k, plan).to_dict()
     row.update(analysis="dropout_adjusted", k=k)
     return row
 
@@ -742,11 +762,9 @@ def claims_from_counts(
         )
     claims = pd.DataFrame(rows)
     # "Supported" needs the share above p0 by Kaplan-Meier AND under the plan's assumption about
-    # dropouts: an intersection-union test, whose p-value is the larger of the two (Berger 1982,
-    # Technometrics 24:295; no adjustment for the two tests is needed).  NaN (no dropout check
-    # possible) leaves the Kaplan-Meier p-value.
+    # dropouts: an intersection-union test.  NaN (no dropout check possible) leaves the Kaplan-Meier p.
     p_km = claims["p_raw"].to_numpy()
-    p_sup = np.fmax(p_km, claims["p_dropout"].to_numpy())
+    p_sup = intersection_union_p(p_km, claims["p_dropout"].to_numpy())
     p_not = 1.0 - p_km  # same pivot, other tail
     secondary = (claims["family"] == "secondary").to_numpy()
     if secondary.any():

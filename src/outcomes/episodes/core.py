@@ -65,13 +65,7 @@ from outcomes.ingest.coded import int_type
 from outcomes.spec.measures import REGISTRY, Measure
 from outcomes.spec.plan_schema import IMPROVEMENT_EVENTS, ImprovementEvent
 
-__all__ = [
-    "EPISODE_ATTRIBUTES",
-    "EpisodeCore",
-    "change_at_visit",
-    "measure_changes",
-    "summarize_episodes",
-]
+__all__ = ["EPISODE_ATTRIBUTES", "EpisodeCore", "change_at_visit", "measure_changes", "summarize_episodes"]
 
 #: Episode-level columns carried into the summaries when the data has them.
 EPISODE_ATTRIBUTES: tuple[str, ...] = ("patient_id", "condition", "age_band", "sex", "discharge_reason")
@@ -423,16 +417,6 @@ class EpisodeCore:
         """The key of each of these sorted rows."""
         return np.searchsorted(self.key_row, rows, side="right") - 1
 
-    def _met(self, i: int, rule: Measure) -> tuple[np.ndarray, np.ndarray]:
-        """Whether ``rule`` is met at each sorted row of measure ``i``, and whether each row is its key's last."""
-        lo, hi = self.row_bounds[i], self.row_bounds[i + 1]
-        k_lo, k_hi = self.key_bounds[i], self.key_bounds[i + 1]
-        baseline = np.repeat(self.baseline[k_lo:k_hi], self.lengths[k_lo:k_hi])
-        improved = np.asarray(rule.improvement(baseline, self.value[lo:hi]), dtype=bool)
-        last = np.zeros(hi - lo, dtype=bool)
-        last[self.key_row[k_lo:k_hi] + self.lengths[k_lo:k_hi] - 1 - lo] = True
-        return improved, last
-
     def first_improved_by(self, rules: Mapping[int, Measure], event: ImprovementEvent | None = None) -> np.ndarray:
         """First visit of the improvement ``event`` (default the core's) for the rules of ``rules``, per key.
 
@@ -446,10 +430,13 @@ class EpisodeCore:
             k_lo, k_hi = self.key_bounds[i], self.key_bounds[i + 1]
             if hi == lo:
                 continue
-            improved, last = self._met(i, rule)
+            baseline = np.repeat(self.baseline[k_lo:k_hi], self.lengths[k_lo:k_hi])
+            improved = np.asarray(rule.improvement(baseline, self.value[lo:hi]), dtype=bool)
             if event == "sustained":
                 # met here and at the key's next measurement (the next row, unless this is its last)
-                improved = improved & ~last & np.append(improved[1:], False)
+                nxt = np.append(improved[1:], False)
+                nxt[self.key_row[k_lo:k_hi] + self.lengths[k_lo:k_hi] - 1 - lo] = False
+                improved = improved & nxt
             first[k_lo:k_hi] = np.minimum.reduceat(
                 np.where(improved, self.vn[lo:hi], np.inf), self.key_row[k_lo:k_hi] - lo
             )

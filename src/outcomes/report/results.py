@@ -44,7 +44,7 @@ from outcomes.claims.dask_engine import ScaledClaims
 from outcomes.claims.improvement import ClaimsResult
 from outcomes.claims.other_claims import OtherClaimsResult
 from outcomes.claims.result import PRIMARY_EXTRA_COLUMNS, RESULT_COLUMNS
-from outcomes.report.sentences import claim_sentences, other_claim_sentences
+from outcomes.report.sentences import claim_sentences, is_p_value_column, other_claim_sentences
 from outcomes.safety.outputs import atomic_write_text
 from outcomes.version import __version__
 
@@ -99,11 +99,6 @@ def _published(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.DataFrame:
     return out[[c for c in (*fields, *DISCLOSURE_FIELDS) if c in out.columns]]
 
 
-def _is_p_value(key: str) -> bool:
-    """Whether a field holds a p-value (``p_value``, ``p_value_not``, ``p_adjusted``, ...)."""
-    return key.startswith(("p_value", "p_adjusted", "p_not_adjusted"))
-
-
 def _clean(value: Any, key: str = "") -> Any:
     """Plain JSON values: numpy scalars unwrapped, floats rounded, NaN -> None.
 
@@ -126,7 +121,7 @@ def _clean(value: Any, key: str = "") -> Any:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return None
-        return (float(f"{value:.6g}") if _is_p_value(key) else round(value, 6)) + 0.0
+        return (float(f"{value:.6g}") if is_p_value_column(key) else round(value, 6)) + 0.0
     return value
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "P_FLOOR",
     "claim_sentences",
     "format_p",
+    "is_p_value_column",
     "other_claim_sentences",
     "suppressed_sentence",
     "with_p_text",
@@ -130,6 +131,17 @@ def format_p(p: float) -> str:
     return "< 1e-6" if p < P_FLOOR else f"{p:.2g}"
 
 
+def is_p_value_column(name: object) -> bool:
+    """Whether a result column holds a p-value (``p_value``, ``p_value_not``, ``p_adjusted``, ``p_not_adjusted``).
+
+    Examples
+    --------
+    >>> [is_p_value_column(c) for c in ("p_value_not", "p0", "estimate")]
+    [True, False, False]
+    """
+    return str(name).startswith(("p_value", "p_adjusted", "p_not_adjusted"))
+
+
 def with_p_text(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` for display, its p-value columns (``p_value*``, ``p_adjusted``,
     ``p_not_adjusted``) written by :func:`format_p` (so a later ``.round()`` cannot make them 0.0).
@@ -141,7 +153,7 @@ def with_p_text(frame: pd.DataFrame) -> pd.DataFrame:
     """
     out = frame.copy()
     for c in out.columns:
-        if str(c).startswith(("p_value", "p_adjusted", "p_not_adjusted")):
+        if is_p_value_column(c):
             out[c] = pd.array([format_p(float(v)) for v in out[c]], dtype="str")
     return out
 

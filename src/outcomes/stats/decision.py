@@ -13,14 +13,30 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
-__all__ = ["Verdict", "verdict_from_bounds", "wald_result"]
+__all__ = ["Verdict", "intersection_union_p", "verdict_from_bounds", "wald_result"]
 
 Verdict = Literal["supported", "not_supported", "inconclusive"]
+
+
+def intersection_union_p(*p_values: ArrayLike) -> np.ndarray:
+    """p-value of "every one of these one-sided tests rejects": the largest (NaN ones ignored).
+
+    An intersection-union test (Berger 1982, *Technometrics* 24:295): it rejects only when each test
+    rejects at alpha, and its size is at most alpha with no adjustment for the number of tests.
+
+    Examples
+    --------
+    >>> intersection_union_p([0.01, 0.2], [0.03, float("nan")]).tolist()
+    [0.03, 0.2]
+    """
+    return np.asarray(functools.reduce(np.fmax, (np.asarray(p, dtype=float) for p in p_values)))
 
 
 def verdict_from_bounds(ci_low: float, ci_high: float, p0: float) -> Verdict:

@@ -144,7 +144,8 @@ def delta_adjusted_share(
     DataFrame
         One row: ``k``, ``delta``, ``estimate`` (``theta_delta``), ``ci_low``, ``ci_high``,
         ``conf_level``, ``p0``, ``p_value`` (one-sided, bootstrap), ``worst_case``
-        (``theta_0``), ``kaplan_meier`` (``F(k)``), ``n``, ``n_events_by_k``,
+        (``theta_0``), ``kaplan_meier`` (``F(k)``), ``tipping_point`` (:func:`tipping_point` at
+        one-sided ``alpha = (1 - conf_level) / 2``, from the same resamples), ``n``, ``n_events_by_k``,
         ``n_censored_before_k``, ``method``.  NaN estimates when follow-up never reaches ``k``.
 
     Examples
@@ -175,7 +176,8 @@ def delta_adjusted_share(
         "method": "delta_adjusted_kaplan_meier_bootstrap",
     }
     if not _reached(t, e, c, k):
-        nan = dict.fromkeys(("estimate", "ci_low", "ci_high", "p_value", "worst_case", "kaplan_meier"), np.nan)
+        missing = ("estimate", "ci_low", "ci_high", "p_value", "worst_case", "kaplan_meier", "tipping_point")
+        nan = dict.fromkeys(missing, np.nan)
         return pd.DataFrame([row | nan])[_COLUMNS]
     worst, km = (float(x) for x in _shares(t, e, c, k))
     boot_worst, boot_km = _resampled(t, e, c, k, n_boot, seed)
@@ -187,6 +189,8 @@ def delta_adjusted_share(
         "ci_low": float(low),
         "ci_high": float(high),
         "p_value": np.nan if benchmark is None else float(np.mean(boot <= benchmark)),
+        # from the same resamples: equal to tipping_point(..., alpha=(1 - conf_level) / 2)
+        "tipping_point": np.nan if benchmark is None else _tipping(boot_worst, boot_km, benchmark, alpha),
         "worst_case": worst,
         "kaplan_meier": km,
     }
@@ -194,7 +198,7 @@ def delta_adjusted_share(
 
 
 _COLUMNS = ["k", "delta", "estimate", "ci_low", "ci_high", "conf_level", "p0", "p_value", "worst_case"]
-_COLUMNS += ["kaplan_meier", "n", "n_events_by_k", "n_censored_before_k", "method"]
+_COLUMNS += ["kaplan_meier", "tipping_point", "n", "n_events_by_k", "n_censored_before_k", "method"]
 
 
 def tipping_point(
@@ -232,10 +236,14 @@ def tipping_point(
     assert benchmark is not None  # p0 is required here
     if not _reached(t, e, c, k):
         return float("nan")
-    boot_worst, boot_km = _resampled(t, e, c, k, n_boot, seed)
+    return _tipping(*_resampled(t, e, c, k, n_boot, seed), benchmark, alpha)
+
+
+def _tipping(boot_worst: np.ndarray, boot_km: np.ndarray, p0: float, alpha: float) -> float:
+    """The tipping point from the resampled worst-case and Kaplan-Meier shares (see :func:`tipping_point`)."""
 
     def holds(d: float) -> bool:
-        return bool(np.mean(boot_worst + d * (boot_km - boot_worst) <= benchmark) < alpha)
+        return bool(np.mean(boot_worst + d * (boot_km - boot_worst) <= p0) < alpha)
 
     if holds(0.0):
         return 0.0
